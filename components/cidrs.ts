@@ -1,0 +1,60 @@
+/**
+ * CIDR arithmetic the generator needs: a canonical order (so a reordered AWS answer never shows as a
+ * diff), and the ranges public egress must never reach.
+ */
+import * as ipaddr from "ipaddr.js";
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** Private and link-local ranges that public egress always excepts: RFC1918 and the instance metadata service. */
+export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+
+function parse(cidr: string): Range {
+  const [address, prefix] = ipaddr.parseCIDR(cidr);
+  // Normalise the address to the network address so "10.0.1.7/24" and "10.0.1.0/24" compare equal.
+  const network =
+    address.kind() === "ipv4"
+      ? ipaddr.IPv4.networkAddressFromCIDR(cidr)
+      : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  return [network, prefix];
+}
+
+function format([address, prefix]: Range): string {
+  return `${address.toString()}/${prefix}`;
+}
+
+function compareRanges(a: Range, b: Range): number {
+  if (a[0].kind() !== b[0].kind()) return a[0].kind() === "ipv4" ? -1 : 1;
+  const left = a[0].toByteArray();
+  const right = b[0].toByteArray();
+  for (let index = 0; index < left.length; index++) {
+    if (left[index] !== right[index]) return left[index]! - right[index]!;
+  }
+  return a[1] - b[1];
+}
+
+export function cidrContains(outer: string, inner: string): boolean {
+  const [outerAddress, outerPrefix] = parse(outer);
+  const [innerAddress, innerPrefix] = parse(inner);
+  if (outerAddress.kind() !== innerAddress.kind() || innerPrefix < outerPrefix) return false;
+  return innerAddress.match(outerAddress, outerPrefix);
+}
+
+/** Sorted by address, normalised, duplicates and ranges inside another range removed. */
+export function canonicalCidrs(cidrs: Iterable<string>): string[] {
+  const sorted = [...cidrs].map(parse).sort(compareRanges).map(format);
+  const kept: string[] = [];
+  for (const cidr of sorted) {
+    if (!kept.some((existing) => cidrContains(existing, cidr))) kept.push(cidr);
+  }
+  return kept;
+}
+
+/** The excepted ranges that fall inside `cidr`: Kubernetes requires every `except` entry to lie within its `cidr`. */
+export function exceptionsWithin(cidr: string, excepted: readonly string[]): string[] {
+  return canonicalCidrs(excepted.filter((candidate) => cidrContains(cidr, candidate) && candidate !== cidr));
+}
+
+export function isIpv4Cidr(cidr: string): boolean {
+  return parse(cidr)[0].kind() === "ipv4";
+}

@@ -1,0 +1,298 @@
+/**
+ * Typed stack config, validated in full before the program registers anything.
+ *
+ * Every value of the `flash-netpol:*` namespace goes through one zod schema; an error names the
+ * config key and path, the value found, what was expected and where to fix it. Defaults encode the
+ * platform as it runs today, so a stack file only states what differs.
+ */
+import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+import {
+  DATA_STORE_NAMES,
+  DIRECTIONS,
+  SERVICE_NAMES,
+  type DataStoreName,
+  type Direction,
+  type EndpointPorts,
+  type ServiceName,
+} from "./flowTable";
+
+export const CONFIG_NAMESPACE = "flash-netpol";
+
+const dns1123Label = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    "a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters",
+  );
+
+const port = z
+  .number({ error: "a port number (an integer from 1 to 65535)" })
+  .int("a port number (an integer from 1 to 65535)")
+  .min(1, "a port number (an integer from 1 to 65535)")
+  .max(65535, "a port number (an integer from 1 to 65535)");
+
+// Kubernetes label rules: an optional DNS-subdomain prefix, a name of at most 63 characters.
+const labelKey = z
+  .string()
+  .regex(
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+    "a Kubernetes label key such as 'app' or 'app.kubernetes.io/name'",
+  );
+const labelValue = z
+  .string()
+  .regex(
+    /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/,
+    "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.'",
+  );
+const podLabels = z
+  .record(labelKey, labelValue)
+  .refine((labels) => Object.keys(labels).length > 0, "at least one label (an empty selector would match every pod)");
+
+function isCidr(value: string): boolean {
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const cidr = z.string().refine(isCidr, "a CIDR block such as 10.0.0.0/16 or 0.0.0.0/0");
+const ipv4Address = z.string().refine((value) => ipaddr.IPv4.isValidFourPartDecimal(value), "an IPv4 address");
+
+const rolloutFlag = z.enum(["off", "enforce"], { error: "'off' or 'enforce'" });
+const serviceRollout = z.strictObject({ ingress: rolloutFlag.default("enforce"), egress: rolloutFlag.default("enforce") });
+
+const DEFAULT_SERVICE_PORTS: Record<ServiceName, number> = {
+  "flash-gateway": 3000,
+  "flash-api": 4000,
+  // The worker serves nothing; its port is the health endpoint the kubelet probes (kubelet probes bypass NetworkPolicy).
+  "flash-pay": 8080,
+};
+
+const serviceConfig = (name: ServiceName) =>
+  z
+    .strictObject({
+      podLabels: podLabels.default({ app: name }),
+      port: port.default(DEFAULT_SERVICE_PORTS[name]),
+    })
+    .default({ podLabels: { app: name }, port: DEFAULT_SERVICE_PORTS[name] });
+
+const awsIdentifier = (what: string) =>
+  z.string().min(1, `the ${what}`).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, `the ${what} (letters, digits, '-', '_', '.')`);
+
+export const DATA_STORE_DEFAULT_PORTS: Record<DataStoreName, number> = { redis: 6379, postgres: 15432, mq: 5671 };
+
+const dataStoresConfig = z.strictObject({
+  redis: z.strictObject({
+    replicationGroupId: awsIdentifier("ElastiCache replication group id"),
+    port: port.default(DATA_STORE_DEFAULT_PORTS.redis),
+  }),
+  postgres: z
+    .strictObject({
+      dbInstanceIdentifier: awsIdentifier("RDS DB instance identifier").optional(),
+      dbClusterIdentifier: awsIdentifier("RDS DB cluster identifier").optional(),
+      port: port.default(DATA_STORE_DEFAULT_PORTS.postgres),
+    })
+    .refine(
+      (value) => (value.dbInstanceIdentifier === undefined) !== (value.dbClusterIdentifier === undefined),
+      "exactly one of dbInstanceIdentifier (RDS instance) or dbClusterIdentifier (Aurora cluster)",
+    ),
+  mq: z
+    .strictObject({
+      brokerName: awsIdentifier("Amazon MQ broker name").optional(),
+      brokerId: awsIdentifier("Amazon MQ broker id").optional(),
+      port: port.default(DATA_STORE_DEFAULT_PORTS.mq),
+    })
+    .refine(
+      (value) => (value.brokerName === undefined) !== (value.brokerId === undefined),
+      "exactly one of brokerName or brokerId",
+    ),
+});
+
+const albConfig = z
+  .strictObject({
+    // ip: the ALB sends from its own ENIs in the subnets tagged kubernetes.io/role/elb.
+    // instance: it sends to a NodePort, and kube-proxy forwards from the node, so the source is the node subnets.
+    targetType: z.enum(["ip", "instance"], { error: "'ip' or 'instance'" }).default("ip"),
+    cidrs: z.array(cidr).min(1, "at least one CIDR, or leave cidrs out to discover the subnets").optional(),
+  })
+  .default({ targetType: "ip" });
+
+const dnsConfig = z
+  .strictObject({
+    nodeLocalAddress: ipv4Address.optional(),
+  })
+  .default({});
+
+const paymentApiConfig = z
+  .strictObject({
+    cidrs: z.array(cidr).min(1, "at least one CIDR").default(["0.0.0.0/0"]),
+    ports: z.array(port).min(1, "at least one port").default([443]),
+  })
+  .default({ cidrs: ["0.0.0.0/0"], ports: [443] });
+
+const rolloutConfig = z
+  .strictObject({
+    defaultDeny: rolloutFlag.default("enforce"),
+    services: z
+      .strictObject({
+        "flash-gateway": serviceRollout.default({ ingress: "enforce", egress: "enforce" }),
+        "flash-api": serviceRollout.default({ ingress: "enforce", egress: "enforce" }),
+        "flash-pay": serviceRollout.default({ ingress: "enforce", egress: "enforce" }),
+      })
+      .default({
+        "flash-gateway": { ingress: "enforce", egress: "enforce" },
+        "flash-api": { ingress: "enforce", egress: "enforce" },
+        "flash-pay": { ingress: "enforce", egress: "enforce" },
+      }),
+  })
+  .default({
+    defaultDeny: "enforce",
+    services: {
+      "flash-gateway": { ingress: "enforce", egress: "enforce" },
+      "flash-api": { ingress: "enforce", egress: "enforce" },
+      "flash-pay": { ingress: "enforce", egress: "enforce" },
+    },
+  });
+
+/** Keys under `flash-netpol:` and their schemas; each is read and validated on its own. */
+export const CONFIG_SCHEMA = {
+  namespace: dns1123Label.default("flash-ticket"),
+  cluster: z.strictObject({
+    name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, "an EKS cluster name"),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as ap-northeast-2")
+      .default("ap-northeast-2"),
+  }),
+  services: z
+    .strictObject({
+      "flash-gateway": serviceConfig("flash-gateway"),
+      "flash-api": serviceConfig("flash-api"),
+      "flash-pay": serviceConfig("flash-pay"),
+    })
+    .default({
+      "flash-gateway": { podLabels: { app: "flash-gateway" }, port: DEFAULT_SERVICE_PORTS["flash-gateway"] },
+      "flash-api": { podLabels: { app: "flash-api" }, port: DEFAULT_SERVICE_PORTS["flash-api"] },
+      "flash-pay": { podLabels: { app: "flash-pay" }, port: DEFAULT_SERVICE_PORTS["flash-pay"] },
+    }),
+  dataStores: dataStoresConfig,
+  alb: albConfig,
+  dns: dnsConfig,
+  paymentApi: paymentApiConfig,
+  rollout: rolloutConfig,
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+export type StackConfig = { [K in ConfigKey]: z.output<(typeof CONFIG_SCHEMA)[K]> } & {
+  /** An explicit kubeconfig (a secret); without it the provider is built from the EKS cluster. */
+  readonly kubeconfig?: string;
+};
+export type RolloutFlag = z.output<typeof rolloutFlag>;
+export type RolloutConfig = StackConfig["rollout"];
+
+/** Raised for any bad stack config value; the message is complete on its own, so no stack trace is shown. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set(["cluster", "services", "dataStores", "alb", "dns", "paymentApi", "rollout"]);
+
+function renderPath(key: string, path: readonly PropertyKey[]): string {
+  return [`${CONFIG_NAMESPACE}:${key}`, ...path.map(String)].join(".");
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = root;
+  for (const segment of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+function describeValue(value: unknown): string {
+  return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+/** Config keys of this program that are not validated by `CONFIG_SCHEMA` (they hold secrets). */
+const SECRET_KEYS = ["kubeconfig"] as const;
+
+/**
+ * Reads and validates every key. `values` is the whole stack config as Pulumi holds it: fully
+ * qualified keys, objects as JSON text (as the CLI passes structured config).
+ */
+export function parseStackConfig(values: Readonly<Record<string, string>>, stackFile: string): StackConfig {
+  const rawValue = (key: string): string | undefined => values[key];
+  const problems: string[] = [];
+  const knownKeys = new Set([...Object.keys(CONFIG_SCHEMA), ...SECRET_KEYS]);
+  for (const fullKey of Object.keys(values)) {
+    const [namespace, key] = fullKey.split(":", 2);
+    if (namespace === CONFIG_NAMESPACE && key !== undefined && !knownKeys.has(key)) {
+      problems.push(`${fullKey}: unknown key; expected one of ${[...knownKeys].join(", ")}`);
+    }
+  }
+  const parsed: Partial<Record<ConfigKey, unknown>> = {};
+  for (const key of Object.keys(CONFIG_SCHEMA) as ConfigKey[]) {
+    const text = rawValue(`${CONFIG_NAMESPACE}:${key}`);
+    let value: unknown = text;
+    if (text !== undefined && OBJECT_KEYS.has(key)) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        problems.push(
+          `${renderPath(key, [])}: got ${describeValue(text)}; expected a YAML map (structured config), see README "Config reference"`,
+        );
+        continue;
+      }
+    }
+    const result = CONFIG_SCHEMA[key].safeParse(value);
+    if (result.success) {
+      parsed[key] = result.data;
+      continue;
+    }
+    for (const issue of result.error.issues) {
+      const found = valueAt(value, issue.path);
+      const expected =
+        issue.code === "unrecognized_keys"
+          ? `only known keys (unknown: ${issue.keys.join(", ")})`
+          : found === undefined && issue.code === "invalid_type"
+            ? "a value (this key is required)"
+            : issue.message;
+      problems.push(`${renderPath(key, issue.path)}: got ${describeValue(found)}; expected ${expected}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `invalid stack config in ${stackFile}:\n  - ${problems.join("\n  - ")}\n` +
+        `Fix the values above in ${stackFile} (or with 'pulumi config set --path'); README "Config reference" shows an example of every key.`,
+    );
+  }
+  const kubeconfig = rawValue(`${CONFIG_NAMESPACE}:kubeconfig`);
+  return { ...(parsed as { [K in ConfigKey]: z.output<(typeof CONFIG_SCHEMA)[K]> }), kubeconfig };
+}
+
+export function endpointPorts(config: StackConfig): EndpointPorts {
+  return {
+    servicePorts: Object.fromEntries(SERVICE_NAMES.map((name) => [name, config.services[name].port])) as Record<
+      ServiceName,
+      number
+    >,
+    dataStorePorts: Object.fromEntries(DATA_STORE_NAMES.map((name) => [name, config.dataStores[name].port])) as Record<
+      DataStoreName,
+      number
+    >,
+    paymentApiPorts: config.paymentApi.ports,
+  };
+}
+
+export function isEnforced(rollout: RolloutConfig, service: ServiceName, direction: Direction): boolean {
+  return rollout.services[service][direction] === "enforce";
+}
+
+export { DIRECTIONS };

@@ -1,0 +1,250 @@
+/**
+ * The NetworkPolicy generator: flow table + stack config + resolved CIDRs -> manifests.
+ *
+ * Pure and synchronous, so the component, the offline plan and the tests all render the very same
+ * objects. One policy per service and direction; the namespace default deny and its DNS allow are
+ * switched together, since a policy selecting every pod for egress isolates every pod.
+ */
+import { ALWAYS_EXCEPTED_CIDRS, canonicalCidrs, cidrContains, exceptionsWithin, isIpv4Cidr } from "./cidrs";
+import { ConfigError, endpointPorts, isEnforced, type StackConfig } from "./config";
+import {
+  DIRECTIONS,
+  FLOW_TABLE,
+  SERVICE_NAMES,
+  describeEndpoint,
+  flowsOf,
+  portsOf,
+  type DeclaredFlow,
+  type Direction,
+  type Endpoint,
+  type PortProtocol,
+  type ServiceName,
+} from "./flowTable";
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }[];
+}
+export interface IpBlock {
+  cidr: string;
+  except?: string[];
+}
+export interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: IpBlock;
+}
+export interface NetworkPolicyPort {
+  protocol?: "TCP" | "UDP" | "SCTP";
+  port?: number | string;
+  endPort?: number;
+}
+export interface NetworkPolicyIngressRule {
+  from?: NetworkPolicyPeer[];
+  ports?: NetworkPolicyPort[];
+}
+export interface NetworkPolicyEgressRule {
+  to?: NetworkPolicyPeer[];
+  ports?: NetworkPolicyPort[];
+}
+export interface NetworkPolicyManifest {
+  apiVersion: "networking.k8s.io/v1";
+  kind: "NetworkPolicy";
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: {
+    podSelector: LabelSelector;
+    policyTypes: ("Ingress" | "Egress")[];
+    ingress?: NetworkPolicyIngressRule[];
+    egress?: NetworkPolicyEgressRule[];
+  };
+}
+
+/** Where each non-pod endpoint is, as the AWS lookups found it. Every list is canonical (sorted, de-duplicated). */
+export interface ResolvedCidrs {
+  alb: string[];
+  redis: string[];
+  postgres: string[];
+  mq: string[];
+  vpc: string[];
+  payment: string[];
+}
+
+export const KUBE_DNS_NAMESPACE = "kube-system";
+export const KUBE_DNS_POD_LABELS: Readonly<Record<string, string>> = { "k8s-app": "kube-dns" };
+/** Set by the API server on every namespace, so it cannot be forged by hand-labelling another namespace. */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+export const MANAGED_BY_LABELS: Readonly<Record<string, string>> = {
+  "app.kubernetes.io/managed-by": "pulumi",
+  "app.kubernetes.io/part-of": "flash-netpol",
+};
+
+export const DEFAULT_DENY_NAME = "default-deny-all";
+export const DNS_EGRESS_NAME = "allow-dns-egress";
+
+export function servicePolicyName(service: ServiceName, direction: Direction): string {
+  return `${service}-${direction}`;
+}
+
+/** What a policy is for: lets the component order it and the plan group it without parsing names. */
+export type PolicyRole =
+  | { kind: "service"; service: ServiceName; direction: Direction }
+  | { kind: "dnsEgress" }
+  | { kind: "defaultDeny" };
+
+export interface GeneratedPolicy {
+  role: PolicyRole;
+  manifest: NetworkPolicyManifest;
+}
+
+const toK8sPorts = (ports: readonly PortProtocol[]): NetworkPolicyPort[] =>
+  ports.map(({ port, protocol }) => ({ protocol, port }));
+
+/** Payment CIDRs as ipBlocks that except the VPC, RFC1918 and the metadata service. */
+function publicEgressBlocks(cidrs: ResolvedCidrs): NetworkPolicyPeer[] {
+  const excepted = canonicalCidrs([...ALWAYS_EXCEPTED_CIDRS, ...cidrs.vpc]);
+  return cidrs.payment.map((cidr) => {
+    const inside = excepted.find((range) => cidrContains(range, cidr));
+    if (inside !== undefined) {
+      throw new ConfigError(
+        `flash-netpol:paymentApi.cidrs: got ${cidr}, which lies inside ${inside} (the VPC, RFC1918 or the instance metadata range); ` +
+          `expected the payment provider's public ranges (or 0.0.0.0/0). Fix paymentApi.cidrs in the stack file.`,
+      );
+    }
+    const except = isIpv4Cidr(cidr) ? exceptionsWithin(cidr, excepted) : [];
+    return except.length > 0 ? { ipBlock: { cidr, except } } : { ipBlock: { cidr } };
+  });
+}
+
+function peersOf(endpoint: Endpoint, config: StackConfig, cidrs: ResolvedCidrs): NetworkPolicyPeer[] {
+  switch (endpoint.kind) {
+    case "service":
+      return [{ podSelector: { matchLabels: { ...config.services[endpoint.service].podLabels } } }];
+    case "alb":
+      return cidrs.alb.map((cidr) => ({ ipBlock: { cidr } }));
+    case "dataStore":
+      return cidrs[endpoint.store].map((cidr) => ({ ipBlock: { cidr } }));
+    case "dns": {
+      const kubeDns: NetworkPolicyPeer = {
+        namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: KUBE_DNS_NAMESPACE } },
+        podSelector: { matchLabels: { ...KUBE_DNS_POD_LABELS } },
+      };
+      const nodeLocal = config.dns.nodeLocalAddress;
+      return nodeLocal === undefined ? [kubeDns] : [kubeDns, { ipBlock: { cidr: `${nodeLocal}/32` } }];
+    }
+    case "paymentApi":
+      return publicEgressBlocks(cidrs);
+  }
+}
+
+function metadata(
+  name: string,
+  config: StackConfig,
+  extraLabels: Record<string, string>,
+  purpose: string,
+): NetworkPolicyManifest["metadata"] {
+  return {
+    name,
+    namespace: config.namespace,
+    labels: { ...MANAGED_BY_LABELS, ...extraLabels },
+    annotations: { "flash-netpol/purpose": purpose },
+  };
+}
+
+function describeFlows(flows: readonly DeclaredFlow[], direction: Direction): string {
+  if (flows.length === 0) return direction === "ingress" ? "nobody may connect" : "no connection may leave";
+  const other = (flow: DeclaredFlow) => describeEndpoint(direction === "ingress" ? flow.from : flow.to);
+  return `${direction === "ingress" ? "from" : "to"} ${flows.map(other).join(", ")}`;
+}
+
+function servicePolicy(
+  service: ServiceName,
+  direction: Direction,
+  config: StackConfig,
+  cidrs: ResolvedCidrs,
+): NetworkPolicyManifest {
+  const ports = endpointPorts(config);
+  const flows = flowsOf(service, direction, FLOW_TABLE);
+  const podSelector = { matchLabels: { ...config.services[service].podLabels } };
+  const meta = metadata(
+    servicePolicyName(service, direction),
+    config,
+    { "flash-netpol/service": service, "flash-netpol/direction": direction },
+    `${service} ${direction}: ${describeFlows(flows, direction)}`,
+  );
+  if (direction === "ingress") {
+    return {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta,
+      spec: {
+        podSelector,
+        policyTypes: ["Ingress"],
+        ingress: flows.map((flow) => ({
+          from: peersOf(flow.from, config, cidrs),
+          ports: toK8sPorts(portsOf(flow.to, ports)),
+        })),
+      },
+    };
+  }
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta,
+    spec: {
+      podSelector,
+      policyTypes: ["Egress"],
+      egress: flows.map((flow) => ({
+        to: peersOf(flow.to, config, cidrs),
+        ports: toK8sPorts(portsOf(flow.to, ports)),
+      })),
+    },
+  };
+}
+
+function dnsEgressPolicy(config: StackConfig, cidrs: ResolvedCidrs): NetworkPolicyManifest {
+  const dns: Endpoint = { kind: "dns" };
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: metadata(DNS_EGRESS_NAME, config, { "flash-netpol/direction": "egress" }, "every pod may resolve names"),
+    spec: {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: peersOf(dns, config, cidrs), ports: toK8sPorts(portsOf(dns, endpointPorts(config))) }],
+    },
+  };
+}
+
+function defaultDenyPolicy(config: StackConfig): NetworkPolicyManifest {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: metadata(DEFAULT_DENY_NAME, config, {}, "zero trust: every pod denied everything not allowed above"),
+    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+  };
+}
+
+/**
+ * The policies for the stack's rollout stage, allows first, the default deny last. A flag set to
+ * `off` leaves its policy out entirely: no policy, no isolation for that service and direction.
+ */
+export function generatePolicies(config: StackConfig, cidrs: ResolvedCidrs): GeneratedPolicy[] {
+  const policies: GeneratedPolicy[] = [];
+  for (const service of SERVICE_NAMES) {
+    for (const direction of DIRECTIONS) {
+      if (!isEnforced(config.rollout, service, direction)) continue;
+      policies.push({ role: { kind: "service", service, direction }, manifest: servicePolicy(service, direction, config, cidrs) });
+    }
+  }
+  if (config.rollout.defaultDeny === "enforce") {
+    policies.push({ role: { kind: "dnsEgress" }, manifest: dnsEgressPolicy(config, cidrs) });
+    policies.push({ role: { kind: "defaultDeny" }, manifest: defaultDenyPolicy(config) });
+  }
+  return policies;
+}
