@@ -1,0 +1,121 @@
+import { compilePolicy, ruleAdmits, type CompiledPolicy, type CompiledRule } from "./compiledPolicy";
+import type { DirectionVerdict, ProbeExplanation, RuleReference } from "./explanation";
+import type { Cluster, ContainerPort, Direction, Endpoint, NamespaceInfo, PodInfo, Probe } from "./model";
+import { endpointTrafficPeer, type TrafficPeer } from "./trafficPeer";
+
+interface DirectionQuery {
+  readonly direction: Direction;
+  /** The pod whose policies decide this direction. */
+  readonly subject: PodInfo;
+  readonly peer: TrafficPeer;
+  readonly port: number;
+  readonly protocol: Probe["protocol"];
+  /** Ports declared by the connection's destination, for named-port resolution. */
+  readonly destinationPorts: readonly ContainerPort[] | undefined;
+}
+
+/**
+ * Answers single connection questions with full NetworkPolicy semantics. Policies are compiled
+ * once; each probe then walks the policies of the namespaces involved.
+ */
+export class PolicyAnalyzer {
+  readonly policies: readonly CompiledPolicy[];
+  private readonly namespaces = new Map<string, NamespaceInfo>();
+  private readonly policiesByNamespace = new Map<string, CompiledPolicy[]>();
+  private readonly podPeerCache = new Map<PodInfo, TrafficPeer>();
+
+  constructor(cluster: Cluster) {
+    for (const namespace of cluster.namespaces) this.namespaces.set(namespace.name, namespace);
+    this.policies = cluster.policies.map(compilePolicy);
+    for (const policy of this.policies) {
+      const list = this.policiesByNamespace.get(policy.namespace) ?? [];
+      list.push(policy);
+      this.policiesByNamespace.set(policy.namespace, list);
+    }
+  }
+
+  namespaceOf(name: string): NamespaceInfo {
+    const namespace = this.namespaces.get(name);
+    if (namespace === undefined) throw new Error(`unknown namespace "${name}"`);
+    return namespace;
+  }
+
+  isAllowed(probe: Probe): boolean {
+    return this.directionQueries(probe).every((query) => query === undefined || this.directionAllows(query));
+  }
+
+  explain(probe: Probe): ProbeExplanation {
+    const [egressQuery, ingressQuery] = this.directionQueries(probe);
+    const egress = this.explainDirection(egressQuery);
+    const ingress = this.explainDirection(ingressQuery);
+    return { allowed: egress.kind !== "denied" && ingress.kind !== "denied", egress, ingress };
+  }
+
+  /** Policies in the subject's namespace that select it and isolate it for the direction. */
+  isolatingPolicies(subject: PodInfo, direction: Direction): CompiledPolicy[] {
+    return (this.policiesByNamespace.get(subject.namespace) ?? []).filter(
+      (policy) => policy.isolates[direction] && policy.selectsPod(subject.labels),
+    );
+  }
+
+  private directionAllows(query: DirectionQuery): boolean {
+    let isolated = false;
+    for (const policy of this.policiesByNamespace.get(query.subject.namespace) ?? []) {
+      if (!policy.isolates[query.direction] || !policy.selectsPod(query.subject.labels)) continue;
+      isolated = true;
+      if (policy.rules[query.direction].some((rule) => this.ruleAdmits(rule, query))) return true;
+    }
+    return !isolated;
+  }
+
+  private explainDirection(query: DirectionQuery | undefined): DirectionVerdict {
+    if (query === undefined) return { kind: "not-a-pod" };
+    const isolating = this.isolatingPolicies(query.subject, query.direction);
+    if (isolating.length === 0) return { kind: "not-isolated" };
+    const allowedBy: RuleReference[] = [];
+    for (const policy of isolating) {
+      for (const rule of policy.rules[query.direction]) {
+        if (this.ruleAdmits(rule, query)) {
+          allowedBy.push({ policy: policy.key, direction: query.direction, ruleIndex: rule.index });
+        }
+      }
+    }
+    const isolatedBy = isolating.map((policy) => policy.key);
+    return allowedBy.length > 0 ? { kind: "allowed", isolatedBy, allowedBy } : { kind: "denied", isolatedBy };
+  }
+
+  private ruleAdmits(rule: CompiledRule, query: DirectionQuery): boolean {
+    return ruleAdmits(
+      rule,
+      (peer) => peer.matches(query.peer),
+      (ports) => ports.matches(query.port, query.protocol, query.destinationPorts),
+    );
+  }
+
+  /** [egress side, ingress side]; undefined where the endpoint is not a pod and so not policed. */
+  private directionQueries(probe: Probe): [DirectionQuery | undefined, DirectionQuery | undefined] {
+    const destinationPorts = probe.to.kind === "pod" ? probe.to.pod.ports : undefined;
+    const common = { port: probe.port, protocol: probe.protocol, destinationPorts };
+    const egress: DirectionQuery | undefined =
+      probe.from.kind === "pod"
+        ? { ...common, direction: "egress", subject: probe.from.pod, peer: this.trafficPeer(probe.to) }
+        : undefined;
+    const ingress: DirectionQuery | undefined =
+      probe.to.kind === "pod"
+        ? { ...common, direction: "ingress", subject: probe.to.pod, peer: this.trafficPeer(probe.from) }
+        : undefined;
+    return [egress, ingress];
+  }
+
+  private trafficPeer(endpoint: Endpoint): TrafficPeer {
+    const namespaceOf = (name: string): NamespaceInfo => this.namespaceOf(name);
+    if (endpoint.kind !== "pod") return endpointTrafficPeer(endpoint, namespaceOf);
+    // Parsing the address dominates when the same pod is probed repeatedly, so keep it per pod.
+    let peer = this.podPeerCache.get(endpoint.pod);
+    if (peer === undefined) {
+      peer = endpointTrafficPeer(endpoint, namespaceOf);
+      this.podPeerCache.set(endpoint.pod, peer);
+    }
+    return peer;
+  }
+}

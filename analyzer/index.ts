@@ -1,0 +1,19 @@
+// Public surface of the NetworkPolicy analyzer.
+export * from "./model";
+export { PolicyAnalyzer } from "./analyzer";
+export * from "./explanation";
+export { compileLabelSelector, type LabelMatcher } from "./labelSelector";
+export { compileIpBlock, parseAddress, type AddressMatcher, type ParsedAddress } from "./ipBlock";
+export { compilePorts, type CompiledPorts, type PortMatcher } from "./portMatcher";
+export { compilePeer, type CompiledPeer } from "./peerMatcher";
+export { podTrafficPeer, externalTrafficPeer, type TrafficPeer } from "./trafficPeer";
+export { effectivePolicyTypes } from "./policyTypes";
+export { compilePolicy, type CompiledPolicy, type CompiledRule } from "./compiledPolicy";
+export { ScenarioError, parseScenario, loadScenarioFile, type Scenario } from "./scenario";
+export {
+  networkPolicySchema,
+  scenarioSchema,
+  type ScenarioDocument,
+  type ScenarioProbe,
+  type ProbeEndpointRef,
+} from "./scenarioSchema";
