@@ -1,12 +1,14 @@
 import { compileIpBlock, ipBlockCacheKey } from "./ipBlock";
 import { compileLabelSelector, selectorCacheKey } from "./labelSelector";
-import type { NetworkPolicyPeer } from "./model";
+import type { IPBlock, NetworkPolicyPeer } from "./model";
 import type { TrafficPeer } from "./trafficPeer";
 
 export interface CompiledPeer {
   readonly matches: (peer: TrafficPeer) => boolean;
   /** Equal keys mean equal verdicts for every peer, so callers may share cached results. */
   readonly cacheKey: string;
+  /** Set for ipBlock peers: the only peers whose verdict depends on a pod's IP. */
+  readonly ipBlock?: IPBlock;
 }
 
 /**
@@ -20,6 +22,7 @@ export function compilePeer(peer: NetworkPolicyPeer, policyNamespace: string): C
     return {
       matches: (candidate) => inBlock(candidate.address),
       cacheKey: `ipBlock:${ipBlockCacheKey(peer.ipBlock)}`,
+      ipBlock: peer.ipBlock,
     };
   }
   const podMatches = compileLabelSelector(peer.podSelector ?? {});
