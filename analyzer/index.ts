@@ -17,3 +17,9 @@ export {
   type ScenarioProbe,
   type ProbeEndpointRef,
 } from "./scenarioSchema";
+export { groupPods, type PodGroup, type PodGrouping } from "./podGroups";
+export { computeGroupedMatrix, type GroupedReachabilityMatrix } from "./groupedMatrix";
+export { computePlainMatrix } from "./plainMatrix";
+export { firstMatrixDifference, countAllowed, type ReachabilityMatrix } from "./reachabilityMatrix";
+export { generateSyntheticCluster, type SyntheticClusterSize } from "./syntheticCluster";
+export { runAnalyzerBench } from "./bench";

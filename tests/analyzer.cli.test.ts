@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const repoRoot = path.resolve(__dirname, "..");
+const casesDir = process.env.NETPOL_CASES_DIR ?? path.resolve(__dirname, "../../shared/netpol-cases");
+
+function runAnalyze(file: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "cli/analyze.ts"), file],
+    { cwd: repoRoot, encoding: "utf8" },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const minimalScenario = {
+  name: "cli fixture",
+  namespaces: [{ name: "x", labels: { "kubernetes.io/metadata.name": "x" } }],
+  pods: [
+    { namespace: "x", name: "a", labels: { pod: "a" }, ip: "10.0.0.1", ports: [] },
+    { namespace: "x", name: "b", labels: { pod: "b" }, ip: "10.0.0.2", ports: [] },
+  ],
+  policies: [],
+  probes: [{ from: "x/a", to: "x/b", port: 80, protocol: "TCP" }],
+};
+
+function writeScenario(content: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "analyze-cli-")), "scenario.json");
+  writeFileSync(file, content);
+  return file;
+}
+
+describe("analyzer: analyze CLI", function () {
+  // Each run starts ts-node, which takes a few seconds on a cold cache.
+  this.timeout(60000);
+
+  it("prints one verdict per probe, in order, with endpoints as written", () => {
+    const file = path.join(casesDir, "cyclonus-ingress-named-port.json");
+    const { status, stdout, stderr } = runAnalyze(file);
+    assert.equal(stderr, "");
+    assert.equal(status, 0);
+    const expected = JSON.parse(readFileSync(file, "utf8")).probes;
+    const verdicts = JSON.parse(stdout);
+    assert.deepEqual(verdicts, expected);
+    assert.deepEqual(Object.keys(verdicts[0]), ["from", "to", "port", "protocol", "allowed"]);
+    assert.deepEqual(verdicts[0].from, { ip: "1.2.3.4" });
+  });
+
+  it("accepts a probe without a recorded verdict", () => {
+    const { status, stdout } = runAnalyze(writeScenario(JSON.stringify(minimalScenario)));
+    assert.equal(status, 0);
+    assert.deepEqual(JSON.parse(stdout), [
+      { from: "x/a", to: "x/b", port: 80, protocol: "TCP", allowed: true },
+    ]);
+  });
+
+  it("exits 2 naming the file on invalid JSON", () => {
+    const file = writeScenario("{ not json");
+    const { status, stdout, stderr } = runAnalyze(file);
+    assert.equal(status, 2);
+    assert.equal(stdout, "");
+    assert.match(
+      stderr,
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: \\$: expected valid JSON`),
+    );
+  });
+
+  it("exits 2 naming the JSON path on a schema violation", () => {
+    const broken = { ...minimalScenario, pods: [{ ...minimalScenario.pods[0], ip: "not-an-ip" }] };
+    const { status, stderr } = runAnalyze(writeScenario(JSON.stringify(broken)));
+    assert.equal(status, 2);
+    assert.match(stderr, /scenario\.json: \$\.pods\[0\]\.ip: expected an IPv4 or IPv6 address/);
+  });
+
+  it("exits 2 when a probe names an unknown pod", () => {
+    const broken = { ...minimalScenario, probes: [{ from: "x/a", to: "x/zz", port: 80, protocol: "TCP" }] };
+    const { status, stderr } = runAnalyze(writeScenario(JSON.stringify(broken)));
+    assert.equal(status, 2);
+    assert.match(stderr, /scenario\.json: \$\.probes\[0\]\.to: .*unknown pod "x\/zz"/);
+  });
+
+  it("exits 2 when the file does not exist", () => {
+    const { status, stderr } = runAnalyze("/nonexistent/scenario.json");
+    assert.equal(status, 2);
+    assert.match(stderr, /\/nonexistent\/scenario\.json/);
+  });
+});
