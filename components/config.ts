@@ -5,6 +5,7 @@
  * config key and path, the value found, what was expected and where to fix it. Defaults encode the
  * platform as it runs today, so a stack file only states what differs.
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import {
@@ -148,6 +149,22 @@ const rolloutConfig = z
         "flash-pay": { ingress: "enforce", egress: "enforce" },
       }),
   })
+  .superRefine((rollout, context) => {
+    // The default deny isolates every pod in both directions; a service policy still off would then
+    // lose its declared flows. The README's stage order enforces every service policy first.
+    if (rollout.defaultDeny !== "enforce") return;
+    for (const service of SERVICE_NAMES) {
+      for (const direction of DIRECTIONS) {
+        if (rollout.services[service][direction] === "off") {
+          context.addIssue({
+            code: "custom",
+            path: ["services", service, direction],
+            message: `'enforce' while defaultDeny is 'enforce' (the default deny would cut ${service}'s declared ${direction} flows); enforce it, or set defaultDeny to 'off' until every service policy is enforced`,
+          });
+        }
+      }
+    }
+  })
   .default({
     defaultDeny: "enforce",
     services: {
@@ -194,12 +211,7 @@ export type RolloutFlag = z.output<typeof rolloutFlag>;
 export type RolloutConfig = StackConfig["rollout"];
 
 /** Raised for any bad stack config value; the message is complete on its own, so no stack trace is shown. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export class ConfigError extends pulumi.RunError {}
 
 const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set(["cluster", "services", "dataStores", "alb", "dns", "paymentApi", "rollout"]);
 

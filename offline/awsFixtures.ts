@@ -1,0 +1,270 @@
+/**
+ * Answers the AWS provider's data-source calls from recorded aws CLI output.
+ *
+ * A fixture file holds the raw JSON the aws CLI printed for each command (README "AWS fixtures"),
+ * so it stays checkable against a real account. This module plays the provider's part: it finds
+ * the object the call asks for and returns it in the shape the provider's data source returns,
+ * failing the way the provider fails when the object is missing.
+ */
+import * as fs from "node:fs";
+import { z } from "zod";
+
+const awsTag = z.object({ Key: z.string(), Value: z.string() });
+const subnetRef = z.object({ SubnetIdentifier: z.string() });
+
+/** Only the fields the data sources read are checked; the rest of the CLI output is kept as printed. */
+const cliOutput = z
+  .object({
+    cluster: z
+      .object({
+        name: z.string(),
+        endpoint: z.string(),
+        certificateAuthority: z.object({ data: z.string() }),
+        resourcesVpcConfig: z.object({ vpcId: z.string(), subnetIds: z.array(z.string()) }).passthrough(),
+        kubernetesNetworkConfig: z.object({ serviceIpv4Cidr: z.string().optional() }).passthrough().optional(),
+      })
+      .passthrough()
+      .optional(),
+    addon: z
+      .object({
+        addonName: z.string(),
+        clusterName: z.string(),
+        addonVersion: z.string(),
+        configurationValues: z.string().optional(),
+      })
+      .passthrough()
+      .optional(),
+    Vpcs: z
+      .array(
+        z
+          .object({
+            VpcId: z.string(),
+            CidrBlock: z.string(),
+            CidrBlockAssociationSet: z
+              .array(z.object({ CidrBlock: z.string(), CidrBlockState: z.object({ State: z.string() }) }).passthrough())
+              .default([]),
+          })
+          .passthrough(),
+      )
+      .optional(),
+    Subnets: z
+      .array(
+        z
+          .object({
+            SubnetId: z.string(),
+            VpcId: z.string(),
+            CidrBlock: z.string(),
+            AvailabilityZone: z.string(),
+            Tags: z.array(awsTag).default([]),
+          })
+          .passthrough(),
+      )
+      .optional(),
+    ReplicationGroups: z
+      .array(z.object({ ReplicationGroupId: z.string(), MemberClusters: z.array(z.string()) }).passthrough())
+      .optional(),
+    CacheClusters: z
+      .array(z.object({ CacheClusterId: z.string(), CacheSubnetGroupName: z.string() }).passthrough())
+      .optional(),
+    CacheSubnetGroups: z
+      .array(z.object({ CacheSubnetGroupName: z.string(), Subnets: z.array(subnetRef) }).passthrough())
+      .optional(),
+    DBInstances: z
+      .array(
+        z
+          .object({
+            DBInstanceIdentifier: z.string(),
+            DBSubnetGroup: z.object({ DBSubnetGroupName: z.string() }).passthrough(),
+          })
+          .passthrough(),
+      )
+      .optional(),
+    DBClusters: z
+      .array(z.object({ DBClusterIdentifier: z.string(), DBSubnetGroup: z.string() }).passthrough())
+      .optional(),
+    DBSubnetGroups: z
+      .array(z.object({ DBSubnetGroupName: z.string(), Subnets: z.array(subnetRef) }).passthrough())
+      .optional(),
+    BrokerSummaries: z.array(z.object({ BrokerId: z.string(), BrokerName: z.string() }).passthrough()).optional(),
+    BrokerId: z.string().optional(),
+    BrokerName: z.string().optional(),
+    SubnetIds: z.array(z.string()).optional(),
+  })
+  .passthrough();
+
+const fixtureFile = z.object({
+  description: z.string().optional(),
+  region: z.string(),
+  calls: z.array(z.object({ command: z.string(), output: cliOutput })),
+});
+
+export type AwsFixture = z.output<typeof fixtureFile>;
+type CliOutput = z.output<typeof cliOutput>;
+
+export function loadAwsFixture(file: string): AwsFixture {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (cause) {
+    throw new Error(`AWS fixture ${file} cannot be read (${(cause as Error).message}); expected a file like fixtures/aws/dev.json`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new Error(`AWS fixture ${file} is not JSON: ${(cause as Error).message}`);
+  }
+  const parsed = fixtureFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(
+      `AWS fixture ${file}: at ${issue.path.join(".") || "the top"}: ${issue.message}; expected aws CLI output as README "AWS fixtures" shows`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The error text the provider gives for a missing object, so callers see what they would in a real preview. */
+function notFound(what: string, id: string): Error {
+  return new Error(`reading ${what} (${id}): couldn't find resource`);
+}
+
+type Answer = Record<string, unknown>;
+
+/** Every object of every recorded call, indexed the way the data sources look them up. */
+export class AwsFixtureAnswers {
+  private readonly outputs: CliOutput[];
+
+  constructor(readonly fixture: AwsFixture) {
+    this.outputs = fixture.calls.map((call) => call.output);
+  }
+
+  private all<K extends keyof CliOutput>(key: K): NonNullable<CliOutput[K]> extends (infer T)[] ? T[] : never {
+    return this.outputs.flatMap((output) => (Array.isArray(output[key]) ? (output[key] as unknown[]) : [])) as never;
+  }
+
+  private subnet(id: string) {
+    return this.all("Subnets").find((subnet) => subnet.SubnetId === id);
+  }
+
+  /** The provider data-source token and its arguments, answered as that data source would. */
+  answer(token: string, args: Record<string, unknown>): Answer {
+    const region = typeof args.region === "string" ? args.region : this.fixture.region;
+    if (region !== this.fixture.region) {
+      throw new Error(`the fixture was recorded in ${this.fixture.region}, but the program asked ${token} in ${region}`);
+    }
+    switch (token) {
+      case "aws:eks/getCluster:getCluster": {
+        const cluster = this.outputs.map((output) => output.cluster).find((found) => found?.name === args.name);
+        if (cluster === undefined) throw notFound("EKS Cluster", String(args.name));
+        return {
+          id: cluster.name,
+          name: cluster.name,
+          endpoint: cluster.endpoint,
+          certificateAuthorities: [{ data: cluster.certificateAuthority.data }],
+          vpcConfig: {
+            vpcId: cluster.resourcesVpcConfig.vpcId,
+            subnetIds: cluster.resourcesVpcConfig.subnetIds,
+          },
+          kubernetesNetworkConfigs: [{ serviceIpv4Cidr: cluster.kubernetesNetworkConfig?.serviceIpv4Cidr ?? "" }],
+          region,
+        };
+      }
+      case "aws:eks/getAddon:getAddon": {
+        const addon = this.outputs
+          .map((output) => output.addon)
+          .find((found) => found?.clusterName === args.clusterName && found?.addonName === args.addonName);
+        if (addon === undefined) throw notFound("EKS Add-On", `${String(args.clusterName)}:${String(args.addonName)}`);
+        return {
+          id: `${addon.clusterName}:${addon.addonName}`,
+          addonName: addon.addonName,
+          clusterName: addon.clusterName,
+          addonVersion: addon.addonVersion,
+          configurationValues: addon.configurationValues ?? "",
+          region,
+        };
+      }
+      case "aws:ec2/getVpc:getVpc": {
+        const vpc = this.all("Vpcs").find((found) => found.VpcId === args.id);
+        if (vpc === undefined) throw new Error("no matching EC2 VPC found");
+        return {
+          id: vpc.VpcId,
+          cidrBlock: vpc.CidrBlock,
+          cidrBlockAssociations: vpc.CidrBlockAssociationSet.map((association) => ({
+            cidrBlock: association.CidrBlock,
+            state: association.CidrBlockState.State,
+          })),
+          region,
+        };
+      }
+      case "aws:ec2/getSubnet:getSubnet": {
+        const subnet = this.subnet(String(args.id));
+        if (subnet === undefined) throw new Error("no matching EC2 Subnet found");
+        return {
+          id: subnet.SubnetId,
+          cidrBlock: subnet.CidrBlock,
+          vpcId: subnet.VpcId,
+          availabilityZone: subnet.AvailabilityZone,
+          region,
+        };
+      }
+      case "aws:ec2/getSubnets:getSubnets": {
+        const filters = (args.filters ?? []) as { name: string; values: string[] }[];
+        const matches = this.all("Subnets").filter((subnet) =>
+          filters.every((filter) => {
+            if (filter.name === "vpc-id") return filter.values.includes(subnet.VpcId);
+            if (filter.name === "tag-key") return subnet.Tags.some((tag) => filter.values.includes(tag.Key));
+            throw new Error(`the fixture answers getSubnets filters vpc-id and tag-key only, not ${filter.name}`);
+          }),
+        );
+        return { id: region, ids: matches.map((subnet) => subnet.SubnetId), region };
+      }
+      case "aws:elasticache/getReplicationGroup:getReplicationGroup": {
+        const group = this.all("ReplicationGroups").find((found) => found.ReplicationGroupId === args.replicationGroupId);
+        if (group === undefined) throw notFound("ElastiCache Replication Group", String(args.replicationGroupId));
+        return { id: group.ReplicationGroupId, replicationGroupId: group.ReplicationGroupId, memberClusters: group.MemberClusters, region };
+      }
+      case "aws:elasticache/getCluster:getCluster": {
+        const cluster = this.all("CacheClusters").find((found) => found.CacheClusterId === args.clusterId);
+        if (cluster === undefined) throw notFound("ElastiCache Cache Cluster", String(args.clusterId));
+        return { id: cluster.CacheClusterId, clusterId: cluster.CacheClusterId, subnetGroupName: cluster.CacheSubnetGroupName, region };
+      }
+      case "aws:elasticache/getSubnetGroup:getSubnetGroup": {
+        const group = this.all("CacheSubnetGroups").find((found) => found.CacheSubnetGroupName === args.name);
+        if (group === undefined) throw notFound("ElastiCache Subnet Group", String(args.name));
+        return { id: group.CacheSubnetGroupName, name: group.CacheSubnetGroupName, subnetIds: group.Subnets.map((s) => s.SubnetIdentifier), region };
+      }
+      case "aws:rds/getInstance:getInstance": {
+        const instance = this.all("DBInstances").find((found) => found.DBInstanceIdentifier === args.dbInstanceIdentifier);
+        if (instance === undefined) throw notFound("RDS DB Instance", String(args.dbInstanceIdentifier));
+        return {
+          id: instance.DBInstanceIdentifier,
+          dbInstanceIdentifier: instance.DBInstanceIdentifier,
+          dbSubnetGroup: instance.DBSubnetGroup.DBSubnetGroupName,
+          region,
+        };
+      }
+      case "aws:rds/getCluster:getCluster": {
+        const cluster = this.all("DBClusters").find((found) => found.DBClusterIdentifier === args.clusterIdentifier);
+        if (cluster === undefined) throw notFound("RDS Cluster", String(args.clusterIdentifier));
+        return { id: cluster.DBClusterIdentifier, clusterIdentifier: cluster.DBClusterIdentifier, dbSubnetGroupName: cluster.DBSubnetGroup, region };
+      }
+      case "aws:rds/getSubnetGroup:getSubnetGroup": {
+        const group = this.all("DBSubnetGroups").find((found) => found.DBSubnetGroupName === args.name);
+        if (group === undefined) throw notFound("RDS DB Subnet Group", String(args.name));
+        return { id: group.DBSubnetGroupName, name: group.DBSubnetGroupName, subnetIds: group.Subnets.map((s) => s.SubnetIdentifier), region };
+      }
+      case "aws:mq/getBroker:getBroker": {
+        const brokerId =
+          typeof args.brokerId === "string"
+            ? args.brokerId
+            : this.all("BrokerSummaries").find((summary) => summary.BrokerName === args.brokerName)?.BrokerId;
+        const broker = this.outputs.find((output) => output.BrokerId !== undefined && output.BrokerId === brokerId);
+        if (broker === undefined) throw notFound("MQ Broker", String(args.brokerId ?? args.brokerName));
+        return { id: broker.BrokerId, brokerId: broker.BrokerId, brokerName: broker.BrokerName, subnetIds: broker.SubnetIds ?? [], region };
+      }
+      default:
+        throw new Error(`the offline AWS fixture has no answer for ${token}; add the aws CLI output it needs to the fixture`);
+    }
+  }
+}
