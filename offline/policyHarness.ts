@@ -1,0 +1,581 @@
+/**
+ * Runs the CrossGuard pack in policies/ the way the Pulumi engine runs it, without the CLI:
+ *
+ *  - start: `node <@pulumi/pulumi/cmd/run-policy-pack> <engine-address> .` with cwd = the pack
+ *    directory and the PULUMI_* environment of a stack, which is what the CLI's nodejs policy
+ *    analyzer (`pulumi-analyzer-policy`, pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go
+ *    NewPolicyAnalyzer + constructEnv) does; run-policy-pack registers ts-node (type-checking) itself,
+ *    so the pack's TypeScript is compiled exactly as under `pulumi preview`;
+ *  - read the port the pack prints on stdout and dial it with the generated Analyzer client;
+ *  - Handshake (the nodejs pack does not implement it; the engine tolerates UNIMPLEMENTED, so do we),
+ *    ConfigureStack, GetAnalyzerInfo, then Configure with the stack's pack config reconciled like the
+ *    CLI (offline/policyPackConfig.ts);
+ *  - Analyze each resource with provider-checked inputs and AnalyzerResourceOptions, then
+ *    AnalyzeStack with all of them, as a preview does.
+ *
+ * The engine address argument points at a minimal fake Engine service served here: run-policy-pack
+ * discards it today (logs go to the engine only when PULUMI_NODEJS_ENGINE is set, which the CLI does
+ * not do for packs), but a live address keeps the harness correct if a later SDK starts logging.
+ *
+ * Verdicts name the resource as "<Kind> <namespace>/<name>" for namespaced Kubernetes objects,
+ * "<Kind> <name>" for cluster-scoped ones, the URN for anything else, and "stack" for a stack
+ * diagnostic without a resource.
+ */
+import { spawn, type ChildProcess } from "child_process";
+import { randomBytes } from "crypto";
+import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct, type JavaScriptValue } from "google-protobuf/google/protobuf/struct_pb";
+import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
+import * as engineRpc from "@pulumi/pulumi/proto/engine_grpc_pb";
+import * as engineProto from "@pulumi/pulumi/proto/engine_pb";
+import {
+  loadPolicyPackConfigFile,
+  reconcilePolicyPackConfig,
+  type EnforcementLevel,
+  type JsonObject,
+  type JsonValue,
+  type PolicyPackConfig,
+  type PolicySummary,
+} from "./policyPackConfig";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+export const POLICY_PACK_DIR = path.join(REPO_ROOT, "policies");
+export const POLICY_PACK_CONFIG_DIR = path.join(POLICY_PACK_DIR, "config");
+export const POLICY_STACKS = ["dev", "prod"] as const;
+export type PolicyStack = (typeof POLICY_STACKS)[number];
+
+/** The pack config file `pulumi preview --policy-pack-config` gets for a stack. */
+export function stackPackConfigPath(stack: PolicyStack): string {
+  return path.join(POLICY_PACK_CONFIG_DIR, `${stack}.json`);
+}
+
+/**
+ * The string the engine puts in a Struct for a value unknown during preview (Go
+ * plugin.MarshalPropertyValue with KeepUnknowns; UnknownStringValue in @pulumi/pulumi runtime/rpc).
+ * Put it wherever an input is unknown; it goes on the wire unchanged.
+ */
+export const PREVIEW_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export interface ProviderReference {
+  type: string;
+  name: string;
+  urn: string;
+  properties?: Record<string, unknown>;
+}
+
+/** Resource options as the engine reports them to analyzers (customTimeouts in seconds). */
+export interface AnalyzedResourceOptions {
+  protect?: boolean;
+  ignoreChanges?: string[];
+  deleteBeforeReplace?: boolean;
+  additionalSecretOutputs?: string[];
+  aliases?: string[];
+  customTimeouts?: { create?: number; update?: number; delete?: number };
+  parent?: string;
+}
+
+/** A registered resource, as offline/runProgram.ts returns it (RegisteredResource is assignable). */
+export interface AnalyzedResource {
+  type: string;
+  name: string;
+  urn: string;
+  inputs: Record<string, unknown>;
+  parent?: string;
+  dependencies?: string[];
+  provider?: ProviderReference;
+  options?: AnalyzedResourceOptions;
+  propertyDependencies?: Record<string, string[]>;
+}
+
+export interface PolicyVerdict {
+  policy: string;
+  level: EnforcementLevel;
+  message: string;
+  /** "<Kind> <namespace>/<name>", "<Kind> <name>", a URN, or "stack"; see the file comment. */
+  resource: string;
+}
+
+export interface PolicyHarnessOptions {
+  stack: string;
+  /** Pack config: a parsed config, a file path, or (default) policies/config/<stack>.json. */
+  packConfig?: PolicyPackConfig | string;
+  packDir?: string;
+  project?: string;
+  organization?: string;
+  /** Preview (default) or update; the pack sees it as PULUMI_DRY_RUN. */
+  dryRun?: boolean;
+  /** Stack config as `pulumi config` holds it (fully qualified keys); sent as PULUMI_CONFIG and in ConfigureStack. */
+  stackConfig?: Record<string, string>;
+  stackTags?: Record<string, string>;
+  /** How long the pack may take to print its port (ts-node type-checks it first). Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+export interface AnalyzerInfoSummary {
+  name: string;
+  version: string;
+  supportsConfig: boolean;
+  policies: PolicySummary[];
+}
+
+export class PolicyHarnessError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyHarnessError";
+  }
+}
+
+const LEVELS: Record<analyzerProto.EnforcementLevel, EnforcementLevel> = {
+  [analyzerProto.EnforcementLevel.ADVISORY]: "advisory",
+  [analyzerProto.EnforcementLevel.MANDATORY]: "mandatory",
+  [analyzerProto.EnforcementLevel.DISABLED]: "disabled",
+  [analyzerProto.EnforcementLevel.REMEDIATE]: "remediate",
+};
+const LEVEL_CODES: Record<EnforcementLevel, analyzerProto.EnforcementLevel> = {
+  advisory: analyzerProto.EnforcementLevel.ADVISORY,
+  mandatory: analyzerProto.EnforcementLevel.MANDATORY,
+  disabled: analyzerProto.EnforcementLevel.DISABLED,
+  remediate: analyzerProto.EnforcementLevel.REMEDIATE,
+};
+
+const CLUSTER_SCOPED_KINDS = new Set([
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "StorageClass",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+]);
+
+/** Values the way the engine marshals them: undefined properties are absent, everything else is JSON. */
+function toJavaScriptValue(value: unknown): JavaScriptValue | undefined {
+  if (value === undefined || typeof value === "function" || typeof value === "symbol") return undefined;
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  if (Array.isArray(value)) return value.map((item) => toJavaScriptValue(item) ?? null);
+  const result: { [key: string]: JavaScriptValue } = {};
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const converted = toJavaScriptValue(child);
+    if (converted !== undefined) result[key] = converted;
+  }
+  return result;
+}
+
+function toStruct(value: Record<string, unknown> | JsonObject): Struct {
+  return Struct.fromJavaScript((toJavaScriptValue(value) ?? {}) as { [key: string]: JavaScriptValue });
+}
+
+/** `kubernetes:networking.k8s.io/v1:NetworkPolicy` → apiVersion/kind; undefined for non-Kubernetes types. */
+export function kubernetesTypeOf(type: string): { apiVersion: string; kind: string } | undefined {
+  const match = /^kubernetes:([^:]+)\/([^:/]+):(.+)$/.exec(type);
+  if (match === null) return undefined;
+  const [, group, version, kind] = match as unknown as [string, string, string, string];
+  return { apiVersion: group === "core" ? version : `${group}/${version}`, kind };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What the Kubernetes provider's Check returns for an object: apiVersion and kind from the type,
+ * and, when metadata.name is absent, "<resource name>-<8 hex>" with the pulumi.com/autonamed
+ * annotation (pulumi-kubernetes metadata.AssignNameIfAutonamable). An unknown name stays unknown.
+ */
+export function providerCheckedInputs(resource: AnalyzedResource): Record<string, unknown> {
+  const kube = kubernetesTypeOf(resource.type);
+  if (kube === undefined) return resource.inputs;
+  const inputs: Record<string, unknown> = { ...resource.inputs };
+  inputs["apiVersion"] ??= kube.apiVersion;
+  inputs["kind"] ??= kube.kind;
+  const metadata: Record<string, unknown> = isRecord(inputs["metadata"]) ? { ...inputs["metadata"] } : {};
+  const name = metadata["name"];
+  if ((name === undefined || name === "") && metadata["generateName"] === undefined) {
+    metadata["name"] = `${resource.name}-${randomBytes(4).toString("hex")}`;
+    const annotations = isRecord(metadata["annotations"]) ? { ...metadata["annotations"] } : {};
+    annotations["pulumi.com/autonamed"] = "true";
+    metadata["annotations"] = annotations;
+  }
+  inputs["metadata"] = metadata;
+  return inputs;
+}
+
+/** The readable resource form of verdicts (see the file comment). */
+export function describeResource(resource: AnalyzedResource, inputs: Record<string, unknown>): string {
+  const kube = kubernetesTypeOf(resource.type);
+  if (kube === undefined) return resource.urn;
+  const metadata = isRecord(inputs["metadata"]) ? inputs["metadata"] : {};
+  const name = typeof metadata["name"] === "string" ? metadata["name"] : resource.name;
+  if (CLUSTER_SCOPED_KINDS.has(kube.kind)) return `${kube.kind} ${name}`;
+  const providerNamespace = resource.provider?.properties?.["namespace"];
+  const namespace =
+    typeof metadata["namespace"] === "string" && metadata["namespace"] !== ""
+      ? metadata["namespace"]
+      : typeof providerNamespace === "string" && providerNamespace !== ""
+        ? providerNamespace
+        : "default";
+  return `${kube.kind} ${namespace}/${name}`;
+}
+
+function resourceOptions(resource: AnalyzedResource): analyzerProto.AnalyzerResourceOptions {
+  const given = resource.options ?? {};
+  const options = new analyzerProto.AnalyzerResourceOptions();
+  options.setProtect(given.protect ?? false);
+  options.setIgnorechangesList(given.ignoreChanges ?? []);
+  options.setDeletebeforereplace(given.deleteBeforeReplace ?? false);
+  options.setDeletebeforereplacedefined(given.deleteBeforeReplace !== undefined);
+  options.setAdditionalsecretoutputsList(given.additionalSecretOutputs ?? []);
+  options.setAliasesList(given.aliases ?? []);
+  // The engine always sends the timeouts message, zeros when unset.
+  const timeouts = new analyzerProto.AnalyzerResourceOptions.CustomTimeouts();
+  timeouts.setCreate(given.customTimeouts?.create ?? 0);
+  timeouts.setUpdate(given.customTimeouts?.update ?? 0);
+  timeouts.setDelete(given.customTimeouts?.delete ?? 0);
+  options.setCustomtimeouts(timeouts);
+  options.setParent(given.parent ?? resource.parent ?? "");
+  return options;
+}
+
+function providerResource(
+  provider: ProviderReference | undefined,
+): analyzerProto.AnalyzerProviderResource | undefined {
+  if (provider === undefined) return undefined;
+  const message = new analyzerProto.AnalyzerProviderResource();
+  message.setType(provider.type);
+  message.setName(provider.name);
+  message.setUrn(provider.urn);
+  message.setProperties(toStruct(provider.properties ?? {}));
+  return message;
+}
+
+type Callback<Response> = (error: grpc.ServiceError | null, response: Response) => void;
+
+/** One unary RPC as a promise; `invoke` passes the callback to the generated client method. */
+function call<Response>(invoke: (callback: Callback<Response>) => grpc.ClientUnaryCall): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    invoke((error, response) => (error === null ? resolve(response) : reject(error)));
+  });
+}
+
+/** Serves the Engine RPCs a plugin may call; only `log` matters, and its messages are kept. */
+async function startFakeEngine(logs: string[]): Promise<{ server: grpc.Server; address: string }> {
+  const server = new grpc.Server();
+  const empty = (_call: unknown, callback: grpc.sendUnaryData<Empty>) => callback(null, new Empty());
+  const implementation: engineRpc.IEngineServer = {
+    log: (logCall, callback) => {
+      logs.push(logCall.request.getMessage());
+      callback(null, new Empty());
+    },
+    getRootResource: (_call, callback) => callback(null, new engineProto.GetRootResourceResponse()),
+    setRootResource: (_call, callback) => callback(null, new engineProto.SetRootResourceResponse()),
+    startDebugging: empty,
+    requirePulumiVersion: (_call, callback) => callback(null, new engineProto.RequirePulumiVersionResponse()),
+  };
+  server.addService(engineRpc.EngineService, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error === null ? resolve(bound) : reject(error),
+    ),
+  );
+  return { server, address: `127.0.0.1:${port}` };
+}
+
+/** Live pack processes, killed synchronously if the parent exits without close(). */
+const liveProcesses = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of liveProcesses) child.kill("SIGKILL");
+});
+
+function waitForPort(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    const fail = (message: string) => {
+      clearTimeout(timer);
+      reject(new PolicyHarnessError(`${message}\n--- pack stderr ---\n${stderr().trim() || "(empty)"}`));
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          `policy pack did not print its gRPC port within ${timeoutMs / 1000} s (ts-node compiles it first)`,
+        ),
+      timeoutMs,
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split("\n").find((candidate) => /^\d+$/.test(candidate.trim()));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve(Number(line.trim()));
+      }
+    });
+    child.once("exit", (code, signal) =>
+      fail(`policy pack exited (code ${String(code)}, signal ${String(signal)}) before printing its port`),
+    );
+    child.once("error", (error) => fail(`policy pack could not start: ${error.message}`));
+  });
+}
+
+export class PolicyHarness {
+  private readonly urnIndex = new Map<string, string>();
+  private closed = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly client: analyzerRpc.AnalyzerClient,
+    private readonly engine: grpc.Server,
+    /** Everything the pack wrote on stderr and logged to the engine, for error messages. */
+    private readonly diagnostics: { stderr: string[]; engineLogs: string[] },
+    public readonly info: AnalyzerInfoSummary,
+    public readonly config: PolicyPackConfig,
+  ) {}
+
+  /** Starts the pack process, configures it for the stack, and returns a harness to analyze with. */
+  static async start(options: PolicyHarnessOptions): Promise<PolicyHarness> {
+    const packDir = options.packDir ?? POLICY_PACK_DIR;
+    const project = options.project ?? "flash-netpol";
+    const dryRun = options.dryRun ?? true;
+    const engineLogs: string[] = [];
+    const stderr: string[] = [];
+    const engine = await startFakeEngine(engineLogs);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    const setEnv = (key: string, value: string | undefined) => {
+      if (value !== undefined && value !== "") env[key] = value;
+    };
+    if (options.stackConfig !== undefined && Object.keys(options.stackConfig).length > 0) {
+      setEnv("PULUMI_CONFIG", JSON.stringify(options.stackConfig));
+    }
+    for (const prefix of ["PULUMI_NODEJS_", "PULUMI_"]) {
+      setEnv(`${prefix}ORGANIZATION`, options.organization);
+      setEnv(`${prefix}PROJECT`, project);
+      setEnv(`${prefix}STACK`, options.stack);
+      setEnv(`${prefix}DRY_RUN`, String(dryRun));
+    }
+    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    const child = spawn(process.execPath, [runPolicyPack, engine.address, "."], {
+      cwd: packDir,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    liveProcesses.add(child);
+    child.once("exit", () => liveProcesses.delete(child));
+    child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+    let client: analyzerRpc.AnalyzerClient | undefined;
+    try {
+      const port = await waitForPort(child, options.startTimeoutMs ?? 30_000, () => stderr.join(""));
+      client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        "grpc.max_receive_message_length": 400 * 1024 * 1024,
+      });
+      await PolicyHarness.handshake(client, packDir, engine.address);
+      await PolicyHarness.configureStack(client, options, project, dryRun);
+      const info = await PolicyHarness.analyzerInfo(client);
+      const given =
+        options.packConfig === undefined
+          ? loadPolicyPackConfigFile(stackPackConfigPath(options.stack as PolicyStack))
+          : typeof options.packConfig === "string"
+            ? loadPolicyPackConfigFile(options.packConfig)
+            : options.packConfig;
+      const config = reconcilePolicyPackConfig(info.policies, new Map(), given);
+      const harness = new PolicyHarness(child, client, engine.server, { stderr, engineLogs }, info, config);
+      await harness.sendConfigure(config);
+      return harness;
+    } catch (error) {
+      client?.close();
+      child.kill("SIGKILL");
+      engine.server.forceShutdown();
+      throw error;
+    }
+  }
+
+  private static async handshake(
+    client: analyzerRpc.AnalyzerClient,
+    packDir: string,
+    engineAddress: string,
+  ): Promise<void> {
+    const request = new analyzerProto.AnalyzerHandshakeRequest();
+    request.setEngineAddress(engineAddress);
+    request.setRootDirectory(packDir);
+    request.setProgramDirectory(packDir);
+    try {
+      await call<analyzerProto.AnalyzerHandshakeResponse>((done) => client.handshake(request, done));
+    } catch (error) {
+      if ((error as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw error;
+    }
+  }
+
+  private static async configureStack(
+    client: analyzerRpc.AnalyzerClient,
+    options: PolicyHarnessOptions,
+    project: string,
+    dryRun: boolean,
+  ): Promise<void> {
+    const request = new analyzerProto.AnalyzerStackConfigureRequest();
+    request.setStack(options.stack);
+    request.setProject(project);
+    request.setOrganization(options.organization ?? "");
+    request.setDryRun(dryRun);
+    for (const [key, value] of Object.entries(options.stackConfig ?? {}))
+      request.getConfigMap().set(key, value);
+    for (const [key, value] of Object.entries(options.stackTags ?? {})) request.getTagsMap().set(key, value);
+    await call<analyzerProto.AnalyzerStackConfigureResponse>((done) => client.configureStack(request, done));
+  }
+
+  private static async analyzerInfo(client: analyzerRpc.AnalyzerClient): Promise<AnalyzerInfoSummary> {
+    const info = await call<analyzerProto.AnalyzerInfo>((done) => client.getAnalyzerInfo(new Empty(), done));
+    return {
+      name: info.getName(),
+      version: info.getVersion(),
+      supportsConfig: info.getSupportsconfig(),
+      policies: info.getPoliciesList().map((policy) => {
+        const schema = policy.getConfigschema();
+        return {
+          name: policy.getName(),
+          enforcementLevel: LEVELS[policy.getEnforcementlevel()],
+          configSchema:
+            schema === undefined
+              ? undefined
+              : {
+                  properties: (schema.getProperties()?.toJavaScript() ?? {}) as JsonObject,
+                  required: schema.getRequiredList(),
+                },
+        };
+      }),
+    };
+  }
+
+  private async sendConfigure(config: PolicyPackConfig): Promise<void> {
+    const request = new analyzerProto.ConfigureAnalyzerRequest();
+    for (const [name, entry] of config) {
+      const policyConfig = new analyzerProto.PolicyConfig();
+      policyConfig.setEnforcementlevel(LEVEL_CODES[entry.enforcementLevel ?? "advisory"]);
+      // Always a Struct, as the CLI's marshalMap: the pack calls getProperties().toJavaScript().
+      policyConfig.setProperties(toStruct(entry.properties as Record<string, JsonValue>));
+      request.getPolicyconfigMap().set(name, policyConfig);
+    }
+    await call<Empty>((done) => this.client.configure(request, done));
+  }
+
+  private remember(resource: AnalyzedResource, inputs: Record<string, unknown>): void {
+    this.urnIndex.set(resource.urn, describeResource(resource, inputs));
+  }
+
+  private verdicts(response: analyzerProto.AnalyzeResponse, fallback: string): PolicyVerdict[] {
+    return response.getDiagnosticsList().map((diagnostic) => {
+      const urn = diagnostic.getUrn();
+      return {
+        policy: diagnostic.getPolicyname(),
+        level: LEVELS[diagnostic.getEnforcementlevel()],
+        message: diagnostic.getMessage(),
+        resource: urn === "" ? fallback : (this.urnIndex.get(urn) ?? urn),
+      };
+    });
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new PolicyHarnessError("the policy harness is closed");
+  }
+
+  /** Analyze: one resource before it is created or updated, with provider-checked inputs. */
+  async analyze(resource: AnalyzedResource): Promise<PolicyVerdict[]> {
+    this.ensureOpen();
+    const inputs = providerCheckedInputs(resource);
+    this.remember(resource, inputs);
+    const request = new analyzerProto.AnalyzeRequest();
+    request.setType(resource.type);
+    request.setName(resource.name);
+    request.setUrn(resource.urn);
+    request.setProperties(toStruct(inputs));
+    request.setOptions(resourceOptions(resource));
+    const provider = providerResource(resource.provider);
+    if (provider !== undefined) request.setProvider(provider);
+    const response = await call<analyzerProto.AnalyzeResponse>((done) => this.client.analyze(request, done));
+    return this.verdicts(response, describeResource(resource, inputs));
+  }
+
+  /** AnalyzeStack: every resource of the stack at the end of the preview or update. */
+  async analyzeStack(resources: readonly AnalyzedResource[]): Promise<PolicyVerdict[]> {
+    this.ensureOpen();
+    const request = new analyzerProto.AnalyzeStackRequest();
+    request.setResourcesList(
+      resources.map((resource) => {
+        const inputs = providerCheckedInputs(resource);
+        this.remember(resource, inputs);
+        const message = new analyzerProto.AnalyzerResource();
+        message.setType(resource.type);
+        message.setName(resource.name);
+        message.setUrn(resource.urn);
+        message.setProperties(toStruct(inputs));
+        message.setOptions(resourceOptions(resource));
+        const provider = providerResource(resource.provider);
+        if (provider !== undefined) message.setProvider(provider);
+        message.setParent(resource.parent ?? resource.options?.parent ?? "");
+        message.setDependenciesList(resource.dependencies ?? []);
+        for (const [property, urns] of Object.entries(resource.propertyDependencies ?? {})) {
+          if (urns.length === 0) continue;
+          const dependencies = new analyzerProto.AnalyzerPropertyDependencies();
+          dependencies.setUrnsList(urns);
+          message.getPropertydependenciesMap().set(property, dependencies);
+        }
+        return message;
+      }),
+    );
+    const response = await call<analyzerProto.AnalyzeResponse>((done) =>
+      this.client.analyzeStack(request, done),
+    );
+    return this.verdicts(response, "stack");
+  }
+
+  /** A preview: Analyze every resource (a few at a time, as the engine's parallel steps do), then AnalyzeStack. */
+  async preview(resources: readonly AnalyzedResource[], concurrency = 16): Promise<PolicyVerdict[]> {
+    const perResource: PolicyVerdict[][] = new Array(resources.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < resources.length) {
+        const index = next++;
+        perResource[index] = await this.analyze(resources[index]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, resources.length) }, worker));
+    return [...perResource.flat(), ...(await this.analyzeStack(resources))];
+  }
+
+  /** What the pack wrote to stderr (and logged to the fake engine); for debugging failed runs. */
+  get output(): string {
+    return [...this.diagnostics.stderr, ...this.diagnostics.engineLogs].join("");
+  }
+
+  /** Stops the pack process and the fake engine. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+    this.engine.forceShutdown();
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 2_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts a harness, runs `use` with it, and always closes it. */
+export async function withPolicyHarness<T>(
+  options: PolicyHarnessOptions,
+  use: (harness: PolicyHarness) => Promise<T>,
+): Promise<T> {
+  const harness = await PolicyHarness.start(options);
+  try {
+    return await use(harness);
+  } finally {
+    await harness.close();
+  }
+}
+
+export function mandatoryVerdicts(verdicts: readonly PolicyVerdict[]): PolicyVerdict[] {
+  return verdicts.filter((verdict) => verdict.level === "mandatory");
+}

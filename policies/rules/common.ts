@@ -1,0 +1,91 @@
+/**
+ * What every rule shares: the violation message format, reporting at a fixed level, and the guard
+ * that hands a resource rule only NetworkPolicies (and never the break-glass policy).
+ */
+import type {
+  EnforcementLevel,
+  PolicyProviderResource,
+  ReportViolation,
+  ResourceValidation,
+  ResourceValidationArgs,
+} from "@pulumi/policy";
+import { NETWORK_POLICY_TYPE, describePolicy, isBreakGlass, type NetworkPolicyView } from "./k8s";
+
+export interface Violation {
+  /** Which resource, what is wrong, and the fix; see `violation()`. */
+  message: string;
+  urn?: string;
+  /** Only to force a level below the configured one (break-glass, rollout exemptions). */
+  forceLevel?: Extract<EnforcementLevel, "advisory">;
+}
+
+/** One message shape for every rule: "<Kind> <namespace>/<name>: <what is wrong>. Fix: <fix>". */
+export function violation(resource: string, problem: string, fix: string): string {
+  return `${resource}: ${problem}. Fix: ${fix}`;
+}
+
+/** The object form @pulumi/policy's server accepts besides (message, urn); not in its .d.ts. */
+type ReportViolationObject = (info: {
+  message: string;
+  urn?: string;
+  enforcementLevel: EnforcementLevel;
+}) => void;
+
+/**
+ * Reports through the documented `(message, urn)` form, which the engine shows at the level the pack
+ * config gives the rule. A forced level uses the object form that @pulumi/policy 1.21's server
+ * (makeReportViolationFun) accepts and puts on the wire as the diagnostic's own enforcement level;
+ * it is the only way to keep a diagnostic advisory when the config says "all": "mandatory".
+ * tests/policies.harness.test.ts checks through gRPC that the level arrives, so an SDK upgrade that
+ * drops the object form fails the tests instead of silently blocking an emergency.
+ */
+export function report(reportViolation: ReportViolation, description: string, found: Violation): void {
+  if (found.forceLevel === undefined) {
+    reportViolation(found.message, found.urn);
+    return;
+  }
+  const reportObject = reportViolation as unknown as ReportViolationObject;
+  // Same text the string form produces (description, newline, message), so verdicts read alike.
+  reportObject({
+    message: `${description}\n${found.message}`,
+    urn: found.urn,
+    enforcementLevel: found.forceLevel,
+  });
+}
+
+export interface PolicyUnderCheck {
+  policy: NetworkPolicyView;
+  /** "NetworkPolicy <namespace>/<name>". */
+  resource: string;
+  provider?: PolicyProviderResource;
+  args: ResourceValidationArgs;
+}
+
+/**
+ * A resource validation that sees only NetworkPolicies. Policies labelled break-glass are skipped:
+ * an emergency allow-all must never be blocked, and `break-glass-active` reports it (advisory).
+ */
+export function networkPolicyValidation(
+  check: (target: PolicyUnderCheck) => Violation[],
+  description: string,
+): ResourceValidation {
+  return (args, reportViolation) => {
+    if (args.type !== NETWORK_POLICY_TYPE) return;
+    const policy = args.props as NetworkPolicyView;
+    if (isBreakGlass(policy)) return;
+    const resource = describePolicy(policy, args.name, args.provider);
+    for (const found of check({ policy, resource, provider: args.provider, args })) {
+      report(reportViolation, description, found);
+    }
+  };
+}
+
+/** Config as the rule reads it: engine-filled defaults, and the same defaults again when a test calls the rule directly. */
+export function withDefaults<T extends object>(defaults: T, given: Partial<T>): T {
+  const merged: T = { ...defaults };
+  for (const key of Object.keys(given) as (keyof T)[]) {
+    const value = given[key];
+    if (value !== undefined) merged[key] = value as T[keyof T];
+  }
+  return merged;
+}

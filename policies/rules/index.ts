@@ -1,0 +1,27 @@
+/** Every rule of the pack, in report order. Tests import these to call rules without a server. */
+import type { Policies } from "@pulumi/policy";
+import { breakGlassActive } from "./breakGlass";
+import { dnsEgressKubeDnsOnly } from "./dnsEgress";
+import { eksVpcCniLints } from "./eksVpcCniLints";
+import { explicitPolicyTypes } from "./explicitPolicyTypes";
+import { isolatedWorkloadsNoIngress } from "./isolatedWorkloads";
+import { namespaceDefaultDeny } from "./namespaceDefaultDeny";
+import { noAllowAllPeers } from "./noAllowAllPeers";
+import { portsExplicit } from "./portsExplicit";
+import { publicEgress } from "./publicEgress";
+
+export const PACK_NAME = "flash-netpol";
+
+export const RULES: Policies = [
+  namespaceDefaultDeny,
+  noAllowAllPeers,
+  portsExplicit,
+  publicEgress,
+  dnsEgressKubeDnsOnly,
+  explicitPolicyTypes,
+  isolatedWorkloadsNoIngress,
+  eksVpcCniLints,
+  breakGlassActive,
+];
+
+export const RULE_NAMES: readonly string[] = RULES.map((rule) => rule.name);

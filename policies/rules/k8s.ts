@@ -1,0 +1,133 @@
+/**
+ * The NetworkPolicy as the pack sees it: whatever the engine sent, so every field is optional and
+ * nothing is trusted. Rules read these objects through @pulumi/policy's unknown-checking proxy, so a
+ * value unknown during preview throws on access and the framework turns it into an advisory
+ * "can't be known during preview" instead of a crash.
+ */
+import type { PolicyProviderResource } from "@pulumi/policy";
+
+export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+export const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
+
+/** Set by the program on the emergency allow-all policy; see rule `break-glass-active`. */
+export const BREAK_GLASS_LABEL = "flash-netpol/break-glass";
+
+export interface SelectorRequirement {
+  key?: string;
+  operator?: string;
+  values?: string[];
+}
+export interface Selector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: SelectorRequirement[];
+}
+export interface IpBlockView {
+  cidr?: string;
+  except?: string[];
+}
+export interface PeerView {
+  podSelector?: Selector;
+  namespaceSelector?: Selector;
+  ipBlock?: IpBlockView;
+}
+export interface PortView {
+  protocol?: string;
+  port?: number | string;
+  endPort?: number;
+}
+export interface RuleView {
+  from?: PeerView[];
+  to?: PeerView[];
+  ports?: PortView[];
+}
+export interface NetworkPolicyView {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: {
+    podSelector?: Selector;
+    policyTypes?: string[];
+    ingress?: RuleView[];
+    egress?: RuleView[];
+  };
+}
+
+export type Direction = "ingress" | "egress";
+export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
+
+/** A rule of a policy with where it sits, so a message can point at `spec.egress[2]`. */
+export interface LocatedRule {
+  direction: Direction;
+  index: number;
+  rule: RuleView;
+  /** `from` for ingress, `to` for egress; undefined when the key is absent (= every peer). */
+  peers: PeerView[] | undefined;
+  hasPeersKey: boolean;
+}
+
+export function rulesOf(policy: NetworkPolicyView): LocatedRule[] {
+  const located: LocatedRule[] = [];
+  for (const direction of DIRECTIONS) {
+    const rules = policy.spec?.[direction] ?? [];
+    rules.forEach((rule, index) => {
+      const key = direction === "ingress" ? "from" : "to";
+      const hasPeersKey = Object.prototype.hasOwnProperty.call(rule, key) && rule[key] !== undefined;
+      located.push({ direction, index, rule, peers: rule[key], hasPeersKey });
+    });
+  }
+  return located;
+}
+
+export function rulePath(rule: LocatedRule): string {
+  return `spec.${rule.direction}[${rule.index}]`;
+}
+
+/** Where the resource lands: metadata.namespace, else the provider's namespace, else `default` (as kubectl does). */
+export function namespaceOf(policy: NetworkPolicyView, provider?: PolicyProviderResource): string {
+  const explicit = policy.metadata?.namespace;
+  if (explicit !== undefined && explicit !== "") return explicit;
+  const providerNamespace: unknown = provider?.props["namespace"];
+  return typeof providerNamespace === "string" && providerNamespace !== "" ? providerNamespace : "default";
+}
+
+/** "NetworkPolicy flash-ticket/flash-api-egress": the one readable form used in every message. */
+export function describePolicy(
+  policy: NetworkPolicyView,
+  fallbackName: string,
+  provider?: PolicyProviderResource,
+): string {
+  return `NetworkPolicy ${namespaceOf(policy, provider)}/${policy.metadata?.name ?? fallbackName}`;
+}
+
+export function isBreakGlass(policy: NetworkPolicyView): boolean {
+  return policy.metadata?.labels?.[BREAK_GLASS_LABEL] === "true";
+}
+
+export function isEmptySelector(selector: Selector | undefined): boolean {
+  if (selector === undefined) return false;
+  return (
+    Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0
+  );
+}
+
+/** A peer with none of podSelector / namespaceSelector / ipBlock: matches every source or destination. */
+export function isEmptyPeer(peer: PeerView): boolean {
+  return peer.podSelector === undefined && peer.namespaceSelector === undefined && peer.ipBlock === undefined;
+}
+
+/** The protocol Kubernetes applies when none is given. */
+export function protocolOf(port: PortView): string {
+  return port.protocol ?? "TCP";
+}
+
+/** True when the port entry covers `target` (a single number, or a numeric range with endPort). */
+export function portCovers(port: PortView, target: number): boolean {
+  if (typeof port.port !== "number") return false;
+  if (port.endPort !== undefined) return port.port <= target && target <= port.endPort;
+  return port.port === target;
+}
