@@ -73,19 +73,24 @@ export interface DiscoveredNetwork {
 function classifyFailure(cause: unknown): { reason: string; fix: string } {
   const text = cause instanceof Error ? cause.message : String(cause);
   if (/AccessDenied|UnauthorizedOperation|not authorized|AuthorizationError|403/i.test(text)) {
-    return { reason: `access denied (${firstLine(text)})`, fix: "grant the deploying role" };
+    return { reason: `access denied (${rootCause(text)})`, fix: "grant the deploying role" };
   }
   if (/timed out|timeout/i.test(text)) {
-    return { reason: firstLine(text), fix: "check the AWS endpoint is reachable from here, then retry" };
+    return { reason: rootCause(text), fix: "check the AWS endpoint is reachable from here, then retry" };
   }
   if (/not ?found|couldn't find|no matching|empty result|does not exist|NotFound/i.test(text)) {
-    return { reason: `not found (${firstLine(text)})`, fix: "check the identifier and the region in the stack file" };
+    return { reason: `not found (${rootCause(text)})`, fix: "check the identifier and the region in the stack file" };
   }
-  return { reason: firstLine(text), fix: "check the identifier, the region and the credentials" };
+  return { reason: rootCause(text), fix: "check the identifier, the region and the credentials" };
 }
 
-function firstLine(text: string): string {
-  return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text;
+/** The provider wraps the AWS error in lines of context; the last line is the AWS error itself. */
+function rootCause(text: string): string {
+  const lines = text
+    .split("\n")
+    .map((line) => line.trim().replace(/^\*\s*/, ""))
+    .filter((line) => line !== "");
+  return lines.at(-1) ?? text;
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

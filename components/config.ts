@@ -200,6 +200,13 @@ export const CONFIG_SCHEMA = {
   dns: dnsConfig,
   paymentApi: paymentApiConfig,
   rollout: rolloutConfig,
+  /** How long one AWS read may take before the preview fails instead of hanging. */
+  lookupTimeoutSeconds: z.coerce
+    .number({ error: "a number of seconds from 1 to 600" })
+    .int("a whole number of seconds from 1 to 600")
+    .min(1, "a number of seconds from 1 to 600")
+    .max(600, "a number of seconds from 1 to 600")
+    .default(60),
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

@@ -18,8 +18,6 @@ export interface FlashNetworkPoliciesArgs {
 export interface FlashNetworkPoliciesOptions extends pulumi.ComponentResourceOptions {
   /** Use this provider instead of building one from the EKS cluster or the kubeconfig in config. */
   readonly kubernetesProvider?: k8s.Provider;
-  /** How long one AWS read may take before the preview fails. */
-  readonly lookupTimeoutMs?: number;
 }
 
 /** One row of the flow table as this stack enforces it. */
@@ -64,7 +62,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
   ): Promise<FlashNetworkPolicies> {
     const { config } = args;
     if (config.kubeconfig !== undefined) validateKubeconfig(config.kubeconfig, "flash-netpol:kubeconfig");
-    const network = await discoverNetwork(config, opts.lookupTimeoutMs);
+    const network = await discoverNetwork(config, config.lookupTimeoutSeconds * 1000);
     const generated = generatePolicies(config, network.cidrs);
     return new FlashNetworkPolicies(name, args, network, generated, opts);
   }
@@ -76,7 +74,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     generated: GeneratedPolicy[],
     opts: FlashNetworkPoliciesOptions,
   ) {
-    const { kubernetesProvider, lookupTimeoutMs: _lookupTimeoutMs, ...componentOptions } = opts;
+    const { kubernetesProvider, ...componentOptions } = opts;
     super("flash-netpol:index:FlashNetworkPolicies", name, {}, componentOptions);
     const { config } = args;
     this.namespace = config.namespace;

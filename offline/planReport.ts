@@ -37,7 +37,7 @@ export async function buildPlan(options: RunOptions): Promise<{ report: PlanRepo
   const config = parseStackConfig(run.config, path.basename(stackFile));
   const order = run.outputs.policyNames as string[];
   const manifests = networkPolicies(run)
-    .map((resource) => resource.inputs as unknown as NetworkPolicyManifest)
+    .map((resource): NetworkPolicyManifest => resource.inputs)
     .sort((a, b) => order.indexOf(a.metadata.name) - order.indexOf(b.metadata.name));
   return {
     run,

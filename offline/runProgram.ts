@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import type { NetworkPolicyManifest } from "../components/networkPolicies";
 import { AwsFixtureAnswers, loadAwsFixture, type AwsFixture } from "./awsFixtures";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -124,6 +125,16 @@ interface RegisterRequest {
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
 }
 
+/**
+ * The engine reports a failed provider call as a gRPC error whose `details` carry the provider's
+ * message, wrapped the way the engine wraps it; the SDK surfaces only `details`.
+ */
+function asEngineInvokeError(token: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const details = `invocation of ${token} returned an error: invoking ${token}: 1 error occurred:\n\t* ${message}`;
+  return Object.assign(new Error(details), { details, code: 2 /* grpc UNKNOWN */ });
+}
+
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One run at a time: the Pulumi runtime keeps its settings in process-wide state. */
@@ -164,7 +175,7 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
           return answers.answer(args.token, args.inputs);
         } catch (error) {
           record.failed = true;
-          throw error;
+          throw asEngineInvokeError(args.token, error);
         } finally {
           record.endedMs = now();
         }
@@ -229,7 +240,7 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   return run;
 }
 
-export type NetworkPolicyResource = RegisteredResource & { inputs: { metadata: { name: string } } };
+export type NetworkPolicyResource = RegisteredResource & { inputs: NetworkPolicyManifest & Record<string, unknown> };
 
 export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
