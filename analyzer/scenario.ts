@@ -96,11 +96,13 @@ export function parseScenario(text: string, file: string): Scenario {
     port: probe.port,
     protocol: probe.protocol,
   }));
-  const cluster: Cluster = {
-    namespaces: document.namespaces,
-    pods: document.pods,
-    policies: document.policies,
-  };
+  // The API server stamps this label on every namespace (and overrides any other value), so
+  // selectors may rely on it even when a scenario forgets to list it.
+  const namespaces = document.namespaces.map((namespace) => ({
+    ...namespace,
+    labels: { ...namespace.labels, "kubernetes.io/metadata.name": namespace.name },
+  }));
+  const cluster: Cluster = { namespaces, pods: document.pods, policies: document.policies };
   return { document, cluster, probes };
 }
 

@@ -421,3 +421,19 @@ describe("analyzer: scenario validation", () => {
     );
   });
 });
+
+describe("analyzer: scenario namespaces", () => {
+  it("every namespace carries the automatic kubernetes.io/metadata.name label", () => {
+    const { cluster } = parseScenario(
+      JSON.stringify({
+        name: "t",
+        namespaces: [{ name: "x", labels: {} }],
+        pods: [],
+        policies: [],
+        probes: [],
+      }),
+      "case.json",
+    );
+    assert.deepEqual(cluster.namespaces[0].labels, { "kubernetes.io/metadata.name": "x" });
+  });
+});
