@@ -18,9 +18,15 @@ const AWS_OBJECTS = {
   vpc: { what: "VPC", iamAction: "ec2:DescribeVpcs" },
   subnet: { what: "subnet", iamAction: "ec2:DescribeSubnets" },
   albSubnets: { what: "ALB subnets (tag kubernetes.io/role/elb)", iamAction: "ec2:DescribeSubnets" },
-  replicationGroup: { what: "ElastiCache replication group", iamAction: "elasticache:DescribeReplicationGroups" },
+  replicationGroup: {
+    what: "ElastiCache replication group",
+    iamAction: "elasticache:DescribeReplicationGroups",
+  },
   cacheCluster: { what: "ElastiCache cache cluster", iamAction: "elasticache:DescribeCacheClusters" },
-  cacheSubnetGroup: { what: "ElastiCache cache subnet group", iamAction: "elasticache:DescribeCacheSubnetGroups" },
+  cacheSubnetGroup: {
+    what: "ElastiCache cache subnet group",
+    iamAction: "elasticache:DescribeCacheSubnetGroups",
+  },
   dbInstance: { what: "RDS DB instance", iamAction: "rds:DescribeDBInstances" },
   dbCluster: { what: "RDS DB cluster", iamAction: "rds:DescribeDBClusters" },
   dbSubnetGroup: { what: "RDS DB subnet group", iamAction: "rds:DescribeDBSubnetGroups" },
@@ -79,7 +85,10 @@ function classifyFailure(cause: unknown): { reason: string; fix: string } {
     return { reason: rootCause(text), fix: "check the AWS endpoint is reachable from here, then retry" };
   }
   if (/not ?found|couldn't find|no matching|empty result|does not exist|NotFound/i.test(text)) {
-    return { reason: `not found (${rootCause(text)})`, fix: "check the identifier and the region in the stack file" };
+    return {
+      reason: `not found (${rootCause(text)})`,
+      fix: "check the identifier and the region in the stack file",
+    };
   }
   return { reason: rootCause(text), fix: "check the identifier, the region and the credentials" };
 }
@@ -152,12 +161,23 @@ function nonEmpty(
   subnetIds: readonly string[] | undefined,
 ): readonly string[] {
   if (subnetIds === undefined || subnetIds.length === 0) {
-    reader.fail(kind, id, origin, "it lists no subnets", "give it subnets in AWS, or point the config at the right object");
+    reader.fail(
+      kind,
+      id,
+      origin,
+      "it lists no subnets",
+      "give it subnets in AWS, or point the config at the right object",
+    );
   }
   return subnetIds;
 }
 
-async function readSubnets(reader: AwsReader, ids: readonly string[], origin: string, region: string): Promise<Subnet[]> {
+async function readSubnets(
+  reader: AwsReader,
+  ids: readonly string[],
+  origin: string,
+  region: string,
+): Promise<Subnet[]> {
   const subnets = await Promise.all(
     [...new Set(ids)].sort().map((id) =>
       reader.read("subnet", id, origin, async () => {
@@ -202,15 +222,30 @@ async function readRedisSubnets(reader: AwsReader, config: StackConfig): Promise
   // Every member of a replication group sits in the group's one cache subnet group, so one member tells it.
   const memberId = [...group.memberClusters].sort()[0];
   if (memberId === undefined) {
-    reader.fail("replicationGroup", groupId, origin, "it has no member clusters", "wait until the group is available");
+    reader.fail(
+      "replicationGroup",
+      groupId,
+      origin,
+      "it has no member clusters",
+      "wait until the group is available",
+    );
   }
   const member = await reader.read("cacheCluster", memberId, `member of ${groupId}`, () =>
     aws.elasticache.getCluster({ clusterId: memberId, region }),
   );
-  const subnetGroup = await reader.read("cacheSubnetGroup", member.subnetGroupName, `used by ${memberId}`, () =>
-    aws.elasticache.getSubnetGroup({ name: member.subnetGroupName, region }),
+  const subnetGroup = await reader.read(
+    "cacheSubnetGroup",
+    member.subnetGroupName,
+    `used by ${memberId}`,
+    () => aws.elasticache.getSubnetGroup({ name: member.subnetGroupName, region }),
   );
-  const ids = nonEmpty(reader, "cacheSubnetGroup", member.subnetGroupName, `used by ${memberId}`, subnetGroup.subnetIds);
+  const ids = nonEmpty(
+    reader,
+    "cacheSubnetGroup",
+    member.subnetGroupName,
+    `used by ${memberId}`,
+    subnetGroup.subnetIds,
+  );
   return readSubnets(reader, ids, `cache subnet group ${member.subnetGroupName}`, region);
 }
 
@@ -220,15 +255,21 @@ async function readPostgresSubnets(reader: AwsReader, config: StackConfig): Prom
   let subnetGroupName: string;
   let owner: string;
   if (dbClusterIdentifier !== undefined) {
-    const cluster = await reader.read("dbCluster", dbClusterIdentifier, "flash-netpol:dataStores.postgres.dbClusterIdentifier", () =>
-      aws.rds.getCluster({ clusterIdentifier: dbClusterIdentifier, region }),
+    const cluster = await reader.read(
+      "dbCluster",
+      dbClusterIdentifier,
+      "flash-netpol:dataStores.postgres.dbClusterIdentifier",
+      () => aws.rds.getCluster({ clusterIdentifier: dbClusterIdentifier, region }),
     );
     subnetGroupName = cluster.dbSubnetGroupName;
     owner = dbClusterIdentifier;
   } else {
     const id = dbInstanceIdentifier!;
-    const instance = await reader.read("dbInstance", id, "flash-netpol:dataStores.postgres.dbInstanceIdentifier", () =>
-      aws.rds.getInstance({ dbInstanceIdentifier: id, region }),
+    const instance = await reader.read(
+      "dbInstance",
+      id,
+      "flash-netpol:dataStores.postgres.dbInstanceIdentifier",
+      () => aws.rds.getInstance({ dbInstanceIdentifier: id, region }),
     );
     subnetGroupName = instance.dbSubnetGroup;
     owner = id;
@@ -244,7 +285,8 @@ async function readMqSubnets(reader: AwsReader, config: StackConfig): Promise<Su
   const region = config.cluster.region;
   const { brokerName, brokerId } = config.dataStores.mq;
   const id = brokerId ?? brokerName!;
-  const origin = brokerId !== undefined ? "flash-netpol:dataStores.mq.brokerId" : "flash-netpol:dataStores.mq.brokerName";
+  const origin =
+    brokerId !== undefined ? "flash-netpol:dataStores.mq.brokerId" : "flash-netpol:dataStores.mq.brokerName";
   const broker = await reader.read("mqBroker", id, origin, () =>
     aws.mq.getBroker(brokerId !== undefined ? { brokerId, region } : { brokerName, region }),
   );
@@ -252,7 +294,11 @@ async function readMqSubnets(reader: AwsReader, config: StackConfig): Promise<Su
   return readSubnets(reader, ids, `broker ${id}`, region);
 }
 
-async function readAlbSubnets(reader: AwsReader, config: StackConfig, cluster: EksClusterInfo): Promise<Subnet[]> {
+async function readAlbSubnets(
+  reader: AwsReader,
+  config: StackConfig,
+  cluster: EksClusterInfo,
+): Promise<Subnet[]> {
   const region = config.cluster.region;
   if (config.alb.targetType === "instance") {
     // Instance targets receive ALB traffic through a NodePort, forwarded from the node's own address.
@@ -279,7 +325,8 @@ async function readAlbSubnets(reader: AwsReader, config: StackConfig, cluster: E
   return readSubnets(reader, tagged.ids, "ALB subnets", region);
 }
 
-const cidrsOf = (subnets: readonly Subnet[]): string[] => canonicalCidrs(subnets.map((subnet) => subnet.cidr));
+const cidrsOf = (subnets: readonly Subnet[]): string[] =>
+  canonicalCidrs(subnets.map((subnet) => subnet.cidr));
 
 /** Runs every lookup chain concurrently; the longest (ElastiCache) is four reads deep. */
 export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): Promise<DiscoveredNetwork> {

@@ -7,7 +7,12 @@ import * as ipaddr from "ipaddr.js";
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 /** Private and link-local ranges that public egress always excepts: RFC1918 and the instance metadata service. */
-export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "169.254.0.0/16",
+];
 
 function parse(cidr: string): Range {
   const [address, prefix] = ipaddr.parseCIDR(cidr);

@@ -48,7 +48,10 @@ const labelValue = z
   );
 const podLabels = z
   .record(labelKey, labelValue)
-  .refine((labels) => Object.keys(labels).length > 0, "at least one label (an empty selector would match every pod)");
+  .refine(
+    (labels) => Object.keys(labels).length > 0,
+    "at least one label (an empty selector would match every pod)",
+  );
 
 function isCidr(value: string): boolean {
   try {
@@ -60,10 +63,15 @@ function isCidr(value: string): boolean {
 }
 
 export const cidr = z.string().refine(isCidr, "a CIDR block such as 10.0.0.0/16 or 0.0.0.0/0");
-const ipv4Address = z.string().refine((value) => ipaddr.IPv4.isValidFourPartDecimal(value), "an IPv4 address");
+const ipv4Address = z
+  .string()
+  .refine((value) => ipaddr.IPv4.isValidFourPartDecimal(value), "an IPv4 address");
 
 const rolloutFlag = z.enum(["off", "enforce"], { error: "'off' or 'enforce'" });
-const serviceRollout = z.strictObject({ ingress: rolloutFlag.default("enforce"), egress: rolloutFlag.default("enforce") });
+const serviceRollout = z.strictObject({
+  ingress: rolloutFlag.default("enforce"),
+  egress: rolloutFlag.default("enforce"),
+});
 
 const DEFAULT_SERVICE_PORTS: Record<ServiceName, number> = {
   "flash-gateway": 3000,
@@ -81,9 +89,16 @@ const serviceConfig = (name: ServiceName) =>
     .default({ podLabels: { app: name }, port: DEFAULT_SERVICE_PORTS[name] });
 
 const awsIdentifier = (what: string) =>
-  z.string().min(1, `the ${what}`).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, `the ${what} (letters, digits, '-', '_', '.')`);
+  z
+    .string()
+    .min(1, `the ${what}`)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, `the ${what} (letters, digits, '-', '_', '.')`);
 
-export const DATA_STORE_DEFAULT_PORTS: Record<DataStoreName, number> = { redis: 6379, postgres: 15432, mq: 5671 };
+export const DATA_STORE_DEFAULT_PORTS: Record<DataStoreName, number> = {
+  redis: 6379,
+  postgres: 15432,
+  mq: 5671,
+};
 
 const dataStoresConfig = z.strictObject({
   redis: z.strictObject({
@@ -220,7 +235,15 @@ export type RolloutConfig = StackConfig["rollout"];
 /** Raised for any bad stack config value; the message is complete on its own, so no stack trace is shown. */
 export class ConfigError extends pulumi.RunError {}
 
-const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set(["cluster", "services", "dataStores", "alb", "dns", "paymentApi", "rollout"]);
+const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set([
+  "cluster",
+  "services",
+  "dataStores",
+  "alb",
+  "dns",
+  "paymentApi",
+  "rollout",
+]);
 
 function renderPath(key: string, path: readonly PropertyKey[]): string {
   return [`${CONFIG_NAMESPACE}:${key}`, ...path.map(String)].join(".");
@@ -298,14 +321,12 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
 
 export function endpointPorts(config: StackConfig): EndpointPorts {
   return {
-    servicePorts: Object.fromEntries(SERVICE_NAMES.map((name) => [name, config.services[name].port])) as Record<
-      ServiceName,
-      number
-    >,
-    dataStorePorts: Object.fromEntries(DATA_STORE_NAMES.map((name) => [name, config.dataStores[name].port])) as Record<
-      DataStoreName,
-      number
-    >,
+    servicePorts: Object.fromEntries(
+      SERVICE_NAMES.map((name) => [name, config.services[name].port]),
+    ) as Record<ServiceName, number>,
+    dataStorePorts: Object.fromEntries(
+      DATA_STORE_NAMES.map((name) => [name, config.dataStores[name].port]),
+    ) as Record<DataStoreName, number>,
     paymentApiPorts: config.paymentApi.ports,
   };
 }

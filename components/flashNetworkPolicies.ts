@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
 import { endpointPorts, isEnforced, type StackConfig } from "./config";
-import { FLOW_TABLE, describeEndpoint, resolveFlows, type PortProtocol } from "./flowTable";
+import { FLOW_TABLE, SERVICE_NAMES, describeEndpoint, resolveFlows, type PortProtocol } from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
 
@@ -88,7 +88,9 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       new k8s.Provider(
         `${name}-eks`,
         {
-          kubeconfig: pulumi.secret(config.kubeconfig ?? eksKubeconfig(network.cluster, config.cluster.region)),
+          kubeconfig: pulumi.secret(
+            config.kubeconfig ?? eksKubeconfig(network.cluster, config.cluster.region),
+          ),
           // The namespace belongs to the application; this program only manages policies inside it.
           namespace: config.namespace,
           deleteUnreachable: false,
@@ -105,14 +107,31 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
 
     // Allows first; the default deny depends on all of them, so `pulumi up` creates it last and
     // `pulumi destroy` deletes it first: no moment has the deny without its allows.
-    const allows = generated.filter((policy) => policy.role.kind !== "defaultDeny").map((policy) => register(policy, []));
-    const denies = generated.filter((policy) => policy.role.kind === "defaultDeny").map((policy) => register(policy, allows));
+    const allows = generated
+      .filter((policy) => policy.role.kind !== "defaultDeny")
+      .map((policy) => register(policy, []));
+    const denies = generated
+      .filter((policy) => policy.role.kind === "defaultDeny")
+      .map((policy) => register(policy, allows));
     this.policies = [...allows, ...denies];
 
+    // Recorded in the engine's state, so a stack policy (flows-match-flow-table) can rebuild the
+    // model the policies were generated from without re-reading config or AWS.
     this.registerOutputs({
       namespace: this.namespace,
-      policyNames: this.policyNames,
+      services: Object.fromEntries(
+        SERVICE_NAMES.map((service) => [
+          service,
+          { podLabels: config.services[service].podLabels, port: config.services[service].port },
+        ]),
+      ),
+      dataStorePorts: endpointPorts(config).dataStorePorts,
+      paymentApiPorts: config.paymentApi.ports,
+      nodeLocalDnsAddress: config.dns.nodeLocalAddress ?? null,
+      serviceIpv4Cidr: network.cluster.serviceIpv4Cidr ?? null,
+      rollout: config.rollout,
       cidrs: this.cidrs,
+      policyNames: this.policyNames,
       flowTable: this.flowTable,
     });
   }

@@ -95,11 +95,17 @@ export function portsOf(endpoint: Endpoint, ports: EndpointPorts): readonly Port
   }
 }
 
-export function resolveFlows(ports: EndpointPorts, table: readonly DeclaredFlow[] = FLOW_TABLE): ResolvedFlow[] {
+export function resolveFlows(
+  ports: EndpointPorts,
+  table: readonly DeclaredFlow[] = FLOW_TABLE,
+): ResolvedFlow[] {
   return table.map((flow) => ({ ...flow, ports: portsOf(flow.to, ports) }));
 }
 
-export function isService(endpoint: Endpoint, name?: ServiceName): endpoint is { kind: "service"; service: ServiceName } {
+export function isService(
+  endpoint: Endpoint,
+  name?: ServiceName,
+): endpoint is { kind: "service"; service: ServiceName } {
   return endpoint.kind === "service" && (name === undefined || endpoint.service === name);
 }
 

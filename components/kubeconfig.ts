@@ -30,7 +30,16 @@ export function eksKubeconfig(cluster: EksClusterInfo, region: string): string {
           exec: {
             apiVersion: "client.authentication.k8s.io/v1beta1",
             command: "aws",
-            args: ["eks", "get-token", "--cluster-name", cluster.name, "--region", region, "--output", "json"],
+            args: [
+              "eks",
+              "get-token",
+              "--cluster-name",
+              cluster.name,
+              "--region",
+              region,
+              "--output",
+              "json",
+            ],
             interactiveMode: "Never",
           },
         },
@@ -45,7 +54,8 @@ export function validateKubeconfig(text: string, key: string): void {
   try {
     parsed = YAML.parse(text);
   } catch (cause) {
-    const where = cause instanceof YAML.YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : "";
+    const where =
+      cause instanceof YAML.YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : "";
     throw new ConfigError(
       `${key}: the kubeconfig does not parse as YAML or JSON${where}; expected the contents of a kubeconfig file. ` +
         `Fix: pulumi config set --secret ${key.replace(/^flash-netpol:/, "")} "$(cat ~/.kube/config)"`,

@@ -23,7 +23,11 @@ import {
 
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }[];
+  matchExpressions?: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+  }[];
 }
 export interface IpBlock {
   cidr: string;
@@ -212,7 +216,12 @@ function dnsEgressPolicy(config: StackConfig, cidrs: ResolvedCidrs): NetworkPoli
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
-    metadata: metadata(DNS_EGRESS_NAME, config, { "flash-netpol/direction": "egress" }, "every pod may resolve names"),
+    metadata: metadata(
+      DNS_EGRESS_NAME,
+      config,
+      { "flash-netpol/direction": "egress" },
+      "every pod may resolve names",
+    ),
     spec: {
       podSelector: {},
       policyTypes: ["Egress"],
@@ -225,7 +234,12 @@ function defaultDenyPolicy(config: StackConfig): NetworkPolicyManifest {
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
-    metadata: metadata(DEFAULT_DENY_NAME, config, {}, "zero trust: every pod denied everything not allowed above"),
+    metadata: metadata(
+      DEFAULT_DENY_NAME,
+      config,
+      {},
+      "zero trust: every pod denied everything not allowed above",
+    ),
     spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
   };
 }
@@ -239,7 +253,10 @@ export function generatePolicies(config: StackConfig, cidrs: ResolvedCidrs): Gen
   for (const service of SERVICE_NAMES) {
     for (const direction of DIRECTIONS) {
       if (!isEnforced(config.rollout, service, direction)) continue;
-      policies.push({ role: { kind: "service", service, direction }, manifest: servicePolicy(service, direction, config, cidrs) });
+      policies.push({
+        role: { kind: "service", service, direction },
+        manifest: servicePolicy(service, direction, config, cidrs),
+      });
     }
   }
   if (config.rollout.defaultDeny === "enforce") {

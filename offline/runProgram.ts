@@ -37,6 +37,8 @@ export interface RegisteredResource {
   /** The provider reference, `urn::id`, as the engine receives it. */
   provider?: string;
   options: ResourceOptionsSeen;
+  /** What a component registered with registerOutputs: the engine's state for it, as analyzeStack sees it. */
+  outputs?: Record<string, unknown>;
 }
 
 export interface AwsCallRecord {
@@ -93,7 +95,10 @@ export function readStackConfig(stackFile: string): Record<string, string> {
   return values;
 }
 
-function applyOverrides(values: Record<string, string>, overrides: Record<string, unknown> = {}): Record<string, string> {
+function applyOverrides(
+  values: Record<string, string>,
+  overrides: Record<string, unknown> = {},
+): Record<string, string> {
   const result = { ...values };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete result[key];
@@ -103,6 +108,10 @@ function applyOverrides(values: Record<string, string>, overrides: Record<string
 }
 
 interface MonitorLike {
+  registerResourceOutputs(
+    request: { getUrn(): string; getOutputs(): unknown },
+    callback: (error: Error | null, response?: unknown) => void,
+  ): void;
   registerResource(
     request: RegisterRequest,
     callback: (error: Error | null, response?: { getUrn(): string }) => void,
@@ -137,6 +146,8 @@ function asEngineInvokeError(token: string, error: unknown): Error {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+type ProgramEntry = () => Promise<Record<string, unknown>>;
+
 /** One run at a time: the Pulumi runtime keeps its settings in process-wide state. */
 let running: Promise<unknown> = Promise.resolve();
 
@@ -152,7 +163,9 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   const fixture =
     typeof options.fixture === "object"
       ? options.fixture
-      : loadAwsFixture(options.fixture ?? path.join(PROJECT_ROOT, "fixtures", "aws", `${options.stack}.json`));
+      : loadAwsFixture(
+          options.fixture ?? path.join(PROJECT_ROOT, "fixtures", "aws", `${options.stack}.json`),
+        );
   const answers = new AwsFixtureAnswers(fixture);
   const awsCalls: AwsCallRecord[] = [];
   const resources: RegisteredResource[] = [];
@@ -165,7 +178,13 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     {
       newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: args.inputs }),
       call: async (args) => {
-        const record: AwsCallRecord = { token: args.token, args: args.inputs, startedMs: now(), endedMs: 0, failed: false };
+        const record: AwsCallRecord = {
+          token: args.token,
+          args: args.inputs,
+          startedMs: now(),
+          endedMs: 0,
+          failed: false,
+        };
         awsCalls.push(record);
         try {
           if (options.awsDelayMs) await delay(options.awsDelayMs);
@@ -200,7 +219,10 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
           name: request.getName(),
           urn: response.getUrn(),
           custom: request.getCustom(),
-          inputs: pulumi.runtime.deserializeProperties(request.getObject() as never) as Record<string, unknown>,
+          inputs: pulumi.runtime.deserializeProperties(request.getObject() as never) as Record<
+            string,
+            unknown
+          >,
           parent: request.getParent() || undefined,
           dependencies: request.getDependenciesList(),
           provider: request.getProvider() || undefined,
@@ -222,9 +244,21 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     });
   };
 
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  const outputsByUrn = new Map<string, Record<string, unknown>>();
+  monitor.registerResourceOutputs = (request, callback) => {
+    outputsByUrn.set(
+      request.getUrn(),
+      pulumi.runtime.deserializeProperties(request.getOutputs() as never) as Record<string, unknown>,
+    );
+    registerOutputs(request, callback);
+  };
+
   const run: ProgramRun = { stack: options.stack, config, resources, outputs: {}, awsCalls };
   try {
-    const program = require(path.join(PROJECT_ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
+    const loaded = (await import(path.join(PROJECT_ROOT, "index.ts"))) as
+      { default: ProgramEntry } | ProgramEntry;
+    const program = typeof loaded === "function" ? loaded : loaded.default;
     run.outputs = await program();
   } catch (error) {
     run.error = error instanceof Error ? error : new Error(String(error));
@@ -237,10 +271,16 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     }
     await new Promise((resolve) => setImmediate(resolve));
   }
+  for (const resource of resources) {
+    const outputs = outputsByUrn.get(resource.urn);
+    if (outputs !== undefined) resource.outputs = outputs;
+  }
   return run;
 }
 
-export type NetworkPolicyResource = RegisteredResource & { inputs: NetworkPolicyManifest & Record<string, unknown> };
+export type NetworkPolicyResource = RegisteredResource & {
+  inputs: NetworkPolicyManifest & Record<string, unknown>;
+};
 
 export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
