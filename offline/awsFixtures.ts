@@ -21,7 +21,10 @@ const cliOutput = z
         endpoint: z.string(),
         certificateAuthority: z.object({ data: z.string() }),
         resourcesVpcConfig: z.object({ vpcId: z.string(), subnetIds: z.array(z.string()) }).passthrough(),
-        kubernetesNetworkConfig: z.object({ serviceIpv4Cidr: z.string().optional() }).passthrough().optional(),
+        kubernetesNetworkConfig: z
+          .object({ serviceIpv4Cidr: z.string().optional() })
+          .passthrough()
+          .optional(),
       })
       .passthrough()
       .optional(),
@@ -41,7 +44,11 @@ const cliOutput = z
             VpcId: z.string(),
             CidrBlock: z.string(),
             CidrBlockAssociationSet: z
-              .array(z.object({ CidrBlock: z.string(), CidrBlockState: z.object({ State: z.string() }) }).passthrough())
+              .array(
+                z
+                  .object({ CidrBlock: z.string(), CidrBlockState: z.object({ State: z.string() }) })
+                  .passthrough(),
+              )
               .default([]),
           })
           .passthrough(),
@@ -85,7 +92,9 @@ const cliOutput = z
     DBSubnetGroups: z
       .array(z.object({ DBSubnetGroupName: z.string(), Subnets: z.array(subnetRef) }).passthrough())
       .optional(),
-    BrokerSummaries: z.array(z.object({ BrokerId: z.string(), BrokerName: z.string() }).passthrough()).optional(),
+    BrokerSummaries: z
+      .array(z.object({ BrokerId: z.string(), BrokerName: z.string() }).passthrough())
+      .optional(),
     BrokerId: z.string().optional(),
     BrokerName: z.string().optional(),
     SubnetIds: z.array(z.string()).optional(),
@@ -106,7 +115,9 @@ export function loadAwsFixture(file: string): AwsFixture {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (cause) {
-    throw new Error(`AWS fixture ${file} cannot be read (${(cause as Error).message}); expected a file like fixtures/aws/dev.json`);
+    throw new Error(
+      `AWS fixture ${file} cannot be read (${(cause as Error).message}); expected a file like fixtures/aws/dev.json`,
+    );
   }
   let json: unknown;
   try {
@@ -139,8 +150,12 @@ export class AwsFixtureAnswers {
     this.outputs = fixture.calls.map((call) => call.output);
   }
 
-  private all<K extends keyof CliOutput>(key: K): NonNullable<CliOutput[K]> extends (infer T)[] ? T[] : never {
-    return this.outputs.flatMap((output) => (Array.isArray(output[key]) ? (output[key] as unknown[]) : [])) as never;
+  private all<K extends keyof CliOutput>(
+    key: K,
+  ): NonNullable<CliOutput[K]> extends (infer T)[] ? T[] : never {
+    return this.outputs.flatMap((output) =>
+      Array.isArray(output[key]) ? (output[key] as unknown[]) : [],
+    ) as never;
   }
 
   private subnet(id: string) {
@@ -151,11 +166,15 @@ export class AwsFixtureAnswers {
   answer(token: string, args: Record<string, unknown>): Answer {
     const region = typeof args.region === "string" ? args.region : this.fixture.region;
     if (region !== this.fixture.region) {
-      throw new Error(`the fixture was recorded in ${this.fixture.region}, but the program asked ${token} in ${region}`);
+      throw new Error(
+        `the fixture was recorded in ${this.fixture.region}, but the program asked ${token} in ${region}`,
+      );
     }
     switch (token) {
       case "aws:eks/getCluster:getCluster": {
-        const cluster = this.outputs.map((output) => output.cluster).find((found) => found?.name === args.name);
+        const cluster = this.outputs
+          .map((output) => output.cluster)
+          .find((found) => found?.name === args.name);
         if (cluster === undefined) throw notFound("EKS Cluster", String(args.name));
         return {
           id: cluster.name,
@@ -166,7 +185,9 @@ export class AwsFixtureAnswers {
             vpcId: cluster.resourcesVpcConfig.vpcId,
             subnetIds: cluster.resourcesVpcConfig.subnetIds,
           },
-          kubernetesNetworkConfigs: [{ serviceIpv4Cidr: cluster.kubernetesNetworkConfig?.serviceIpv4Cidr ?? "" }],
+          kubernetesNetworkConfigs: [
+            { serviceIpv4Cidr: cluster.kubernetesNetworkConfig?.serviceIpv4Cidr ?? "" },
+          ],
           region,
         };
       }
@@ -174,7 +195,8 @@ export class AwsFixtureAnswers {
         const addon = this.outputs
           .map((output) => output.addon)
           .find((found) => found?.clusterName === args.clusterName && found?.addonName === args.addonName);
-        if (addon === undefined) throw notFound("EKS Add-On", `${String(args.clusterName)}:${String(args.addonName)}`);
+        if (addon === undefined)
+          throw notFound("EKS Add-On", `${String(args.clusterName)}:${String(args.addonName)}`);
         return {
           id: `${addon.clusterName}:${addon.addonName}`,
           addonName: addon.addonName,
@@ -214,28 +236,50 @@ export class AwsFixtureAnswers {
           filters.every((filter) => {
             if (filter.name === "vpc-id") return filter.values.includes(subnet.VpcId);
             if (filter.name === "tag-key") return subnet.Tags.some((tag) => filter.values.includes(tag.Key));
-            throw new Error(`the fixture answers getSubnets filters vpc-id and tag-key only, not ${filter.name}`);
+            throw new Error(
+              `the fixture answers getSubnets filters vpc-id and tag-key only, not ${filter.name}`,
+            );
           }),
         );
         return { id: region, ids: matches.map((subnet) => subnet.SubnetId), region };
       }
       case "aws:elasticache/getReplicationGroup:getReplicationGroup": {
-        const group = this.all("ReplicationGroups").find((found) => found.ReplicationGroupId === args.replicationGroupId);
-        if (group === undefined) throw notFound("ElastiCache Replication Group", String(args.replicationGroupId));
-        return { id: group.ReplicationGroupId, replicationGroupId: group.ReplicationGroupId, memberClusters: group.MemberClusters, region };
+        const group = this.all("ReplicationGroups").find(
+          (found) => found.ReplicationGroupId === args.replicationGroupId,
+        );
+        if (group === undefined)
+          throw notFound("ElastiCache Replication Group", String(args.replicationGroupId));
+        return {
+          id: group.ReplicationGroupId,
+          replicationGroupId: group.ReplicationGroupId,
+          memberClusters: group.MemberClusters,
+          region,
+        };
       }
       case "aws:elasticache/getCluster:getCluster": {
         const cluster = this.all("CacheClusters").find((found) => found.CacheClusterId === args.clusterId);
         if (cluster === undefined) throw notFound("ElastiCache Cache Cluster", String(args.clusterId));
-        return { id: cluster.CacheClusterId, clusterId: cluster.CacheClusterId, subnetGroupName: cluster.CacheSubnetGroupName, region };
+        return {
+          id: cluster.CacheClusterId,
+          clusterId: cluster.CacheClusterId,
+          subnetGroupName: cluster.CacheSubnetGroupName,
+          region,
+        };
       }
       case "aws:elasticache/getSubnetGroup:getSubnetGroup": {
         const group = this.all("CacheSubnetGroups").find((found) => found.CacheSubnetGroupName === args.name);
         if (group === undefined) throw notFound("ElastiCache Subnet Group", String(args.name));
-        return { id: group.CacheSubnetGroupName, name: group.CacheSubnetGroupName, subnetIds: group.Subnets.map((s) => s.SubnetIdentifier), region };
+        return {
+          id: group.CacheSubnetGroupName,
+          name: group.CacheSubnetGroupName,
+          subnetIds: group.Subnets.map((s) => s.SubnetIdentifier),
+          region,
+        };
       }
       case "aws:rds/getInstance:getInstance": {
-        const instance = this.all("DBInstances").find((found) => found.DBInstanceIdentifier === args.dbInstanceIdentifier);
+        const instance = this.all("DBInstances").find(
+          (found) => found.DBInstanceIdentifier === args.dbInstanceIdentifier,
+        );
         if (instance === undefined) throw notFound("RDS DB Instance", String(args.dbInstanceIdentifier));
         return {
           id: instance.DBInstanceIdentifier,
@@ -245,26 +289,48 @@ export class AwsFixtureAnswers {
         };
       }
       case "aws:rds/getCluster:getCluster": {
-        const cluster = this.all("DBClusters").find((found) => found.DBClusterIdentifier === args.clusterIdentifier);
+        const cluster = this.all("DBClusters").find(
+          (found) => found.DBClusterIdentifier === args.clusterIdentifier,
+        );
         if (cluster === undefined) throw notFound("RDS Cluster", String(args.clusterIdentifier));
-        return { id: cluster.DBClusterIdentifier, clusterIdentifier: cluster.DBClusterIdentifier, dbSubnetGroupName: cluster.DBSubnetGroup, region };
+        return {
+          id: cluster.DBClusterIdentifier,
+          clusterIdentifier: cluster.DBClusterIdentifier,
+          dbSubnetGroupName: cluster.DBSubnetGroup,
+          region,
+        };
       }
       case "aws:rds/getSubnetGroup:getSubnetGroup": {
         const group = this.all("DBSubnetGroups").find((found) => found.DBSubnetGroupName === args.name);
         if (group === undefined) throw notFound("RDS DB Subnet Group", String(args.name));
-        return { id: group.DBSubnetGroupName, name: group.DBSubnetGroupName, subnetIds: group.Subnets.map((s) => s.SubnetIdentifier), region };
+        return {
+          id: group.DBSubnetGroupName,
+          name: group.DBSubnetGroupName,
+          subnetIds: group.Subnets.map((s) => s.SubnetIdentifier),
+          region,
+        };
       }
       case "aws:mq/getBroker:getBroker": {
         const brokerId =
           typeof args.brokerId === "string"
             ? args.brokerId
             : this.all("BrokerSummaries").find((summary) => summary.BrokerName === args.brokerName)?.BrokerId;
-        const broker = this.outputs.find((output) => output.BrokerId !== undefined && output.BrokerId === brokerId);
+        const broker = this.outputs.find(
+          (output) => output.BrokerId !== undefined && output.BrokerId === brokerId,
+        );
         if (broker === undefined) throw notFound("MQ Broker", String(args.brokerId ?? args.brokerName));
-        return { id: broker.BrokerId, brokerId: broker.BrokerId, brokerName: broker.BrokerName, subnetIds: broker.SubnetIds ?? [], region };
+        return {
+          id: broker.BrokerId,
+          brokerId: broker.BrokerId,
+          brokerName: broker.BrokerName,
+          subnetIds: broker.SubnetIds ?? [],
+          region,
+        };
       }
       default:
-        throw new Error(`the offline AWS fixture has no answer for ${token}; add the aws CLI output it needs to the fixture`);
+        throw new Error(
+          `the offline AWS fixture has no answer for ${token}; add the aws CLI output it needs to the fixture`,
+        );
     }
   }
 }

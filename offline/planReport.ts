@@ -30,7 +30,9 @@ export interface PlanReport {
 /** The program failed: the message is the program's own, which already names the key or AWS object. */
 export class PlanFailure extends Error {}
 
-export async function buildPlan(options: RunOptions): Promise<{ report: PlanReport; run: ProgramRun; config: StackConfig }> {
+export async function buildPlan(
+  options: RunOptions,
+): Promise<{ report: PlanReport; run: ProgramRun; config: StackConfig }> {
   const run = await runStack(options);
   if (run.error !== undefined) throw new PlanFailure(run.error.message);
   const stackFile = options.stackFile ?? `Pulumi.${options.stack}.yaml`;

@@ -19,7 +19,8 @@ function assertFailedCleanly(run: ProgramRun, ...expected: RegExp[]): void {
   );
 }
 
-const dev = (overrides: RunOptions["configOverrides"]) => runStack({ stack: "dev", configOverrides: overrides });
+const dev = (overrides: RunOptions["configOverrides"]) =>
+  runStack({ stack: "dev", configOverrides: overrides });
 
 const DEV_STORES = {
   redis: { replicationGroupId: "flash-dev-redis" },
@@ -32,7 +33,10 @@ describe("bad stack config: a clear error and nothing registered", () => {
     {
       title: "namespace that is not a DNS label",
       overrides: { "flash-netpol:namespace": "Flash_Ticket" },
-      expected: [/flash-netpol:namespace: got "Flash_Ticket"; expected a DNS-1123 label/, /Pulumi\.dev\.yaml/],
+      expected: [
+        /flash-netpol:namespace: got "Flash_Ticket"; expected a DNS-1123 label/,
+        /Pulumi\.dev\.yaml/,
+      ],
     },
     {
       title: "missing cluster",
@@ -46,12 +50,16 @@ describe("bad stack config: a clear error and nothing registered", () => {
     },
     {
       title: "service port out of range",
-      overrides: { "flash-netpol:services": { "flash-api": { podLabels: { app: "flash-api" }, port: 70000 } } },
+      overrides: {
+        "flash-netpol:services": { "flash-api": { podLabels: { app: "flash-api" }, port: 70000 } },
+      },
       expected: [/flash-netpol:services\.flash-api\.port: got 70000; expected a port number/],
     },
     {
       title: "service port given as text",
-      overrides: { "flash-netpol:services": { "flash-gateway": { podLabels: { app: "flash-gateway" }, port: "3000" } } },
+      overrides: {
+        "flash-netpol:services": { "flash-gateway": { podLabels: { app: "flash-gateway" }, port: "3000" } },
+      },
       expected: [/flash-netpol:services\.flash-gateway\.port: got "3000"; expected a port number/],
     },
     {
@@ -62,7 +70,9 @@ describe("bad stack config: a clear error and nothing registered", () => {
     {
       title: "label value with a space",
       overrides: { "flash-netpol:services": { "flash-api": { podLabels: { app: "flash api" } } } },
-      expected: [/flash-netpol:services\.flash-api\.podLabels\.app: got "flash api"; expected a Kubernetes label value/],
+      expected: [
+        /flash-netpol:services\.flash-api\.podLabels\.app: got "flash api"; expected a Kubernetes label value/,
+      ],
     },
     {
       title: "misspelt service name",
@@ -111,8 +121,12 @@ describe("bad stack config: a clear error and nothing registered", () => {
     },
     {
       title: "default deny while a service policy is still off",
-      overrides: { "flash-netpol:rollout": { defaultDeny: "enforce", services: { "flash-api": { egress: "off" } } } },
-      expected: [/flash-netpol:rollout\.services\.flash-api\.egress: got "off"; expected 'enforce' while defaultDeny is 'enforce'/],
+      overrides: {
+        "flash-netpol:rollout": { defaultDeny: "enforce", services: { "flash-api": { egress: "off" } } },
+      },
+      expected: [
+        /flash-netpol:rollout\.services\.flash-api\.egress: got "off"; expected 'enforce' while defaultDeny is 'enforce'/,
+      ],
     },
     {
       title: "payment CIDR inside the VPC",
@@ -137,11 +151,16 @@ describe("bad stack config: a clear error and nothing registered", () => {
     {
       title: "kubeconfig that does not parse",
       overrides: { "flash-netpol:kubeconfig": "apiVersion: v1\nclusters: [\n  - name: x" },
-      expected: [/flash-netpol:kubeconfig: the kubeconfig does not parse as YAML or JSON at line \d+/, /pulumi config set --secret kubeconfig/],
+      expected: [
+        /flash-netpol:kubeconfig: the kubeconfig does not parse as YAML or JSON at line \d+/,
+        /pulumi config set --secret kubeconfig/,
+      ],
     },
     {
       title: "kubeconfig without users",
-      overrides: { "flash-netpol:kubeconfig": JSON.stringify({ apiVersion: "v1", clusters: [], contexts: [] }) },
+      overrides: {
+        "flash-netpol:kubeconfig": JSON.stringify({ apiVersion: "v1", clusters: [], contexts: [] }),
+      },
       expected: [/flash-netpol:kubeconfig: the kubeconfig has no users list/],
     },
   ];
@@ -164,7 +183,9 @@ describe("bad stack config: a clear error and nothing registered", () => {
 
 describe("missing AWS objects: the kind and id, and nothing registered", () => {
   it("an ElastiCache replication group that does not exist", async () => {
-    const run = await dev({ "flash-netpol:dataStores": { ...DEV_STORES, redis: { replicationGroupId: "flash-dev-cache" } } });
+    const run = await dev({
+      "flash-netpol:dataStores": { ...DEV_STORES, redis: { replicationGroupId: "flash-dev-cache" } },
+    });
     assertFailedCleanly(
       run,
       /ElastiCache replication group 'flash-dev-cache' \(flash-netpol:dataStores\.redis\.replicationGroupId\)/,
@@ -174,13 +195,25 @@ describe("missing AWS objects: the kind and id, and nothing registered", () => {
   });
 
   it("an RDS instance that does not exist", async () => {
-    const run = await dev({ "flash-netpol:dataStores": { ...DEV_STORES, postgres: { dbInstanceIdentifier: "flash-dev-pg" } } });
-    assertFailedCleanly(run, /RDS DB instance 'flash-dev-pg' \(flash-netpol:dataStores\.postgres\.dbInstanceIdentifier\)/, /not found/);
+    const run = await dev({
+      "flash-netpol:dataStores": { ...DEV_STORES, postgres: { dbInstanceIdentifier: "flash-dev-pg" } },
+    });
+    assertFailedCleanly(
+      run,
+      /RDS DB instance 'flash-dev-pg' \(flash-netpol:dataStores\.postgres\.dbInstanceIdentifier\)/,
+      /not found/,
+    );
   });
 
   it("an Amazon MQ broker name that does not exist", async () => {
-    const run = await dev({ "flash-netpol:dataStores": { ...DEV_STORES, mq: { brokerName: "flash-dev-rabbit" } } });
-    assertFailedCleanly(run, /Amazon MQ broker 'flash-dev-rabbit' \(flash-netpol:dataStores\.mq\.brokerName\)/, /not found/);
+    const run = await dev({
+      "flash-netpol:dataStores": { ...DEV_STORES, mq: { brokerName: "flash-dev-rabbit" } },
+    });
+    assertFailedCleanly(
+      run,
+      /Amazon MQ broker 'flash-dev-rabbit' \(flash-netpol:dataStores\.mq\.brokerName\)/,
+      /not found/,
+    );
   });
 
   it("an EKS cluster that does not exist", async () => {
@@ -207,8 +240,17 @@ describe("AWS faults: time-outs, denied access, empty answers", () => {
     });
 
   it("a lookup that never answers fails after the configured time-out, naming the object", async () => {
-    const run = await failing("aws:rds/getInstance:getInstance", { kind: "hang" }, { "flash-netpol:lookupTimeoutSeconds": "1" });
-    assertFailedCleanly(run, /RDS DB instance 'flash-dev-postgres'/, /timed out after 1 s/, /Fix: check the AWS endpoint is reachable/);
+    const run = await failing(
+      "aws:rds/getInstance:getInstance",
+      { kind: "hang" },
+      { "flash-netpol:lookupTimeoutSeconds": "1" },
+    );
+    assertFailedCleanly(
+      run,
+      /RDS DB instance 'flash-dev-postgres'/,
+      /timed out after 1 s/,
+      /Fix: check the AWS endpoint is reachable/,
+    );
   });
 
   it("AccessDenied names the IAM action the deploying role needs", async () => {
@@ -217,21 +259,33 @@ describe("AWS faults: time-outs, denied access, empty answers", () => {
       message:
         "operation error ElastiCache: DescribeReplicationGroups, https response error StatusCode: 403, RequestID: 1f7c, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/ci/deploy is not authorized to perform: elasticache:DescribeReplicationGroups",
     });
-    assertFailedCleanly(run, /access denied/, /Fix: grant the deploying role elasticache:DescribeReplicationGroups/);
+    assertFailedCleanly(
+      run,
+      /access denied/,
+      /Fix: grant the deploying role elasticache:DescribeReplicationGroups/,
+    );
   });
 
   it("an empty cache subnet group", async () => {
     const fixture = loadAwsFixture("fixtures/aws/dev.json");
     fixture.calls.find((call) => call.output.CacheSubnetGroups)!.output.CacheSubnetGroups![0]!.Subnets = [];
     const run = await runStack({ stack: "dev", fixture });
-    assertFailedCleanly(run, /ElastiCache cache subnet group 'flash-dev-redis-subnets'/, /it lists no subnets/);
+    assertFailedCleanly(
+      run,
+      /ElastiCache cache subnet group 'flash-dev-redis-subnets'/,
+      /it lists no subnets/,
+    );
   });
 
   it("a broker with no subnets", async () => {
     const fixture = loadAwsFixture("fixtures/aws/dev.json");
     fixture.calls.find((call) => call.output.BrokerId)!.output.SubnetIds = [];
     const run = await runStack({ stack: "dev", fixture });
-    assertFailedCleanly(run, /Amazon MQ broker 'flash-dev-mq' \(flash-netpol:dataStores\.mq\.brokerName\)/, /it lists no subnets/);
+    assertFailedCleanly(
+      run,
+      /Amazon MQ broker 'flash-dev-mq' \(flash-netpol:dataStores\.mq\.brokerName\)/,
+      /it lists no subnets/,
+    );
   });
 
   it("no subnet tagged for the ALB in the cluster VPC", async () => {
@@ -240,6 +294,10 @@ describe("AWS faults: time-outs, denied access, empty answers", () => {
       subnet.Tags = subnet.Tags.filter((tag) => tag.Key !== "kubernetes.io/role/elb");
     }
     const run = await runStack({ stack: "dev", fixture });
-    assertFailedCleanly(run, /no subnet in the cluster VPC carries the tag kubernetes\.io\/role\/elb/, /or set flash-netpol:alb\.cidrs/);
+    assertFailedCleanly(
+      run,
+      /no subnet in the cluster VPC carries the tag kubernetes\.io\/role\/elb/,
+      /or set flash-netpol:alb\.cidrs/,
+    );
   });
 });

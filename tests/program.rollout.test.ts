@@ -31,8 +31,13 @@ describe("rollout flags", () => {
   for (const service of ["flash-gateway", "flash-api", "flash-pay"]) {
     for (const direction of ["ingress", "egress"]) {
       it(`${service}.${direction}: off removes exactly the policy ${service}-${direction}`, async () => {
-        const services = { ...ALL_ENFORCED, [service]: { ...ALL_ENFORCED[service as keyof typeof ALL_ENFORCED], [direction]: "off" } };
-        const names = policyNames(await runStack({ stack: "dev", configOverrides: rollout("off", services) }));
+        const services = {
+          ...ALL_ENFORCED,
+          [service]: { ...ALL_ENFORCED[service as keyof typeof ALL_ENFORCED], [direction]: "off" },
+        };
+        const names = policyNames(
+          await runStack({ stack: "dev", configOverrides: rollout("off", services) }),
+        );
         assert.deepEqual(
           baseline.filter((name) => !names.includes(name)),
           [`${service}-${direction}`],
@@ -46,7 +51,9 @@ describe("rollout flags", () => {
   }
 
   it("defaultDeny: enforce adds exactly the default deny and the namespace-wide DNS allow", async () => {
-    const names = policyNames(await runStack({ stack: "dev", configOverrides: rollout("enforce", ALL_ENFORCED) }));
+    const names = policyNames(
+      await runStack({ stack: "dev", configOverrides: rollout("enforce", ALL_ENFORCED) }),
+    );
     assert.deepEqual(
       names.filter((name) => !baseline.includes(name)),
       ["allow-dns-egress", "default-deny-all"],
@@ -81,11 +88,14 @@ describe("ordering: the default deny comes after every allow", () => {
 
   it("no allow depends on the deny", () => {
     const deny = networkPolicies(run).find((policy) => policy.name === "default-deny-all")!;
-    for (const policy of networkPolicies(run)) assert.ok(!policy.dependencies.includes(deny.urn), policy.name);
+    for (const policy of networkPolicies(run))
+      assert.ok(!policy.dependencies.includes(deny.urn), policy.name);
   });
 
   it("every policy is a child of the component and uses the EKS Kubernetes provider", () => {
-    const component = run.resources.find((resource) => resource.type === "flash-netpol:index:FlashNetworkPolicies")!;
+    const component = run.resources.find(
+      (resource) => resource.type === "flash-netpol:index:FlashNetworkPolicies",
+    )!;
     const provider = run.resources.find((resource) => resource.type === "pulumi:providers:kubernetes")!;
     for (const policy of networkPolicies(run)) {
       assert.equal(policy.parent, component.urn);
@@ -111,7 +121,10 @@ describe("Kubernetes provider", () => {
     const provider = run.resources.find((resource) => resource.type === "pulumi:providers:kubernetes")!;
     const kubeconfig = kubeconfigOf(provider);
     assert.equal(kubeconfig.clusters[0]!.cluster.server, recorded.endpoint);
-    assert.equal(kubeconfig.clusters[0]!.cluster["certificate-authority-data"], recorded.certificateAuthority.data);
+    assert.equal(
+      kubeconfig.clusters[0]!.cluster["certificate-authority-data"],
+      recorded.certificateAuthority.data,
+    );
     assert.equal(kubeconfig.users[0]!.user.exec.command, "aws");
     assert.deepEqual(kubeconfig.users[0]!.user.exec.args.slice(0, 6), [
       "eks",
@@ -147,9 +160,17 @@ describe("Kubernetes provider", () => {
 describe("AWS lookups", () => {
   it("reads each distinct AWS object once, even a subnet shared by three data stores", async () => {
     const run = await runStack({ stack: "dev" });
-    const keys = run.awsCalls.map((call) => `${call.token} ${JSON.stringify({ ...call.args, region: undefined })}`);
-    assert.equal(new Set(keys).size, keys.length, `repeated lookups: ${keys.filter((key, index) => keys.indexOf(key) !== index)}`);
-    const subnetIds = run.awsCalls.filter((call) => call.token === "aws:ec2/getSubnet:getSubnet").map((call) => call.args.id);
+    const keys = run.awsCalls.map(
+      (call) => `${call.token} ${JSON.stringify({ ...call.args, region: undefined })}`,
+    );
+    assert.equal(
+      new Set(keys).size,
+      keys.length,
+      `repeated lookups: ${keys.filter((key, index) => keys.indexOf(key) !== index)}`,
+    );
+    const subnetIds = run.awsCalls
+      .filter((call) => call.token === "aws:ec2/getSubnet:getSubnet")
+      .map((call) => call.args.id);
     // dev: 3 ALB subnets + 2 data subnets that Redis, RDS and MQ share.
     assert.equal(subnetIds.length, 5);
   });
@@ -182,11 +203,14 @@ describe("AWS lookups", () => {
     const reversed = structuredClone(fixture);
     for (const call of reversed.calls) {
       call.output.Subnets?.reverse();
-      for (const group of [...(call.output.DBSubnetGroups ?? []), ...(call.output.CacheSubnetGroups ?? [])]) group.Subnets.reverse();
+      for (const group of [...(call.output.DBSubnetGroups ?? []), ...(call.output.CacheSubnetGroups ?? [])])
+        group.Subnets.reverse();
       call.output.SubnetIds?.reverse();
     }
     const inOrder = networkPolicies(await runStack({ stack: "prod" })).map((policy) => policy.inputs);
-    const reordered = networkPolicies(await runStack({ stack: "prod", fixture: reversed })).map((policy) => policy.inputs);
+    const reordered = networkPolicies(await runStack({ stack: "prod", fixture: reversed })).map(
+      (policy) => policy.inputs,
+    );
     const byName = (policies: { metadata: { name: string } }[]) =>
       [...policies].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     assert.deepEqual(byName(reordered), byName(inOrder));

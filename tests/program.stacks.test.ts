@@ -30,7 +30,9 @@ const pods = (app: string) => ({ podSelector: { matchLabels: { app } } });
 
 function specsByName(run: ProgramRun): Record<string, unknown> {
   assert.equal(run.error, undefined, run.error?.message);
-  return Object.fromEntries(networkPolicies(run).map((policy) => [policy.inputs.metadata.name, policy.inputs.spec]));
+  return Object.fromEntries(
+    networkPolicies(run).map((policy) => [policy.inputs.metadata.name, policy.inputs.spec]),
+  );
 }
 
 describe("program under mocks: dev (everything enforced)", () => {
