@@ -331,7 +331,7 @@ export class PolicyHarness {
     /** Everything the pack wrote on stderr and logged to the engine, for error messages. */
     private readonly diagnostics: { stderr: string[]; engineLogs: string[] },
     public readonly info: AnalyzerInfoSummary,
-    public readonly config: PolicyPackConfig,
+    private currentConfig: PolicyPackConfig,
   ) {}
 
   /** Starts the pack process, configures it for the stack, and returns a harness to analyze with. */
@@ -445,6 +445,28 @@ export class PolicyHarness {
         };
       }),
     };
+  }
+
+  /**
+   * Reconfigures the running pack with another pack config (reconciled and validated like the CLI),
+   * e.g. to evaluate the same resources under dev and prod rules without restarting the process.
+   */
+  async configure(given: PolicyPackConfig | string): Promise<void> {
+    this.ensureOpen();
+    const parsed = typeof given === "string" ? loadPolicyPackConfigFile(given) : given;
+    const config = reconcilePolicyPackConfig(this.info.policies, new Map(), parsed);
+    await this.sendConfigure(config);
+    this.currentConfig = config;
+  }
+
+  /** The reconciled pack config the pack currently runs with. */
+  get config(): PolicyPackConfig {
+    return this.currentConfig;
+  }
+
+  /** The pack process id, for tests that check it is gone after close(). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   private async sendConfigure(config: PolicyPackConfig): Promise<void> {

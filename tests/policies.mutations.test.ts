@@ -1,0 +1,114 @@
+/**
+ * Mutation tests: every operator mistake of the catalog, applied to the dev policy set the program
+ * registers (the target state), must produce a NEW verdict from the named rule at the named level,
+ * under prod's pack config, through the pack process and gRPC exactly as `pulumi preview` runs it.
+ */
+import { strict as assert } from "assert";
+import {
+  PolicyHarness,
+  mandatoryVerdicts,
+  stackPackConfigPath,
+  type AnalyzedResource,
+  type PolicyVerdict,
+} from "../offline/policyHarness";
+import { loadPolicyPackConfigFile } from "../offline/policyPackConfig";
+import { fromRegisteredResources } from "../offline/policyResources";
+import { runStack } from "../offline/runProgram";
+import { MUTATIONS } from "./fixtures/policies/mutationCatalog";
+
+const key = (verdict: PolicyVerdict) =>
+  `${verdict.policy}|${verdict.level}|${verdict.resource}|${verdict.message}`;
+
+async function stackResources(stack: "dev" | "prod"): Promise<AnalyzedResource[]> {
+  const run = await runStack({ stack });
+  if (run.error !== undefined) throw run.error;
+  return fromRegisteredResources(run.resources);
+}
+
+describe("policy pack: unmutated stacks through the gRPC harness", function () {
+  this.timeout(120_000);
+  let harness: PolicyHarness;
+  let dev: AnalyzedResource[];
+  let prod: AnalyzedResource[];
+
+  before(async () => {
+    [dev, prod] = [await stackResources("dev"), await stackResources("prod")];
+    harness = await PolicyHarness.start({ stack: "prod" });
+  });
+  after(async () => harness?.close());
+
+  it("dev under dev's pack config: no mandatory verdict", async () => {
+    await harness.configure(stackPackConfigPath("dev"));
+    assert.deepEqual(mandatoryVerdicts(await harness.preview(dev)), []);
+  });
+
+  it("dev (the target state) under prod's pack config: no mandatory verdict", async () => {
+    await harness.configure(stackPackConfigPath("prod"));
+    assert.deepEqual(mandatoryVerdicts(await harness.preview(dev)), []);
+  });
+
+  it("prod mid-rollout under prod's pack config: no mandatory verdict, the missing default deny reported as exempt", async () => {
+    await harness.configure(stackPackConfigPath("prod"));
+    const verdicts = await harness.preview(prod);
+    assert.deepEqual(mandatoryVerdicts(verdicts), []);
+    const exempt = verdicts.filter((verdict) => verdict.policy === "namespace-default-deny");
+    assert.equal(exempt.length, 1);
+    assert.equal(exempt[0]!.level, "advisory");
+    assert.match(
+      exempt[0]!.message,
+      /Namespace flash-ticket: .*exempt until \d{4}-\d{2}-\d{2}, reason: gradual rollout: default deny is the last stage/,
+    );
+  });
+});
+
+describe("policy pack: mutation catalog through the gRPC harness", function () {
+  this.timeout(120_000);
+  const prodConfig = loadPolicyPackConfigFile(stackPackConfigPath("prod"));
+  let harness: PolicyHarness;
+  let base: AnalyzedResource[];
+  let baseline: Set<string>;
+  const caught: string[] = [];
+
+  before(async () => {
+    base = await stackResources("dev");
+    harness = await PolicyHarness.start({ stack: "prod", packConfig: prodConfig });
+    baseline = new Set((await harness.preview(base)).map(key));
+  });
+  after(async () => {
+    await harness?.close();
+    const rate = ((caught.length / MUTATIONS.length) * 100).toFixed(1);
+    console.log(`      kill rate: ${caught.length}/${MUTATIONS.length} mutations caught (${rate}%)`);
+  });
+
+  it("has at least 25 mutations with distinct ids", () => {
+    assert.ok(MUTATIONS.length >= 25, `only ${MUTATIONS.length} mutations`);
+    assert.equal(new Set(MUTATIONS.map((mutation) => mutation.id)).size, MUTATIONS.length);
+  });
+
+  for (const mutation of MUTATIONS) {
+    it(`${mutation.id}: ${mutation.mistake} → ${mutation.expect.policy} (${mutation.expect.level})`, async () => {
+      const resources = structuredClone(base);
+      mutation.apply(resources);
+      const config = mutation.packConfig?.(prodConfig) ?? prodConfig;
+      let verdicts: PolicyVerdict[];
+      let baselineForConfig = baseline;
+      if (config !== prodConfig) {
+        await harness.configure(config);
+        baselineForConfig = new Set((await harness.preview(base)).map(key));
+        verdicts = await harness.preview(resources);
+        await harness.configure(prodConfig);
+      } else {
+        verdicts = await harness.preview(resources);
+      }
+      const fresh = verdicts.filter((verdict) => !baselineForConfig.has(key(verdict)));
+      const hit = fresh.find(
+        (verdict) => verdict.policy === mutation.expect.policy && verdict.level === mutation.expect.level,
+      );
+      assert.ok(hit, `not caught; new verdicts:\n${JSON.stringify(fresh, null, 2)}`);
+      // Every message says which resource, what is wrong and the fix.
+      assert.match(hit.message, /(NetworkPolicy|Namespace) [a-z0-9-]+(\/[a-z0-9.-]+)?: .+\. Fix: .+/);
+      if (mutation.noMandatory === true) assert.deepEqual(mandatoryVerdicts(verdicts), []);
+      caught.push(mutation.id);
+    });
+  }
+});
