@@ -1,0 +1,136 @@
+/**
+ * npm run -s check -- FILE.yaml [--stack dev|prod]
+ *
+ * Runs the CrossGuard pack over the NetworkPolicies of a multi-document YAML file (kubectl-style,
+ * `kind: List` included) through the same gRPC harness as the tests and the plan, with the stack's
+ * pack config, and prints the verdicts as JSON: [{"policy","level","message","resource"}].
+ *
+ * Exit codes: 0 no mandatory verdict, 1 at least one mandatory verdict, 2 the file cannot be read
+ * or parsed (the message names the file, the document index and the line) or the pack fails.
+ */
+import * as fs from "fs";
+import { Command, Option } from "commander";
+import { LineCounter, parseAllDocuments } from "yaml";
+import {
+  POLICY_STACKS,
+  PolicyHarness,
+  type AnalyzedResource,
+  type PolicyStack,
+} from "../offline/policyHarness";
+import { NETWORK_POLICY_TYPE, networkPolicyResource } from "../offline/policyResources";
+
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The NetworkPolicies of a multi-document YAML text; other kinds are skipped, bad documents throw InputError. */
+export function networkPoliciesFromYaml(text: string, file: string, stack: string): AnalyzedResource[] {
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter });
+  const resources: AnalyzedResource[] = [];
+  const documentList = Array.isArray(documents) ? documents : [];
+  documentList.forEach((document, index) => {
+    const at = (offset: number | undefined) => {
+      const line = offset === undefined ? undefined : lineCounter.linePos(offset).line;
+      return `${file}: document ${index + 1}${line === undefined ? "" : `, line ${line}`}`;
+    };
+    const error = document.errors[0];
+    if (error !== undefined) throw new InputError(`${at(error.pos[0])}: ${error.message.split("\n")[0]}`);
+    const value: unknown = document.toJS();
+    if (value === null || value === undefined) return;
+    if (!isRecord(value))
+      throw new InputError(`${at(document.contents?.range?.[0])}: expected a Kubernetes object (a mapping)`);
+    const objects = value["kind"] === "List" && Array.isArray(value["items"]) ? value["items"] : [value];
+    objects.forEach((object: unknown, itemIndex) => {
+      if (!isRecord(object))
+        throw new InputError(`${at(document.contents?.range?.[0])}: List item ${itemIndex} is not a mapping`);
+      if (object["kind"] !== "NetworkPolicy") return;
+      if (typeof object["apiVersion"] === "string" && object["apiVersion"] !== "networking.k8s.io/v1") {
+        throw new InputError(
+          `${at(document.contents?.range?.[0])}: NetworkPolicy with apiVersion ${object["apiVersion"]}; expected networking.k8s.io/v1`,
+        );
+      }
+      resources.push(
+        networkPolicyResource(
+          object,
+          stack,
+          `document-${index + 1}${objects.length > 1 ? `-${itemIndex}` : ""}`,
+        ),
+      );
+    });
+  });
+  // URNs must be unique, as in a real stack: the same name in two namespaces gets the namespace in front.
+  const seen = new Map<string, number>();
+  for (const resource of resources) {
+    const count = seen.get(resource.urn) ?? 0;
+    seen.set(resource.urn, count + 1);
+    if (count > 0) resource.urn = `${resource.urn}-${count + 1}`;
+  }
+  return resources;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name("check")
+    .description("Run the flash-netpol policy pack over the NetworkPolicies of a YAML file")
+    .argument("<file>", "multi-document YAML with NetworkPolicies")
+    .addOption(
+      new Option("--stack <stack>", "whose pack config to use (policies/config/<stack>.json)")
+        .choices(POLICY_STACKS)
+        .default("dev"),
+    )
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  try {
+    program.parse(argv);
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    return code === 0 ? 0 : 2;
+  }
+  const [file] = program.args as [string];
+  const { stack } = program.opts<{ stack: PolicyStack }>();
+  let resources: AnalyzedResource[];
+  try {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (error) {
+      throw new InputError(
+        `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
+    }
+    resources = networkPoliciesFromYaml(text, file, stack);
+  } catch (error) {
+    process.stderr.write(`check: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (resources.length === 0)
+    process.stderr.write(`check: ${file} has no ${NETWORK_POLICY_TYPE.split(":").pop()}; nothing to check\n`);
+  const harness = await PolicyHarness.start({ stack });
+  try {
+    const verdicts = await harness.preview(resources);
+    process.stdout.write(`${JSON.stringify(verdicts, null, 2)}\n`);
+    return verdicts.some((verdict) => verdict.level === "mandatory") ? 1 : 0;
+  } finally {
+    await harness.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`check: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
