@@ -1,0 +1,231 @@
+/**
+ * The rules called directly, without a pack process: the pure decisions (default deny shape,
+ * exemption dates, selector matching, "public-wide") and one call per rule through fake args.
+ */
+import { strict as assert } from "assert";
+import type {
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+} from "@pulumi/policy";
+import { findMissingDefaultDeny, isDefaultDeny } from "../policies/rules/namespaceDefaultDeny";
+import { couldSelect, DEFAULT_CONFIG as ISOLATED_DEFAULTS } from "../policies/rules/isolatedWorkloads";
+import { isPublicWide } from "../policies/rules/publicEgress";
+import { dnsEgressKubeDnsOnly } from "../policies/rules/dnsEgress";
+import { noAllowAllPeers } from "../policies/rules/noAllowAllPeers";
+import { explicitPolicyTypes } from "../policies/rules/explicitPolicyTypes";
+import { RULES } from "../policies/rules";
+import type { NetworkPolicyView } from "../policies/rules/k8s";
+
+const TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+
+interface Reported {
+  message: string;
+  level?: string;
+}
+
+/** Calls a resource rule as the pack server would, collecting both report forms. */
+function runRule(
+  rule: ResourceValidationPolicy,
+  props: NetworkPolicyView,
+  config: Record<string, unknown> = {},
+): Reported[] {
+  const reported: Reported[] = [];
+  const reportViolation = ((message: string | { message: string; enforcementLevel?: string }) => {
+    reported.push(
+      typeof message === "string"
+        ? { message }
+        : { message: message.message, level: message.enforcementLevel },
+    );
+  }) as ReportViolation;
+  const args = {
+    type: TYPE,
+    props: props as Record<string, unknown>,
+    urn: "urn:pulumi:test::flash-netpol::x",
+    name: props.metadata?.name ?? "x",
+    opts: {
+      protect: false,
+      ignoreChanges: [],
+      aliases: [],
+      additionalSecretOutputs: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    },
+    stackTags: new Map(),
+    getConfig: <T>() => config as T,
+    isType: () => true,
+    asType: () => props,
+    notApplicable: () => {
+      throw new Error("not applicable");
+    },
+  } as unknown as ResourceValidationArgs;
+  const validations = rule.validateResource === undefined ? [] : [rule.validateResource].flat();
+  for (const validate of validations) void validate(args, reportViolation);
+  return reported;
+}
+
+const denyAll: NetworkPolicyView = {
+  metadata: { name: "default-deny-all", namespace: "flash-ticket" },
+  spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+};
+const stackResource = (props: NetworkPolicyView): PolicyResource =>
+  ({
+    type: TYPE,
+    props,
+    urn: `urn:${props.metadata?.name}`,
+    name: props.metadata?.name ?? "",
+  }) as unknown as PolicyResource;
+
+describe("policy rules, called directly", () => {
+  it("every rule has a unique name, a description and a validation", () => {
+    assert.equal(new Set(RULES.map((rule) => rule.name)).size, RULES.length);
+    for (const rule of RULES) {
+      assert.ok(rule.description.length > 20, rule.name);
+      assert.ok("validateResource" in rule || "validateStack" in rule, rule.name);
+    }
+  });
+
+  it("a default deny is podSelector {}, both types and no rules; [] rules count as none", () => {
+    assert.equal(isDefaultDeny(denyAll), true);
+    assert.equal(isDefaultDeny({ spec: { ...denyAll.spec, ingress: [], egress: [] } }), true);
+    assert.equal(isDefaultDeny({ spec: { ...denyAll.spec, policyTypes: ["Ingress"] } }), false);
+    assert.equal(
+      isDefaultDeny({ spec: { ...denyAll.spec, egress: [{ to: [{ podSelector: {} }] }] } }),
+      false,
+    );
+    assert.equal(
+      isDefaultDeny({ spec: { ...denyAll.spec, podSelector: { matchLabels: { app: "x" } } } }),
+      false,
+    );
+  });
+
+  it("exemptions hold through their last day (UTC) and then report at the rule's level", () => {
+    const other = stackResource({
+      metadata: { name: "p", namespace: "flash-ticket" },
+      spec: { podSelector: { matchLabels: { a: "b" } } },
+    });
+    const config = {
+      applicationNamespaces: ["flash-ticket"],
+      exemptions: [{ namespace: "flash-ticket", until: "2027-01-31", reason: "gradual rollout" }],
+    };
+    const onLastDay = findMissingDefaultDeny([other], config, "2027-01-31");
+    assert.equal(onLastDay.length, 1);
+    assert.equal(onLastDay[0]!.forceLevel, "advisory");
+    assert.match(
+      onLastDay[0]!.message,
+      /^Namespace flash-ticket: .*exempt until 2027-01-31, reason: gradual rollout\. Fix: /,
+    );
+    const dayAfter = findMissingDefaultDeny([other], config, "2027-02-01");
+    assert.equal(dayAfter[0]!.forceLevel, undefined);
+    assert.match(dayAfter[0]!.message, /expired on 2027-01-31/);
+  });
+
+  it("requires a default deny in every namespace with policies and every application namespace", () => {
+    const elsewhere = stackResource({
+      metadata: { name: "q", namespace: "payments" },
+      spec: { podSelector: {} },
+    });
+    const found = findMissingDefaultDeny(
+      [stackResource(denyAll), elsewhere],
+      { applicationNamespaces: ["flash-ticket", "ops"], exemptions: [] },
+      "2026-01-01",
+    );
+    assert.deepEqual(
+      found.map((violation) => violation.message.split(":")[0]),
+      ["Namespace ops", "Namespace payments"],
+    );
+  });
+
+  it("couldSelect is conservative: only a contradicted known label rules a selector out", () => {
+    const pay = { app: "flash-pay" };
+    assert.equal(couldSelect({}, pay), true);
+    assert.equal(couldSelect({ matchLabels: { app: "flash-api" } }, pay), false);
+    assert.equal(couldSelect({ matchLabels: { tier: "web" } }, pay), true);
+    assert.equal(
+      couldSelect({ matchExpressions: [{ key: "app", operator: "NotIn", values: ["flash-pay"] }] }, pay),
+      false,
+    );
+    assert.equal(
+      couldSelect({ matchExpressions: [{ key: "app", operator: "In", values: ["flash-pay", "x"] }] }, pay),
+      true,
+    );
+    assert.equal(couldSelect({ matchExpressions: [{ key: "app", operator: "DoesNotExist" }] }, pay), false);
+  });
+
+  it("the isolated default comes from the flow table: the pay worker", () => {
+    assert.deepEqual(ISOLATED_DEFAULTS.isolated, [
+      { namespace: "flash-ticket", podLabels: { app: "flash-pay" } },
+    ]);
+  });
+
+  it("public-wide: /0-ish, or strictly wider than the VPC, RFC1918 or 169.254/16", () => {
+    assert.equal(isPublicWide("0.0.0.0/0", []), true);
+    assert.equal(isPublicWide("128.0.0.0/1", []), true);
+    assert.equal(isPublicWide("10.0.0.0/7", []), true);
+    assert.equal(isPublicWide("100.64.0.0/9", ["100.64.0.0/10"]), true);
+    assert.equal(isPublicWide("10.20.0.0/16", ["10.20.0.0/16"]), false);
+    assert.equal(isPublicWide("10.20.64.0/24", []), false);
+    assert.equal(isPublicWide("52.94.0.0/16", []), false);
+  });
+
+  it("DNS to the NodeLocal address is allowed only when configured, and only as a /32", () => {
+    const nodeLocal: NetworkPolicyView = {
+      metadata: { name: "dns", namespace: "flash-ticket" },
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [{ ipBlock: { cidr: "169.254.20.10/32" } }],
+            ports: [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          },
+        ],
+      },
+    };
+    assert.equal(runRule(dnsEgressKubeDnsOnly, nodeLocal).length, 1);
+    assert.deepEqual(runRule(dnsEgressKubeDnsOnly, nodeLocal, { nodeLocalAddress: "169.254.20.10" }), []);
+    assert.equal(runRule(dnsEgressKubeDnsOnly, nodeLocal, { nodeLocalAddress: "169.254.20.11" }).length, 1);
+  });
+
+  it("no-allow-all-peers honours its allow-list and skips break-glass policies", () => {
+    const open: NetworkPolicyView = {
+      metadata: { name: "public-web", namespace: "edge" },
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        ingress: [{ ports: [{ protocol: "TCP", port: 443 }] }],
+      },
+    };
+    const [reported] = runRule(noAllowAllPeers, open);
+    assert.match(
+      reported!.message,
+      /NetworkPolicy edge\/public-web: spec\.ingress\[0\] has no from and so allows every source\. Fix: /,
+    );
+    assert.deepEqual(runRule(noAllowAllPeers, open, { allowList: ["edge/public-web"] }), []);
+    const breakGlass = {
+      ...open,
+      metadata: { ...open.metadata, labels: { "flash-netpol/break-glass": "true" } },
+    };
+    assert.deepEqual(runRule(noAllowAllPeers, breakGlass), []);
+  });
+
+  it("explicit-policy-types reports missing types and rules of a type not listed", () => {
+    assert.equal(
+      runRule(explicitPolicyTypes, { metadata: { name: "a", namespace: "n" }, spec: { podSelector: {} } })
+        .length,
+      1,
+    );
+    const ignored = runRule(explicitPolicyTypes, {
+      metadata: { name: "a", namespace: "n" },
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        egress: [{ to: [{ podSelector: {} }], ports: [{ protocol: "TCP", port: 1 }] }],
+      },
+    });
+    assert.match(ignored[0]!.message, /spec\.egress has rules but spec\.policyTypes lacks Egress/);
+  });
+});
