@@ -1,0 +1,232 @@
+/**
+ * The flash-ticket cluster as the analyzer sees it: one pod per service, the pods that must stay
+ * outside every flow (an unlabelled pod in the namespace, a look-alike in another namespace), kube-dns,
+ * and one external address per place the table talks about. Every probe that a flash-ticket policy
+ * can decide is listed once, with the flows that intend it, so a stage's verdict is a single pass.
+ */
+import { DNS_PORTS, SERVICE_NAMES } from "../../components/flowTable";
+import {
+  KUBE_DNS_NAMESPACE,
+  KUBE_DNS_POD_LABELS,
+  NAMESPACE_NAME_LABEL,
+  type NetworkPolicyManifest,
+} from "../../components/networkPolicies";
+import type {
+  Cluster,
+  ContainerPort,
+  Endpoint,
+  NamespaceInfo,
+  NetworkPolicy,
+  PodInfo,
+  TrafficPort,
+} from "../index";
+import { addressInside, freeAddresses, ipv4InAny, isIpv4Cidr, ipv4InCidr } from "./addresses";
+import { flowsIntending, intendedFlows, type IntendedFlow } from "./intent";
+import type { FlashTopology } from "./topology";
+
+/** An endpoint with the name the plan, the JSON and `--explain` use for it. */
+export interface NamedEndpoint {
+  /** `namespace/pod` for pods; `alb`, `redis`, `redis-2`, `vpc-other`, `internet`... for addresses. */
+  readonly name: string;
+  readonly endpoint: Endpoint;
+}
+
+export interface FlashProbe {
+  readonly from: NamedEndpoint;
+  readonly to: NamedEndpoint;
+  readonly port: number;
+  readonly protocol: TrafficPort["protocol"];
+  /** The table flows that declare this connection; empty = not intended. */
+  readonly intendedBy: readonly IntendedFlow[];
+}
+
+export interface FlashModel {
+  readonly topology: FlashTopology;
+  readonly namespaces: readonly NamespaceInfo[];
+  readonly pods: readonly PodInfo[];
+  readonly endpoints: readonly NamedEndpoint[];
+  readonly ports: readonly TrafficPort[];
+  readonly probes: readonly FlashProbe[];
+  readonly flows: readonly IntendedFlow[];
+}
+
+export const FOREIGN_NAMESPACE = "other-app";
+export const METADATA_SERVICE_ADDRESS = "169.254.169.254";
+/** TEST-NET-3: public-looking, never routed, so nothing real is named. */
+export const INTERNET_ADDRESS = "203.0.113.10";
+/** Ports nobody declares, probed so an over-wide rule (all ports, a wrong port) shows. */
+export const EXTRA_PROBE_PORTS: readonly TrafficPort[] = [
+  { port: 22, protocol: "TCP" },
+  { port: 80, protocol: "TCP" },
+  { port: 5432, protocol: "TCP" },
+  { port: 8080, protocol: "TCP" },
+];
+
+function namespaceInfo(name: string): NamespaceInfo {
+  // The API server sets this label on every namespace; the DNS peer selects kube-system by it.
+  return { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
+}
+
+function tcp(port: number): ContainerPort {
+  return { port, protocol: "TCP" };
+}
+
+function pod(namespace: string, name: string, labels: Record<string, string>, ports: ContainerPort[]) {
+  return (ip: string): PodInfo => ({ namespace, name, labels, ip, ports });
+}
+
+/** The VPC range pods get addresses from, and the range for "elsewhere in the VPC". */
+function chooseVpcRanges(topology: FlashTopology, avoid: readonly string[]): { pods: string; other: string } {
+  const vpc = topology.cidrs.vpc.filter(isIpv4Cidr);
+  if (vpc.length === 0) throw new Error("the flash model needs an IPv4 VPC CIDR to place pods in");
+  const holdsAvoided = (range: string) =>
+    avoid.some((cidr) => isIpv4Cidr(cidr) && ipv4InCidr(cidr.split("/")[0], range));
+  // A VPC range with no ALB or data-store subnet is a pod range (EKS custom networking puts pods
+  // in a secondary CIDR such as 100.64.0.0/16); otherwise pods share the primary range.
+  const pods = vpc.find((range) => !holdsAvoided(range)) ?? vpc[0];
+  const other = vpc.find((range) => range !== pods) ?? pods;
+  return { pods, other };
+}
+
+function probePorts(topology: FlashTopology): TrafficPort[] {
+  const all = [
+    ...topology.flows.flatMap((flow) => flow.ports),
+    ...SERVICE_NAMES.map((service) => ({ port: topology.services[service].port, protocol: "TCP" as const })),
+    ...DNS_PORTS,
+    ...EXTRA_PROBE_PORTS,
+  ];
+  const unique = new Map(all.map((port) => [`${port.port}/${port.protocol}`, port]));
+  return [...unique.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
+}
+
+/** Addresses for every CIDR of a place: `redis`, `redis-2`, ... so a dropped subnet shows. */
+function addressesPerCidr(
+  name: string,
+  cidrs: readonly string[],
+  allPlaces: readonly string[],
+  taken: Set<string>,
+): NamedEndpoint[] {
+  // Prefer an address no other place claims, so "redis" is only Redis where the subnets allow it.
+  const otherPlaces = allPlaces.filter((cidr) => !cidrs.includes(cidr));
+  return cidrs.filter(isIpv4Cidr).map((cidr, index) => {
+    const ip = addressInside(cidr, otherPlaces, taken);
+    taken.add(ip);
+    return { name: index === 0 ? name : `${name}-${index + 1}`, endpoint: { kind: "external", ip } };
+  });
+}
+
+export function buildFlashModel(topology: FlashTopology): FlashModel {
+  const { cidrs, namespace } = topology;
+  const places = [...cidrs.alb, ...cidrs.redis, ...cidrs.postgres, ...cidrs.mq];
+  const avoid = topology.serviceIpv4Cidr === undefined ? places : [...places, topology.serviceIpv4Cidr];
+  const ranges = chooseVpcRanges(topology, avoid);
+
+  const podFactories = [
+    ...SERVICE_NAMES.map((service) =>
+      pod(namespace, service, { ...topology.services[service].podLabels }, [
+        tcp(topology.services[service].port),
+      ]),
+    ),
+    // Selected by no service policy: only the namespace-wide policies may govern it.
+    pod(namespace, "unlabelled", {}, [tcp(8080)]),
+    // Wears the labels of flash-api and kube-dns in another namespace: a selector that forgets its
+    // namespace would let it in, or let flash-ticket pods resolve names through it.
+    pod(
+      FOREIGN_NAMESPACE,
+      "lookalike",
+      { ...topology.services["flash-api"].podLabels, ...KUBE_DNS_POD_LABELS },
+      [tcp(topology.services["flash-api"].port)],
+    ),
+    pod(KUBE_DNS_NAMESPACE, "kube-dns", { ...KUBE_DNS_POD_LABELS }, [
+      { name: "dns", port: 53, protocol: "UDP" },
+      { name: "dns-tcp", port: 53, protocol: "TCP" },
+    ]),
+  ];
+  const podAddresses = freeAddresses(ranges.pods, avoid, podFactories.length);
+  if (podAddresses.length < podFactories.length)
+    throw new Error(`${ranges.pods}: no room for the model's pods`);
+  const pods = podFactories.map((make, index) => make(podAddresses[index]));
+  const taken = new Set(podAddresses);
+
+  const [vpcOther] = freeAddresses(ranges.other, avoid, 1, taken);
+  if (vpcOther === undefined)
+    throw new Error(`${ranges.other}: no VPC address outside every subnet of the table`);
+  taken.add(vpcOther);
+
+  const externals: NamedEndpoint[] = [
+    ...addressesPerCidr("alb", cidrs.alb, places, taken),
+    ...addressesPerCidr("redis", cidrs.redis, places, taken),
+    ...addressesPerCidr("postgres", cidrs.postgres, places, taken),
+    ...addressesPerCidr("mq", cidrs.mq, places, taken),
+    { name: "vpc-other", endpoint: { kind: "external", ip: vpcOther } },
+    ...(topology.nodeLocalDnsAddress === undefined
+      ? []
+      : [
+          {
+            name: "node-local-dns",
+            endpoint: { kind: "external", ip: topology.nodeLocalDnsAddress },
+          } as const,
+        ]),
+    { name: "metadata-service", endpoint: { kind: "external", ip: METADATA_SERVICE_ADDRESS } },
+    { name: "internet", endpoint: { kind: "external", ip: INTERNET_ADDRESS } },
+  ];
+  // Narrow payment ranges may not hold the generic internet address; give the provider its own.
+  if (!ipv4InAny(INTERNET_ADDRESS, cidrs.payment.filter(isIpv4Cidr)) && cidrs.payment.some(isIpv4Cidr)) {
+    const paymentCidr = cidrs.payment.filter(isIpv4Cidr)[0];
+    externals.push({
+      name: "payment-api",
+      endpoint: { kind: "external", ip: addressInside(paymentCidr, [], taken) },
+    });
+  }
+
+  const endpoints: NamedEndpoint[] = [
+    ...pods.map((info): NamedEndpoint => ({
+      name: `${info.namespace}/${info.name}`,
+      endpoint: { kind: "pod", pod: info },
+    })),
+    ...externals,
+  ];
+  const ports = probePorts(topology);
+  const flows = intendedFlows(topology);
+  const inNamespace = (named: NamedEndpoint) =>
+    named.endpoint.kind === "pod" && named.endpoint.pod.namespace === namespace;
+  const probes: FlashProbe[] = [];
+  for (const from of endpoints) {
+    for (const to of endpoints) {
+      if (from === to) continue;
+      // Outside-to-outside has no pod to police; pairs without a flash-ticket pod are governed by
+      // nobody's policies here, so a verdict on them would say nothing about this stack.
+      if (from.endpoint.kind === "external" && to.endpoint.kind === "external") continue;
+      if (!inNamespace(from) && !inNamespace(to)) continue;
+      for (const { port, protocol } of ports) {
+        probes.push({
+          from,
+          to,
+          port,
+          protocol,
+          intendedBy: flowsIntending(flows, from.endpoint, to.endpoint, port, protocol),
+        });
+      }
+    }
+  }
+  return {
+    topology,
+    namespaces: [namespace, FOREIGN_NAMESPACE, KUBE_DNS_NAMESPACE].map(namespaceInfo),
+    pods,
+    endpoints,
+    ports,
+    probes,
+    flows,
+  };
+}
+
+export function clusterWith(
+  model: FlashModel,
+  policies: readonly (NetworkPolicy | NetworkPolicyManifest)[],
+): Cluster {
+  return { namespaces: model.namespaces, pods: model.pods, policies };
+}
+
+export function endpointNamed(model: FlashModel, name: string): NamedEndpoint | undefined {
+  return model.endpoints.find((endpoint) => endpoint.name === name);
+}

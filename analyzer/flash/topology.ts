@@ -1,0 +1,143 @@
+/**
+ * The facts the flash-ticket model is built from: where each endpoint lives and which flows the
+ * table declares, with their ports. Two sources produce it: stack config plus the resolved CIDRs
+ * (the plan and the proofs), and the outputs FlashNetworkPolicies registers in the engine's state
+ * (the stack policy, which never sees config). Both end in the same shape, so the proofs and the
+ * policy pack reason over identical models.
+ */
+import { z } from "zod";
+import { endpointPorts, type StackConfig } from "../../components/config";
+import {
+  DATA_STORE_NAMES,
+  FLOW_TABLE,
+  SERVICE_NAMES,
+  describeEndpoint,
+  resolveFlows,
+  type DataStoreName,
+  type Endpoint,
+  type ResolvedFlow,
+  type ServiceName,
+} from "../../components/flowTable";
+import type { ResolvedCidrs } from "../../components/networkPolicies";
+
+export interface FlashService {
+  readonly podLabels: Readonly<Record<string, string>>;
+  readonly port: number;
+}
+
+export interface FlashTopology {
+  readonly namespace: string;
+  readonly services: Readonly<Record<ServiceName, FlashService>>;
+  readonly cidrs: ResolvedCidrs;
+  /** The NodeLocal DNSCache address pods resolve through, when the cluster runs it. */
+  readonly nodeLocalDnsAddress?: string;
+  /** ClusterIP range: no pod or external endpoint of the model may sit inside it. */
+  readonly serviceIpv4Cidr?: string;
+  /** The declared flows with the ports this stack gives them. */
+  readonly flows: readonly ResolvedFlow[];
+}
+
+export function topologyFromConfig(config: StackConfig, cidrs: ResolvedCidrs): FlashTopology {
+  return {
+    namespace: config.namespace,
+    services: config.services,
+    cidrs,
+    nodeLocalDnsAddress: config.dns.nodeLocalAddress,
+    flows: resolveFlows(endpointPorts(config), FLOW_TABLE),
+  };
+}
+
+// Every endpoint the table can name, so a recorded name maps back through describeEndpoint itself
+// instead of a second hand-written spelling of each endpoint.
+const NAMEABLE_ENDPOINTS: readonly Endpoint[] = [
+  ...SERVICE_NAMES.map((service): Endpoint => ({ kind: "service", service })),
+  ...DATA_STORE_NAMES.map((store: DataStoreName): Endpoint => ({ kind: "dataStore", store })),
+  { kind: "alb" },
+  { kind: "dns" },
+  { kind: "paymentApi" },
+];
+
+function endpointNamed(name: string): Endpoint | undefined {
+  return NAMEABLE_ENDPOINTS.find((endpoint) => describeEndpoint(endpoint) === name);
+}
+
+const labels = z.record(z.string(), z.string());
+const portProtocol = z.object({
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(["TCP", "UDP", "SCTP"]),
+});
+const cidrList = z.array(z.string());
+const serviceOutput = z.object({ podLabels: labels, port: z.number().int().min(1).max(65535) });
+
+/** What FlashNetworkPolicies passes to registerOutputs; extra keys are ignored, missing ones fail. */
+const componentOutputsSchema = z.object({
+  namespace: z.string().min(1),
+  services: z.object({
+    "flash-gateway": serviceOutput,
+    "flash-api": serviceOutput,
+    "flash-pay": serviceOutput,
+  }),
+  nodeLocalDnsAddress: z.string().nullish(),
+  serviceIpv4Cidr: z.string().nullish(),
+  cidrs: z.object({
+    alb: cidrList,
+    redis: cidrList,
+    postgres: cidrList,
+    mq: cidrList,
+    vpc: cidrList,
+    payment: cidrList,
+  }),
+  flowTable: z
+    .array(
+      z.object({
+        from: z.string(),
+        to: z.string(),
+        ports: z.array(portProtocol),
+        purpose: z.string(),
+      }),
+    )
+    .min(1),
+});
+
+export type TopologyResult =
+  { readonly ok: true; readonly topology: FlashTopology } | { readonly ok: false; readonly problem: string };
+
+/**
+ * Rebuilds the topology from the component's registered outputs. The flows are the ones recorded in
+ * state (what the deployed policies were generated from), not this process's FLOW_TABLE, so a pack
+ * older or newer than the program still judges the stack by its own table.
+ */
+export function topologyFromComponentOutputs(outputs: unknown): TopologyResult {
+  const parsed = componentOutputsSchema.safeParse(outputs);
+  if (!parsed.success) {
+    const where = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("; ");
+    return { ok: false, problem: `the component's outputs do not describe the model (${where})` };
+  }
+  const recorded = parsed.data;
+  const flows: ResolvedFlow[] = [];
+  for (const flow of recorded.flowTable) {
+    const from = endpointNamed(flow.from);
+    const to = endpointNamed(flow.to);
+    if (from === undefined || to === undefined) {
+      return {
+        ok: false,
+        problem: `the recorded flow table names an unknown endpoint (${flow.from} -> ${flow.to})`,
+      };
+    }
+    flows.push({ from, to, ports: flow.ports, purpose: flow.purpose });
+  }
+  return {
+    ok: true,
+    topology: {
+      namespace: recorded.namespace,
+      services: recorded.services,
+      cidrs: recorded.cidrs,
+      nodeLocalDnsAddress: recorded.nodeLocalDnsAddress ?? undefined,
+      serviceIpv4Cidr: recorded.serviceIpv4Cidr ?? undefined,
+      flows,
+    },
+  };
+}
