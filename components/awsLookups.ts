@@ -8,7 +8,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalCidrs } from "./cidrs";
-import type { StackConfig } from "./config";
+import { isAnyPolicyEnforced, type StackConfig } from "./config";
+import { NOT_INSTALLED, readVpcCniState, type VpcCniState } from "./vpcCni";
 import type { ResolvedCidrs } from "./networkPolicies";
 
 /** The AWS objects this program reads, with the IAM action each read needs. */
@@ -72,6 +73,8 @@ export interface DiscoveredNetwork {
   readonly cidrs: ResolvedCidrs;
   /** The subnets behind each CIDR list, for the plan and the stack outputs. */
   readonly subnets: Readonly<Record<"alb" | "redis" | "postgres" | "mq", readonly Subnet[]>>;
+  /** The vpc-cni add-on, read when this stage enforces a policy and the add-on is not managed here. */
+  readonly vpcCni?: VpcCniState;
   /** How many AWS reads the discovery made, one per distinct object. */
   readonly lookupCount: number;
 }
@@ -325,6 +328,22 @@ async function readAlbSubnets(
   return readSubnets(reader, tagged.ids, "ALB subnets", region);
 }
 
+const NOT_FOUND = /couldn't find|not ?found|ResourceNotFoundException/i;
+
+async function readVpcCni(reader: AwsReader, config: StackConfig): Promise<VpcCniState> {
+  const { name, region } = config.cluster;
+  return reader.read("eksAddon", `${name}:vpc-cni`, "the NetworkPolicy enforcement check", async () => {
+    try {
+      const addon = await aws.eks.getAddon({ clusterName: name, addonName: "vpc-cni", region });
+      return readVpcCniState(addon.addonVersion, addon.configurationValues);
+    } catch (cause) {
+      // A self-managed CNI has no add-on: that is a finding, reported with its own fix, not a failed read.
+      if (cause instanceof Error && NOT_FOUND.test(cause.message)) return NOT_INSTALLED;
+      throw cause;
+    }
+  });
+}
+
 const cidrsOf = (subnets: readonly Subnet[]): string[] =>
   canonicalCidrs(subnets.map((subnet) => subnet.cidr));
 
@@ -332,7 +351,8 @@ const cidrsOf = (subnets: readonly Subnet[]): string[] =>
 export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): Promise<DiscoveredNetwork> {
   const reader = new AwsReader({ region: config.cluster.region, timeoutMs });
   const clusterPromise = readCluster(reader, config);
-  const [cluster, vpc, alb, redis, postgres, mq] = await Promise.all([
+  const checkVpcCni = isAnyPolicyEnforced(config.rollout) && !config.manageVpcCni;
+  const [cluster, vpc, alb, redis, postgres, mq, vpcCni] = await Promise.all([
     clusterPromise,
     clusterPromise.then((cluster) => readVpcCidrs(reader, cluster.vpcId, config.cluster.region)),
     config.alb.cidrs !== undefined
@@ -341,6 +361,7 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
     readRedisSubnets(reader, config),
     readPostgresSubnets(reader, config),
     readMqSubnets(reader, config),
+    checkVpcCni ? readVpcCni(reader, config) : Promise.resolve(undefined),
   ]);
   return {
     cluster,
@@ -353,6 +374,7 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
       payment: canonicalCidrs(config.paymentApi.cidrs),
     },
     subnets: { alb, redis, postgres, mq },
+    vpcCni,
     lookupCount: reader.lookupCount,
   };
 }

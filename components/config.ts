@@ -67,6 +67,12 @@ const ipv4Address = z
   .string()
   .refine((value) => ipaddr.IPv4.isValidFourPartDecimal(value), "an IPv4 address");
 
+// Pulumi passes every scalar config value as text: "true"/"false" for YAML booleans.
+const booleanFlag = z
+  .union([z.boolean(), z.enum(["true", "false"])], { error: "true or false" })
+  .transform((value) => value === true || value === "true")
+  .default(false);
+
 const rolloutFlag = z.enum(["off", "enforce"], { error: "'off' or 'enforce'" });
 const serviceRollout = z.strictObject({
   ingress: rolloutFlag.default("enforce"),
@@ -215,6 +221,27 @@ export const CONFIG_SCHEMA = {
   dns: dnsConfig,
   paymentApi: paymentApiConfig,
   rollout: rolloutConfig,
+  /**
+   * Opt-in: manage the vpc-cni EKS add-on (network policy on, policy event logs on). It adopts and
+   * overwrites the add-on's configuration; without it the program only checks the add-on.
+   */
+  manageVpcCni: booleanFlag,
+  /** The VPC CNI network policy agent's mode: strict isolates new pods until their policies are loaded. */
+  networkPolicyEnforcingMode: z
+    .enum(["standard", "strict"], { error: "'standard' or 'strict'" })
+    .default("standard"),
+  /** Emergency: one allow-all NetworkPolicy for the namespace, both directions; nothing else changes. */
+  breakGlass: booleanFlag,
+  /** Opt-in: read each service's Deployment and fail when its pod template does not match the selector or port. */
+  verifySelectors: booleanFlag,
+  /** The Deployment behind each service, for verifySelectors; defaults to the service name. */
+  deployments: z
+    .strictObject({
+      "flash-gateway": dns1123Label.optional(),
+      "flash-api": dns1123Label.optional(),
+      "flash-pay": dns1123Label.optional(),
+    })
+    .default({}),
   /** How long one AWS read may take before the preview fails instead of hanging. */
   lookupTimeoutSeconds: z.coerce
     .number({ error: "a number of seconds from 1 to 600" })
@@ -236,6 +263,7 @@ export type RolloutConfig = StackConfig["rollout"];
 export class ConfigError extends pulumi.RunError {}
 
 const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set([
+  "deployments",
   "cluster",
   "services",
   "dataStores",
@@ -333,6 +361,14 @@ export function endpointPorts(config: StackConfig): EndpointPorts {
 
 export function isEnforced(rollout: RolloutConfig, service: ServiceName, direction: Direction): boolean {
   return rollout.services[service][direction] === "enforce";
+}
+
+/** Whether this stage deploys any policy that isolates pods, which only matters if the CNI enforces it. */
+export function isAnyPolicyEnforced(rollout: RolloutConfig): boolean {
+  return (
+    rollout.defaultDeny === "enforce" ||
+    SERVICE_NAMES.some((service) => DIRECTIONS.some((direction) => isEnforced(rollout, service, direction)))
+  );
 }
 
 export { DIRECTIONS };

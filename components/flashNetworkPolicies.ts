@@ -3,13 +3,23 @@
  * service and direction, the DNS allow and the namespace default deny, on a Kubernetes provider for
  * the EKS cluster.
  */
+import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
 import { endpointPorts, isEnforced, type StackConfig } from "./config";
-import { FLOW_TABLE, SERVICE_NAMES, describeEndpoint, resolveFlows, type PortProtocol } from "./flowTable";
+import { checkDeployments, deploymentNameOf, type DeploymentSnapshot } from "./deploymentCheck";
+import {
+  FLOW_TABLE,
+  SERVICE_NAMES,
+  describeEndpoint,
+  resolveFlows,
+  type PortProtocol,
+  type ServiceName,
+} from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
+import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration } from "./vpcCni";
 
 export interface FlashNetworkPoliciesArgs {
   readonly config: StackConfig;
@@ -49,11 +59,13 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
   public readonly cidrs: ResolvedCidrs;
   public readonly network: DiscoveredNetwork;
   public readonly flowTable: EffectiveFlow[];
-  public readonly policies: k8s.networking.v1.NetworkPolicy[];
+  public policies: k8s.networking.v1.NetworkPolicy[] = [];
+  private readonly provider: k8s.Provider;
+  private readonly vpcCniAddon?: eks.VpcCniAddon;
 
   /**
-   * Discovers the network and renders every manifest before registering anything: a missing AWS
-   * object or a bad value fails the preview with nothing half-registered.
+   * Checks everything before any NetworkPolicy exists: AWS discovery, the CNI's enforcement, every
+   * rendered manifest and, opted in, the Deployments. A failure leaves no policy half-applied.
    */
   static async create(
     name: string,
@@ -63,8 +75,12 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     const { config } = args;
     if (config.kubeconfig !== undefined) validateKubeconfig(config.kubeconfig, "flash-netpol:kubeconfig");
     const network = await discoverNetwork(config, config.lookupTimeoutSeconds * 1000);
+    if (network.vpcCni !== undefined) assertNetworkPolicyEnforced(config, network.vpcCni);
     const generated = generatePolicies(config, network.cidrs);
-    return new FlashNetworkPolicies(name, args, network, generated, opts);
+    const component = new FlashNetworkPolicies(name, args, network, generated, opts);
+    if (config.verifySelectors) await component.verifyDeployments(config, generated);
+    component.registerPolicies(config, generated);
+    return component;
   }
 
   private constructor(
@@ -83,7 +99,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     this.flowTable = effectiveFlowTable(config);
     this.policyNames = generated.map((policy) => policy.manifest.metadata.name);
 
-    const provider =
+    this.provider =
       kubernetesProvider ??
       new k8s.Provider(
         `${name}-eks`,
@@ -98,11 +114,62 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
         { parent: this },
       );
 
+    if (config.manageVpcCni) {
+      this.vpcCniAddon = new eks.VpcCniAddon(
+        `${name}-vpc-cni`,
+        {
+          clusterName: config.cluster.name,
+          enableNetworkPolicy: true,
+          configurationValues: desiredVpcCniConfiguration(config.networkPolicyEnforcingMode),
+          resolveConflictsOnUpdate: "OVERWRITE",
+        },
+        { parent: this },
+      );
+    }
+  }
+
+  /** Reads each service's Deployment (read-only) and fails on a selector or port that matches nothing. */
+  private async verifyDeployments(config: StackConfig, generated: GeneratedPolicy[]): Promise<void> {
+    const snapshots = await Promise.all(
+      SERVICE_NAMES.map(async (service) => {
+        const id = `${config.namespace}/${deploymentNameOf(config, service)}`;
+        const deployment = k8s.apps.v1.Deployment.get(`${service}-deployment`, id, {
+          parent: this,
+          provider: this.provider,
+        });
+        try {
+          return [
+            service,
+            await valueOf(deployment.spec.apply((spec) => ({ spec }) as DeploymentSnapshot)),
+          ] as const;
+        } catch (cause) {
+          throw new pulumi.RunError(
+            `flash-netpol:verifySelectors: Deployment ${id} (flash-netpol:deployments.${service}) could not be read: ` +
+              `${cause instanceof Error ? cause.message : String(cause)}. Fix: set the Deployment's name, or turn verifySelectors off.`,
+          );
+        }
+      }),
+    );
+    const problems = checkDeployments(
+      config,
+      generated,
+      Object.fromEntries(snapshots) as Record<ServiceName, DeploymentSnapshot>,
+    );
+    if (problems.length > 0) {
+      throw new pulumi.RunError(
+        `flash-netpol:verifySelectors found mistakes:\n  - ${problems.join("\n  - ")}`,
+      );
+    }
+  }
+
+  private registerPolicies(config: StackConfig, generated: GeneratedPolicy[]): void {
+    // Policies wait for a managed CNI add-on, so they are never applied before the CNI enforces them.
+    const cni = this.vpcCniAddon ? [this.vpcCniAddon] : [];
     const register = (policy: GeneratedPolicy, dependsOn: pulumi.Resource[]) =>
       new k8s.networking.v1.NetworkPolicy(policy.manifest.metadata.name, policy.manifest, {
         parent: this,
-        provider,
-        dependsOn,
+        provider: this.provider,
+        dependsOn: [...cni, ...dependsOn],
       });
 
     // Allows first; the default deny depends on all of them, so `pulumi up` creates it last and
@@ -128,11 +195,24 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       dataStorePorts: endpointPorts(config).dataStorePorts,
       paymentApiPorts: config.paymentApi.ports,
       nodeLocalDnsAddress: config.dns.nodeLocalAddress ?? null,
-      serviceIpv4Cidr: network.cluster.serviceIpv4Cidr ?? null,
+      serviceIpv4Cidr: this.network.cluster.serviceIpv4Cidr ?? null,
       rollout: config.rollout,
+      breakGlass: config.breakGlass,
       cidrs: this.cidrs,
       policyNames: this.policyNames,
       flowTable: this.flowTable,
     });
   }
+}
+
+/** The value of an output, once the engine has it (reads resolve during preview as well). */
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    output.apply((value) => {
+      resolve(value);
+      return value;
+    });
+    // A failed read rejects the output's inner promise; surface it instead of hanging.
+    (output as unknown as { promise(): Promise<T> }).promise().catch(reject);
+  });
 }

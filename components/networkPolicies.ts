@@ -89,6 +89,9 @@ export const MANAGED_BY_LABELS: Readonly<Record<string, string>> = {
 };
 
 export const DEFAULT_DENY_NAME = "default-deny-all";
+export const BREAK_GLASS_NAME = "break-glass-allow-all";
+/** Marks the emergency allow-all, so the policy pack can report it on every preview. */
+export const BREAK_GLASS_LABEL = "flash-netpol/break-glass";
 export const DNS_EGRESS_NAME = "allow-dns-egress";
 
 export function servicePolicyName(service: ServiceName, direction: Direction): string {
@@ -99,6 +102,7 @@ export function servicePolicyName(service: ServiceName, direction: Direction): s
 export type PolicyRole =
   | { kind: "service"; service: ServiceName; direction: Direction }
   | { kind: "dnsEgress" }
+  | { kind: "breakGlass" }
   | { kind: "defaultDeny" };
 
 export interface GeneratedPolicy {
@@ -245,6 +249,24 @@ function defaultDenyPolicy(config: StackConfig): NetworkPolicyManifest {
 }
 
 /**
+ * Emergency allow-all: NetworkPolicy allows are a union, so one policy allowing everything in both
+ * directions lifts every isolation at once without deleting anything, and removing it restores them.
+ */
+function breakGlassPolicy(config: StackConfig): NetworkPolicyManifest {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: metadata(
+      BREAK_GLASS_NAME,
+      config,
+      { [BREAK_GLASS_LABEL]: "true" },
+      "EMERGENCY: allows all traffic to and from every pod; set flash-netpol:breakGlass to false to restore isolation",
+    ),
+    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
+  };
+}
+
+/**
  * The policies for the stack's rollout stage, allows first, the default deny last. A flag set to
  * `off` leaves its policy out entirely: no policy, no isolation for that service and direction.
  */
@@ -259,6 +281,7 @@ export function generatePolicies(config: StackConfig, cidrs: ResolvedCidrs): Gen
       });
     }
   }
+  if (config.breakGlass) policies.push({ role: { kind: "breakGlass" }, manifest: breakGlassPolicy(config) });
   if (config.rollout.defaultDeny === "enforce") {
     policies.push({ role: { kind: "dnsEgress" }, manifest: dnsEgressPolicy(config, cidrs) });
     policies.push({ role: { kind: "defaultDeny" }, manifest: defaultDenyPolicy(config) });

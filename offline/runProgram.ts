@@ -63,7 +63,35 @@ export interface RunOptions {
   /** Every AWS answer arrives after this long, to measure how lookups overlap. */
   awsDelayMs?: number;
   awsFault?: (token: string, args: Record<string, unknown>) => AwsFault | undefined;
+  /** Defaults to fixtures/k8s/<stack>.json: what the cluster answers to read-only resource reads. */
+  kubernetesFixture?: string | KubernetesFixture;
   preview?: boolean;
+}
+
+/** `kubectl get deployments -n NAMESPACE -o json` output, answering Deployment reads. */
+export interface KubernetesFixture {
+  description?: string;
+  output: { items: { kind?: string; metadata: { name: string; namespace: string } }[] };
+}
+
+function loadKubernetesFixture(stack: string, given: RunOptions["kubernetesFixture"]): KubernetesFixture {
+  if (typeof given === "object") return given;
+  const file = given ?? path.join(PROJECT_ROOT, "fixtures", "k8s", `${stack}.json`);
+  if (given === undefined && !fs.existsSync(file)) return { output: { items: [] } };
+  return JSON.parse(fs.readFileSync(file, "utf8")) as KubernetesFixture;
+}
+
+/** A read of an existing Kubernetes object, answered like the provider's read: the live object, or not found. */
+function readKubernetesObject(fixture: KubernetesFixture, type: string, id: string): Record<string, unknown> {
+  const kind = type.split(":").pop();
+  const [namespace, name] = id.includes("/") ? id.split("/", 2) : ["default", id];
+  const found = fixture.output.items.find(
+    (item) =>
+      (item.kind ?? kind) === kind && item.metadata.namespace === namespace && item.metadata.name === name,
+  );
+  if (found === undefined)
+    throw new Error(`${kind?.toLowerCase()}s "${name}" not found in namespace "${namespace}"`);
+  return found as unknown as Record<string, unknown>;
 }
 
 export interface ProgramRun {
@@ -167,6 +195,7 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
           options.fixture ?? path.join(PROJECT_ROOT, "fixtures", "aws", `${options.stack}.json`),
         );
   const answers = new AwsFixtureAnswers(fixture);
+  const kubernetes = loadKubernetesFixture(options.stack, options.kubernetesFixture);
   const awsCalls: AwsCallRecord[] = [];
   const resources: RegisteredResource[] = [];
   const pending = new Set<Promise<void>>();
@@ -176,7 +205,10 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(config, []);
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: args.custom ? `${args.name}-id` : undefined, state: args.inputs }),
+      newResource: (args) =>
+        args.id
+          ? { id: args.id, state: readKubernetesObject(kubernetes, args.type, args.id) }
+          : { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs },
       call: async (args) => {
         const record: AwsCallRecord = {
           token: args.token,
@@ -254,6 +286,13 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     registerOutputs(request, callback);
   };
 
+  // The Pulumi runtime turns a rejected resource operation nobody awaits (a failed read, say) into a
+  // program failure; do the same here instead of letting it end the process.
+  const unhandled: Error[] = [];
+  const onUnhandled = (reason: unknown) =>
+    unhandled.push(reason instanceof Error ? reason : new Error(String(reason)));
+  process.on("unhandledRejection", onUnhandled);
+
   const run: ProgramRun = { stack: options.stack, config, resources, outputs: {}, awsCalls };
   try {
     const loaded = (await import(path.join(PROJECT_ROOT, "index.ts"))) as
@@ -271,6 +310,9 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     }
     await new Promise((resolve) => setImmediate(resolve));
   }
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off("unhandledRejection", onUnhandled);
+  if (run.error === undefined && unhandled.length > 0) run.error = unhandled[0];
   for (const resource of resources) {
     const outputs = outputsByUrn.get(resource.urn);
     if (outputs !== undefined) resource.outputs = outputs;

@@ -1,0 +1,232 @@
+/**
+ * Operator safety under mocks: the CNI enforcement check, break-glass, and selectors checked
+ * against the Deployments the cluster runs.
+ */
+import * as assert from "node:assert/strict";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
+import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import * as fs from "node:fs";
+
+const ADDON_TOKEN = "aws:eks/getAddon:getAddon";
+
+function withAddonConfiguration(stack: string, configurationValues: string | null): AwsFixture {
+  const fixture = loadAwsFixture(`fixtures/aws/${stack}.json`);
+  const index = fixture.calls.findIndex((call) => call.output.addon);
+  if (configurationValues === null) fixture.calls.splice(index, 1);
+  else fixture.calls[index]!.output.addon!.configurationValues = configurationValues;
+  return fixture;
+}
+
+const policyNamesOf = (run: ProgramRun) => networkPolicies(run).map((policy) => policy.name);
+
+describe("NetworkPolicy enforcement by the VPC CNI", () => {
+  it("dev's add-on has network policy enabled: the check passes after reading it once", async () => {
+    const run = await runStack({ stack: "dev" });
+    assert.equal(run.error, undefined);
+    assert.equal(run.awsCalls.filter((call) => call.token === ADDON_TOKEN).length, 1);
+  });
+
+  it("fails with the exact fix when the add-on has network policy off, keeping its other settings", async () => {
+    const run = await runStack({
+      stack: "dev",
+      fixture: withAddonConfiguration("dev", JSON.stringify({ env: { WARM_IP_TARGET: "5" } })),
+    });
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /vpc-cni add-on \(v1\.20\.4-eksbuild\.1\) on cluster flash-dev has network policy disabled/,
+    );
+    assert.ok(
+      run.error.message.includes(
+        `aws eks update-addon --cluster-name flash-dev --addon-name vpc-cni --region ap-northeast-2 --resolve-conflicts PRESERVE ` +
+          `--configuration-values '{"env":{"WARM_IP_TARGET":"5","NETWORK_POLICY_ENFORCING_MODE":"standard"},"enableNetworkPolicy":"true",` +
+          `"nodeAgent":{"enablePolicyEventLogs":"true","enableCloudWatchLogs":"true"}}'`,
+      ),
+      run.error.message,
+    );
+    assert.match(run.error.message, /or set flash-netpol:manageVpcCni: true/);
+    assert.deepEqual(policyNamesOf(run), []);
+  });
+
+  it("fails when vpc-cni is not an EKS add-on at all (self-managed CNI), suggesting create-addon", async () => {
+    const run = await runStack({ stack: "prod", fixture: withAddonConfiguration("prod", null) });
+    assert.ok(run.error);
+    assert.match(run.error.message, /vpc-cni is not installed as an EKS add-on on cluster flash-prod/);
+    assert.match(run.error.message, /aws eks create-addon --cluster-name flash-prod --addon-name vpc-cni/);
+    assert.deepEqual(policyNamesOf(run), []);
+  });
+
+  it("fails when the add-on enforces in another mode than the stack asks for", async () => {
+    const run = await runStack({
+      stack: "dev",
+      configOverrides: { "flash-netpol:networkPolicyEnforcingMode": "strict" },
+    });
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /enforces in standard mode, but flash-netpol:networkPolicyEnforcingMode is strict/,
+    );
+  });
+
+  it("does not look when nothing is enforced: an all-off stage needs no enforcement", async () => {
+    const off = { ingress: "off", egress: "off" };
+    const run = await runStack({
+      stack: "dev",
+      fixture: withAddonConfiguration("dev", "{}"),
+      configOverrides: {
+        "flash-netpol:rollout": {
+          defaultDeny: "off",
+          services: { "flash-gateway": off, "flash-api": off, "flash-pay": off },
+        },
+      },
+    });
+    assert.equal(run.error, undefined);
+    assert.equal(run.awsCalls.filter((call) => call.token === ADDON_TOKEN).length, 0);
+  });
+
+  it("manageVpcCni: manages the add-on (network policy, event logs, mode) and the policies wait for it", async () => {
+    const run = await runStack({
+      stack: "prod",
+      fixture: withAddonConfiguration("prod", "{}"),
+      configOverrides: {
+        "flash-netpol:manageVpcCni": true,
+        "flash-netpol:networkPolicyEnforcingMode": "strict",
+      },
+    });
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.equal(
+      run.awsCalls.filter((call) => call.token === ADDON_TOKEN).length,
+      0,
+      "managed: no check needed",
+    );
+    const addon = run.resources.find((resource) => resource.type === "eks:index:VpcCniAddon")!;
+    assert.equal(addon.inputs.clusterName, "flash-prod");
+    assert.equal(addon.inputs.enableNetworkPolicy, true);
+    assert.deepEqual(addon.inputs.configurationValues, {
+      enableNetworkPolicy: "true",
+      nodeAgent: { enablePolicyEventLogs: "true", enableCloudWatchLogs: "true" },
+      env: { NETWORK_POLICY_ENFORCING_MODE: "strict" },
+    });
+    for (const policy of networkPolicies(run))
+      assert.ok(policy.dependencies.includes(addon.urn), policy.name);
+  });
+});
+
+describe("break-glass", () => {
+  it("adds exactly one allow-all policy for the namespace and removes nothing", async () => {
+    const normal = await runStack({ stack: "dev" });
+    const broken = await runStack({ stack: "dev", configOverrides: { "flash-netpol:breakGlass": true } });
+    assert.equal(broken.error, undefined);
+    const added = policyNamesOf(broken).filter((name) => !policyNamesOf(normal).includes(name));
+    assert.deepEqual(added, ["break-glass-allow-all"]);
+    assert.deepEqual(
+      policyNamesOf(normal).filter((name) => !policyNamesOf(broken).includes(name)),
+      [],
+    );
+    const policy = networkPolicies(broken).find((resource) => resource.name === "break-glass-allow-all")!;
+    // An empty rule matches every peer on every port: the union of allows then opens everything.
+    assert.deepEqual(policy.inputs.spec, {
+      podSelector: {},
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{}],
+      egress: [{}],
+    });
+    assert.equal(policy.inputs.metadata.labels["flash-netpol/break-glass"], "true");
+    assert.doesNotThrow(() => new NetworkPolicy(policy.inputs as never).validate());
+  });
+
+  it("setting it back to false removes only that policy", async () => {
+    const run = await runStack({ stack: "dev", configOverrides: { "flash-netpol:breakGlass": "false" } });
+    assert.ok(!policyNamesOf(run).includes("break-glass-allow-all"));
+    assert.equal(policyNamesOf(run).length, 8);
+  });
+});
+
+describe("verifySelectors: selectors and ports against the Deployments", () => {
+  interface DeploymentList {
+    output: {
+      items: {
+        metadata: { name: string; namespace: string };
+        spec: { template: { metadata: { labels: Record<string, string> } } };
+      }[];
+    };
+  }
+  const deployments = (stack: string) =>
+    JSON.parse(fs.readFileSync(`fixtures/k8s/${stack}.json`, "utf8")) as DeploymentList;
+
+  it("passes for dev and prod, whose Deployments carry the configured labels and ports", async () => {
+    for (const stack of ["dev", "prod"]) {
+      const run = await runStack({ stack, configOverrides: { "flash-netpol:verifySelectors": true } });
+      assert.equal(run.error, undefined, `${stack}: ${run.error?.message}`);
+    }
+  });
+
+  it("fails when a Deployment's pod labels drifted from the selector, listing the labels found", async () => {
+    const cluster = deployments("prod");
+    cluster.output.items.find((item) => item.metadata.name === "flash-api")!.spec.template.metadata.labels = {
+      app: "flash-api-v3",
+      "app.kubernetes.io/part-of": "flash-ticket",
+    };
+    const run = await runStack({
+      stack: "prod",
+      kubernetesFixture: cluster,
+      configOverrides: { "flash-netpol:verifySelectors": true },
+    });
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /flash-netpol:services\.flash-api\.podLabels \(app=flash-api\) matches no pod of Deployment flash-ticket\/flash-api, whose pod template has labels app=flash-api-v3,app\.kubernetes\.io\/part-of=flash-ticket/,
+    );
+    assert.match(run.error.message, /covered by no policy at all/);
+    assert.deepEqual(policyNamesOf(run), [], "no policy is registered when the check fails");
+  });
+
+  it("with the default deny on, a drifted pod is still covered by it, and the message says so", async () => {
+    const cluster = deployments("dev");
+    cluster.output.items.find(
+      (item) => item.metadata.name === "flash-gateway",
+    )!.spec.template.metadata.labels = {
+      app: "gateway",
+    };
+    const run = await runStack({
+      stack: "dev",
+      kubernetesFixture: cluster,
+      configOverrides: { "flash-netpol:verifySelectors": true },
+    });
+    assert.ok(run.error);
+    assert.match(run.error.message, /covered by only allow-dns-egress, default-deny-all/);
+  });
+
+  it("fails when the configured port is not a container port", async () => {
+    const run = await runStack({
+      stack: "dev",
+      configOverrides: {
+        "flash-netpol:verifySelectors": true,
+        "flash-netpol:services": { "flash-gateway": { podLabels: { app: "flash-gateway" }, port: 8443 } },
+      },
+    });
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /flash-netpol:services\.flash-gateway\.port is 8443\/TCP, but no container of Deployment flash-ticket\/flash-gateway declares it \(declared: 3000\/TCP\)/,
+    );
+  });
+
+  it("fails clearly when the Deployment does not exist", async () => {
+    const run = await runStack({
+      stack: "dev",
+      configOverrides: {
+        "flash-netpol:verifySelectors": true,
+        "flash-netpol:deployments": { "flash-pay": "payment-worker" },
+      },
+    });
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /Deployment flash-ticket\/payment-worker \(flash-netpol:deployments\.flash-pay\) could not be read/,
+    );
+    assert.match(run.error.message, /not found/);
+    assert.deepEqual(policyNamesOf(run), []);
+  });
+});
