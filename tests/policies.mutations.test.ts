@@ -14,7 +14,7 @@ import {
 import { loadPolicyPackConfigFile } from "../offline/policyPackConfig";
 import { fromRegisteredResources } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
-import { MUTATIONS } from "./fixtures/policies/mutationCatalog";
+import { MUTATIONS, PROD_EXEMPTION_ACTIVE, PROD_EXEMPTION_UNTIL } from "./fixtures/policies/mutationCatalog";
 
 const key = (verdict: PolicyVerdict) =>
   `${verdict.policy}|${verdict.level}|${verdict.resource}|${verdict.message}`;
@@ -47,17 +47,26 @@ describe("policy pack: unmutated stacks through the gRPC harness", function () {
     assert.deepEqual(mandatoryVerdicts(await harness.preview(dev)), []);
   });
 
-  it("prod mid-rollout under prod's pack config: no mandatory verdict, the missing default deny reported as exempt", async () => {
+  // Until the rollout exemption in policies/config/prod.json expires, prod mid-rollout passes with an
+  // advisory; afterwards the missing default deny is mandatory, which is the point of the deadline.
+  it(`prod mid-rollout under prod's pack config: the missing default deny is ${PROD_EXEMPTION_ACTIVE ? "advisory (exempt)" : "mandatory (exemption expired)"} until ${PROD_EXEMPTION_UNTIL}`, async () => {
     await harness.configure(stackPackConfigPath("prod"));
     const verdicts = await harness.preview(prod);
-    assert.deepEqual(mandatoryVerdicts(verdicts), []);
-    const exempt = verdicts.filter((verdict) => verdict.policy === "namespace-default-deny");
-    assert.equal(exempt.length, 1);
-    assert.equal(exempt[0]!.level, "advisory");
-    assert.match(
-      exempt[0]!.message,
-      /Namespace flash-ticket: .*exempt until \d{4}-\d{2}-\d{2}, reason: gradual rollout: default deny is the last stage/,
-    );
+    const deny = verdicts.filter((verdict) => verdict.policy === "namespace-default-deny");
+    assert.equal(deny.length, 1);
+    const others = verdicts.filter((verdict) => verdict.policy !== "namespace-default-deny");
+    assert.deepEqual(mandatoryVerdicts(others), []);
+    if (PROD_EXEMPTION_ACTIVE) {
+      assert.deepEqual(mandatoryVerdicts(verdicts), []);
+      assert.equal(deny[0]!.level, "advisory");
+      assert.match(
+        deny[0]!.message,
+        /Namespace flash-ticket: .*exempt until \d{4}-\d{2}-\d{2}, reason: gradual rollout: default deny is the last stage/,
+      );
+    } else {
+      assert.equal(deny[0]!.level, "mandatory");
+      assert.match(deny[0]!.message, /rollout exemption expired/);
+    }
   });
 });
 
