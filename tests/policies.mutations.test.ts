@@ -47,6 +47,22 @@ describe("policy pack: unmutated stacks through the gRPC harness", function () {
     assert.deepEqual(mandatoryVerdicts(await harness.preview(dev)), []);
   });
 
+  it("prod with the program's break-glass switch on (flash-netpol:breakGlass): reported as advisory, never mandatory", async () => {
+    await harness.configure(stackPackConfigPath("prod"));
+    const run = await runStack({ stack: "prod", configOverrides: { "flash-netpol:breakGlass": "true" } });
+    if (run.error !== undefined) throw run.error;
+    const verdicts = await harness.preview(fromRegisteredResources(run.resources));
+    const breakGlass = verdicts.filter((verdict) => verdict.policy === "break-glass-active");
+    assert.deepEqual(
+      breakGlass.map((verdict) => [verdict.level, verdict.resource]),
+      [["advisory", "NetworkPolicy flash-ticket/break-glass-allow-all"]],
+    );
+    assert.deepEqual(
+      mandatoryVerdicts(verdicts).filter((verdict) => verdict.policy !== "namespace-default-deny"),
+      [],
+    );
+  });
+
   // Until the rollout exemption in policies/config/prod.json expires, prod mid-rollout passes with an
   // advisory; afterwards the missing default deny is mandatory, which is the point of the deadline.
   it(`prod mid-rollout under prod's pack config: the missing default deny is ${PROD_EXEMPTION_ACTIVE ? "advisory (exempt)" : "mandatory (exemption expired)"} until ${PROD_EXEMPTION_UNTIL}`, async () => {
