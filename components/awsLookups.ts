@@ -71,6 +71,8 @@ export interface EksClusterInfo {
 export interface DiscoveredNetwork {
   readonly cluster: EksClusterInfo;
   readonly cidrs: ResolvedCidrs;
+  /** Each data store's DNS name, where live verification probes it. */
+  readonly endpoints: Readonly<Record<"redis" | "postgres" | "mq", string>>;
   /** The subnets behind each CIDR list, for the plan and the stack outputs. */
   readonly subnets: Readonly<Record<"alb" | "redis" | "postgres" | "mq", readonly Subnet[]>>;
   /** The vpc-cni add-on, read when this stage enforces a policy and the add-on is not managed here. */
@@ -215,7 +217,12 @@ async function readVpcCidrs(reader: AwsReader, vpcId: string, region: string): P
   });
 }
 
-async function readRedisSubnets(reader: AwsReader, config: StackConfig): Promise<Subnet[]> {
+interface StoreLocation {
+  readonly subnets: Subnet[];
+  readonly endpoint: string;
+}
+
+async function readRedis(reader: AwsReader, config: StackConfig): Promise<StoreLocation> {
   const region = config.cluster.region;
   const groupId = config.dataStores.redis.replicationGroupId;
   const origin = "flash-netpol:dataStores.redis.replicationGroupId";
@@ -249,14 +256,18 @@ async function readRedisSubnets(reader: AwsReader, config: StackConfig): Promise
     `used by ${memberId}`,
     subnetGroup.subnetIds,
   );
-  return readSubnets(reader, ids, `cache subnet group ${member.subnetGroupName}`, region);
+  return {
+    subnets: await readSubnets(reader, ids, `cache subnet group ${member.subnetGroupName}`, region),
+    endpoint: group.primaryEndpointAddress || group.configurationEndpointAddress,
+  };
 }
 
-async function readPostgresSubnets(reader: AwsReader, config: StackConfig): Promise<Subnet[]> {
+async function readPostgres(reader: AwsReader, config: StackConfig): Promise<StoreLocation> {
   const region = config.cluster.region;
   const { dbInstanceIdentifier, dbClusterIdentifier } = config.dataStores.postgres;
   let subnetGroupName: string;
   let owner: string;
+  let endpoint: string;
   if (dbClusterIdentifier !== undefined) {
     const cluster = await reader.read(
       "dbCluster",
@@ -266,6 +277,7 @@ async function readPostgresSubnets(reader: AwsReader, config: StackConfig): Prom
     );
     subnetGroupName = cluster.dbSubnetGroupName;
     owner = dbClusterIdentifier;
+    endpoint = cluster.endpoint;
   } else {
     const id = dbInstanceIdentifier!;
     const instance = await reader.read(
@@ -276,15 +288,16 @@ async function readPostgresSubnets(reader: AwsReader, config: StackConfig): Prom
     );
     subnetGroupName = instance.dbSubnetGroup;
     owner = id;
+    endpoint = instance.address;
   }
   const subnetGroup = await reader.read("dbSubnetGroup", subnetGroupName, `used by ${owner}`, () =>
     aws.rds.getSubnetGroup({ name: subnetGroupName, region }),
   );
   const ids = nonEmpty(reader, "dbSubnetGroup", subnetGroupName, `used by ${owner}`, subnetGroup.subnetIds);
-  return readSubnets(reader, ids, `DB subnet group ${subnetGroupName}`, region);
+  return { subnets: await readSubnets(reader, ids, `DB subnet group ${subnetGroupName}`, region), endpoint };
 }
 
-async function readMqSubnets(reader: AwsReader, config: StackConfig): Promise<Subnet[]> {
+async function readMq(reader: AwsReader, config: StackConfig): Promise<StoreLocation> {
   const region = config.cluster.region;
   const { brokerName, brokerId } = config.dataStores.mq;
   const id = brokerId ?? brokerName!;
@@ -294,7 +307,12 @@ async function readMqSubnets(reader: AwsReader, config: StackConfig): Promise<Su
     aws.mq.getBroker(brokerId !== undefined ? { brokerId, region } : { brokerName, region }),
   );
   const ids = nonEmpty(reader, "mqBroker", id, origin, broker.subnetIds);
-  return readSubnets(reader, ids, `broker ${id}`, region);
+  // amqps://b-1234.mq.ap-northeast-2.amazonaws.com:5671 -> the host name
+  const url = broker.instances[0]?.endpoints.find((candidate) => candidate.startsWith("amqps://")) ?? "";
+  return {
+    subnets: await readSubnets(reader, ids, `broker ${id}`, region),
+    endpoint: url.replace(/^amqps:\/\//, "").replace(/:\d+$/, ""),
+  };
 }
 
 async function readAlbSubnets(
@@ -358,22 +376,23 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
     config.alb.cidrs !== undefined
       ? Promise.resolve<Subnet[]>([])
       : clusterPromise.then((cluster) => readAlbSubnets(reader, config, cluster)),
-    readRedisSubnets(reader, config),
-    readPostgresSubnets(reader, config),
-    readMqSubnets(reader, config),
+    readRedis(reader, config),
+    readPostgres(reader, config),
+    readMq(reader, config),
     checkVpcCni ? readVpcCni(reader, config) : Promise.resolve(undefined),
   ]);
   return {
     cluster,
     cidrs: {
       alb: canonicalCidrs(config.alb.cidrs ?? alb.map((subnet) => subnet.cidr)),
-      redis: cidrsOf(redis),
-      postgres: cidrsOf(postgres),
-      mq: cidrsOf(mq),
+      redis: cidrsOf(redis.subnets),
+      postgres: cidrsOf(postgres.subnets),
+      mq: cidrsOf(mq.subnets),
       vpc: canonicalCidrs(vpc),
       payment: canonicalCidrs(config.paymentApi.cidrs),
     },
-    subnets: { alb, redis, postgres, mq },
+    endpoints: { redis: redis.endpoint, postgres: postgres.endpoint, mq: mq.endpoint },
+    subnets: { alb, redis: redis.subnets, postgres: postgres.subnets, mq: mq.subnets },
     vpcCni,
     lookupCount: reader.lookupCount,
   };

@@ -199,6 +199,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       rollout: config.rollout,
       breakGlass: config.breakGlass,
       cidrs: this.cidrs,
+      endpoints: this.network.endpoints,
       policyNames: this.policyNames,
       flowTable: this.flowTable,
     });

@@ -68,7 +68,20 @@ const cliOutput = z
       )
       .optional(),
     ReplicationGroups: z
-      .array(z.object({ ReplicationGroupId: z.string(), MemberClusters: z.array(z.string()) }).passthrough())
+      .array(
+        z
+          .object({
+            ReplicationGroupId: z.string(),
+            MemberClusters: z.array(z.string()),
+            NodeGroups: z
+              .array(
+                z.object({ PrimaryEndpoint: z.object({ Address: z.string() }).optional() }).passthrough(),
+              )
+              .optional(),
+            ConfigurationEndpoint: z.object({ Address: z.string() }).optional(),
+          })
+          .passthrough(),
+      )
       .optional(),
     CacheClusters: z
       .array(z.object({ CacheClusterId: z.string(), CacheSubnetGroupName: z.string() }).passthrough())
@@ -82,12 +95,21 @@ const cliOutput = z
           .object({
             DBInstanceIdentifier: z.string(),
             DBSubnetGroup: z.object({ DBSubnetGroupName: z.string() }).passthrough(),
+            Endpoint: z.object({ Address: z.string() }).passthrough().optional(),
           })
           .passthrough(),
       )
       .optional(),
     DBClusters: z
-      .array(z.object({ DBClusterIdentifier: z.string(), DBSubnetGroup: z.string() }).passthrough())
+      .array(
+        z
+          .object({
+            DBClusterIdentifier: z.string(),
+            DBSubnetGroup: z.string(),
+            Endpoint: z.string().optional(),
+          })
+          .passthrough(),
+      )
       .optional(),
     DBSubnetGroups: z
       .array(z.object({ DBSubnetGroupName: z.string(), Subnets: z.array(subnetRef) }).passthrough())
@@ -98,6 +120,17 @@ const cliOutput = z
     BrokerId: z.string().optional(),
     BrokerName: z.string().optional(),
     SubnetIds: z.array(z.string()).optional(),
+    BrokerInstances: z
+      .array(
+        z
+          .object({
+            Endpoints: z.array(z.string()).optional(),
+            ConsoleURL: z.string().optional(),
+            IpAddress: z.string().optional(),
+          })
+          .passthrough(),
+      )
+      .optional(),
   })
   .passthrough();
 
@@ -253,6 +286,8 @@ export class AwsFixtureAnswers {
           id: group.ReplicationGroupId,
           replicationGroupId: group.ReplicationGroupId,
           memberClusters: group.MemberClusters,
+          primaryEndpointAddress: group.NodeGroups?.[0]?.PrimaryEndpoint?.Address ?? "",
+          configurationEndpointAddress: group.ConfigurationEndpoint?.Address ?? "",
           region,
         };
       }
@@ -285,6 +320,7 @@ export class AwsFixtureAnswers {
           id: instance.DBInstanceIdentifier,
           dbInstanceIdentifier: instance.DBInstanceIdentifier,
           dbSubnetGroup: instance.DBSubnetGroup.DBSubnetGroupName,
+          address: instance.Endpoint?.Address ?? "",
           region,
         };
       }
@@ -297,6 +333,7 @@ export class AwsFixtureAnswers {
           id: cluster.DBClusterIdentifier,
           clusterIdentifier: cluster.DBClusterIdentifier,
           dbSubnetGroupName: cluster.DBSubnetGroup,
+          endpoint: cluster.Endpoint ?? "",
           region,
         };
       }
@@ -324,6 +361,11 @@ export class AwsFixtureAnswers {
           brokerId: broker.BrokerId,
           brokerName: broker.BrokerName,
           subnetIds: broker.SubnetIds ?? [],
+          instances: (broker.BrokerInstances ?? []).map((instance) => ({
+            endpoints: instance.Endpoints ?? [],
+            consoleUrl: instance.ConsoleURL ?? "",
+            ipAddress: instance.IpAddress ?? "",
+          })),
           region,
         };
       }
