@@ -1,0 +1,53 @@
+// Public surface of the flash-ticket connectivity model and its proofs.
+export {
+  topologyFromConfig,
+  topologyFromComponentOutputs,
+  type FlashService,
+  type FlashTopology,
+  type TopologyResult,
+} from "./topology";
+export {
+  NAMESPACE_DNS_FLOW_NAME,
+  endpointMatcher,
+  flowsIntending,
+  intendedFlows,
+  type IntendedFlow,
+} from "./intent";
+export {
+  EXTRA_PROBE_PORTS,
+  FOREIGN_NAMESPACE,
+  INTERNET_ADDRESS,
+  METADATA_SERVICE_ADDRESS,
+  buildFlashModel,
+  clusterWith,
+  endpointNamed,
+  type FlashModel,
+  type FlashProbe,
+  type NamedEndpoint,
+} from "./model";
+export {
+  ConnectivityEvaluator,
+  analyzerProbe,
+  describeExposure,
+  describeOutage,
+  describeProbe,
+  evaluateConnectivity,
+  isPolicedExposure,
+  type ConnectivityReport,
+  type Exposure,
+  type Outage,
+  type ProbeVerdict,
+} from "./connectivity";
+export {
+  describeRollout,
+  fullEnforcement,
+  isFullEnforcement,
+  reachableRolloutStages,
+  type RolloutStage,
+} from "./stages";
+export { failingStages, proveRollout, type ProveOptions, type RolloutProof, type StageProof } from "./proofs";
+export {
+  checkFlowsAgainstTable,
+  type FlowTableViolation,
+  type FlowTableViolationKind,
+} from "./flowTableCheck";
