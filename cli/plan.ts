@@ -1,44 +1,107 @@
 /**
- * `npm run plan -- --stack dev|prod [--format summary|yaml|json]`: the offline plan of a stack.
- * Runs the real program under Pulumi's mock runtime with the stack's config and recorded AWS answers.
+ * `npm run plan -- --stack dev|prod [--format summary|yaml|json|mermaid] [--explain FROM TO PORT]`:
+ * the offline plan of a stack. Runs the real program under Pulumi's mock runtime with the stack's
+ * config and recorded AWS answers, then proves its connectivity against the flow table.
+ *
+ * Exit codes: 0 plan rendered; 1 the program failed; 2 bad usage (unknown stack, endpoint or port);
+ * 3 an intended flow is blocked at the stack's current stage (an outage `pulumi up` would cause).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { PROJECT_ROOT } from "../offline/runProgram";
-import { planJson, renderSummary, renderYaml } from "../offline/planFormats";
+import { explainConnection, planConnectivity } from "../offline/planConnectivity";
+import {
+  planJson,
+  renderExplanation,
+  renderMermaid,
+  renderSummary,
+  renderYaml,
+} from "../offline/planFormats";
 import { buildPlan } from "../offline/planReport";
+import { describeOutage } from "../analyzer/flash";
 
-const FORMATS = ["summary", "yaml", "json"] as const;
+const FORMATS = ["summary", "yaml", "json", "mermaid"] as const;
+const EXIT_OUTAGE = 3;
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name("npm run plan --")
-    .description("Offline plan of a stack: the NetworkPolicies `pulumi up` would apply, from recorded AWS answers")
+    .description(
+      "Offline plan of a stack: the NetworkPolicies `pulumi up` would apply, from recorded AWS answers",
+    )
     .requiredOption("--stack <name>", "stack to plan; reads Pulumi.<name>.yaml and fixtures/aws/<name>.json")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("summary"))
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
+    .option(
+      "--explain <from-to-port...>",
+      "FROM TO PORT[/UDP]: which policy rule allows the connection at the current stage, or what denies it (names as in the JSON matrix)",
+    )
     .exitOverride();
   try {
     program.parse(argv, { from: "user" });
   } catch {
     return 2;
   }
-  const options = program.opts<{ stack: string; format: (typeof FORMATS)[number]; fixture?: string }>();
-  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
-  if (!fs.existsSync(stackFile)) {
-    console.error(`plan: no stack file ${path.relative(process.cwd(), stackFile)}; expected Pulumi.<stack>.yaml at the project root (dev, prod)`);
+  const options = program.opts<{
+    stack: string;
+    format: (typeof FORMATS)[number];
+    fixture?: string;
+    explain?: string[];
+  }>();
+  if (options.explain !== undefined && options.explain.length !== 3) {
+    console.error(
+      `plan: --explain takes FROM TO PORT (e.g. flash-ticket/flash-gateway flash-ticket/flash-api 4000)`,
+    );
     return 2;
   }
-  const { report } = await buildPlan({ stack: options.stack, stackFile, fixture: options.fixture });
+  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
+  if (!fs.existsSync(stackFile)) {
+    console.error(
+      `plan: no stack file ${path.relative(process.cwd(), stackFile)}; expected Pulumi.<stack>.yaml at the project root (dev, prod)`,
+    );
+    return 2;
+  }
+  const { report, config, run } = await buildPlan({
+    stack: options.stack,
+    stackFile,
+    fixture: options.fixture,
+  });
+  const connectivity = planConnectivity(report, config, run);
+  if (options.explain !== undefined) {
+    const [from, to, port] = options.explain;
+    const answer = explainConnection(connectivity, from, to, port);
+    if (!answer.ok) {
+      console.error(`plan: ${answer.problem}`);
+      return 2;
+    }
+    // An explanation answers a question; whether the connection is allowed is not a failure.
+    process.stdout.write(renderExplanation(answer, report.manifests));
+    return 0;
+  }
   if (options.format === "yaml") process.stdout.write(renderYaml(report));
-  else if (options.format === "json") process.stdout.write(JSON.stringify(planJson(report), null, 2) + "\n");
-  else process.stdout.write(renderSummary(report));
+  else if (options.format === "json")
+    process.stdout.write(JSON.stringify(planJson(report, connectivity), null, 2) + "\n");
+  else if (options.format === "mermaid") process.stdout.write(renderMermaid(connectivity));
+  else process.stdout.write(renderSummary(report, connectivity));
+  const outages = connectivity.current.outages;
+  if (outages.length > 0) {
+    console.error(
+      `plan: the current stage blocks ${outages.length} intended connection(s); \`pulumi up\` would cause an outage:\n  ` +
+        connectivity.current.outages.map((outage) => describeOutage(outage)).join("\n  "),
+    );
+    return EXIT_OUTAGE;
+  }
   return 0;
 }
 
+/** Exits once stdout has flushed: a piped JSON plan is larger than the pipe buffer, and exit() would cut it. */
+function exitAfterFlush(code: number): void {
+  process.stdout.write("", () => process.exit(code));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (error: unknown) => {
     console.error(`plan: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

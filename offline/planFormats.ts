@@ -1,7 +1,14 @@
 /** Renders a plan report as a readable summary, kubectl-ready YAML, or the JSON other tools read. */
 import * as YAML from "yaml";
 import { DIRECTIONS, SERVICE_NAMES } from "../components/flowTable";
-import type { NetworkPolicyManifest, NetworkPolicyPeer, NetworkPolicyPort } from "../components/networkPolicies";
+import type {
+  NetworkPolicyManifest,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+} from "../components/networkPolicies";
+import { describeExplanation, type RuleReference } from "../analyzer";
+import type { ConnectivityReport, ProbeVerdict } from "../analyzer/flash";
+import { currentOutages, stagesProven, type ExplainResult, type PlanConnectivity } from "./planConnectivity";
 import type { PlanReport } from "./planReport";
 
 export function renderYaml(report: PlanReport): string {
@@ -33,46 +40,62 @@ function describePorts(ports: NetworkPolicyPort[] | undefined): string {
 
 function describePolicy(manifest: NetworkPolicyManifest): string[] {
   const { spec } = manifest;
-  const lines = [`  ${manifest.metadata.name}  [${spec.policyTypes.join("+")}] selects ${describeSelector(spec.podSelector)}`];
+  const lines = [
+    `  ${manifest.metadata.name}  [${spec.policyTypes.join("+")}] selects ${describeSelector(spec.podSelector)}`,
+  ];
   for (const rule of spec.ingress ?? []) {
-    lines.push(`      in  from ${(rule.from ?? []).map(describePeer).join(" | ") || "anywhere"} on ${describePorts(rule.ports)}`);
+    lines.push(
+      `      in  from ${(rule.from ?? []).map(describePeer).join(" | ") || "anywhere"} on ${describePorts(rule.ports)}`,
+    );
   }
   for (const rule of spec.egress ?? []) {
-    lines.push(`      out to   ${(rule.to ?? []).map(describePeer).join(" | ") || "anywhere"} on ${describePorts(rule.ports)}`);
+    lines.push(
+      `      out to   ${(rule.to ?? []).map(describePeer).join(" | ") || "anywhere"} on ${describePorts(rule.ports)}`,
+    );
   }
-  if (spec.policyTypes.includes("Ingress") && (spec.ingress ?? []).length === 0) lines.push("      in  nothing allowed");
-  if (spec.policyTypes.includes("Egress") && (spec.egress ?? []).length === 0) lines.push("      out nothing allowed");
+  if (spec.policyTypes.includes("Ingress") && (spec.ingress ?? []).length === 0)
+    lines.push("      in  nothing allowed");
+  if (spec.policyTypes.includes("Egress") && (spec.egress ?? []).length === 0)
+    lines.push("      out nothing allowed");
   return lines;
 }
 
-export function renderSummary(report: PlanReport): string {
+export function renderSummary(report: PlanReport, connectivity?: PlanConnectivity): string {
   const lines: string[] = [];
-  lines.push(`Plan of stack ${report.stack}: namespace ${report.namespace}, ${report.manifests.length} NetworkPolicies, ${report.awsLookups} AWS lookups`);
+  lines.push(
+    `Plan of stack ${report.stack}: namespace ${report.namespace}, ${report.manifests.length} NetworkPolicies, ${report.awsLookups} AWS lookups`,
+  );
   lines.push("");
   lines.push("Rollout stage:");
   lines.push(`  default deny (namespace)  ${report.rollout.defaultDeny}`);
   for (const service of SERVICE_NAMES) {
-    const flags = DIRECTIONS.map((direction) => `${direction} ${report.rollout.services[service][direction]}`).join(", ");
+    const flags = DIRECTIONS.map(
+      (direction) => `${direction} ${report.rollout.services[service][direction]}`,
+    ).join(", ");
     lines.push(`  ${service.padEnd(24)}  ${flags}`);
   }
   lines.push("");
   lines.push("Resolved CIDRs:");
-  for (const [name, cidrs] of Object.entries(report.cidrs)) lines.push(`  ${name.padEnd(9)} ${cidrs.join(" ")}`);
+  for (const [name, cidrs] of Object.entries(report.cidrs))
+    lines.push(`  ${name.padEnd(9)} ${cidrs.join(" ")}`);
   lines.push("");
   lines.push("Flow table (E = the policy on that side is enforced):");
   for (const flow of report.flowTable) {
     const ports = flow.ports.map((port) => `${port.port}/${port.protocol}`).join(" ");
     const sides = `${flow.egressEnforced ? "E" : "-"}${flow.ingressEnforced ? "E" : "-"}`;
-    lines.push(`  ${sides} ${flow.from.padEnd(13)} -> ${flow.to.padEnd(13)} ${ports.padEnd(16)} ${flow.purpose}`);
+    lines.push(
+      `  ${sides} ${flow.from.padEnd(13)} -> ${flow.to.padEnd(13)} ${ports.padEnd(16)} ${flow.purpose}`,
+    );
   }
   lines.push("");
   lines.push("NetworkPolicies (in apply order):");
   for (const manifest of report.manifests) lines.push(...describePolicy(manifest));
-  return lines.join("\n") + "\n";
+  const text = lines.join("\n") + "\n";
+  return connectivity === undefined ? text : `${text}\n${renderConnectivitySummary(connectivity)}`;
 }
 
 /** The JSON contract of `npm run plan -- --format json`; keys are only ever added, never renamed. */
-export function planJson(report: PlanReport): Record<string, unknown> {
+export function planJson(report: PlanReport, connectivity?: PlanConnectivity): Record<string, unknown> {
   return {
     stack: report.stack,
     namespace: report.namespace,
@@ -81,5 +104,198 @@ export function planJson(report: PlanReport): Record<string, unknown> {
     manifests: report.manifests,
     rollout: report.rollout,
     flowTable: report.flowTable,
+    ...(connectivity === undefined ? {} : connectivityJson(connectivity)),
   };
+}
+
+// ---- Connectivity: the matrix sections, the Mermaid drawing and `--explain` (offline/planConnectivity.ts) ----
+
+interface PairCells {
+  readonly from: string;
+  readonly to: string;
+  readonly cells: ProbeVerdict[];
+}
+
+/** Verdicts grouped by (source, destination), in the model's order. */
+function pairsOf(report: ConnectivityReport): PairCells[] {
+  const pairs = new Map<string, PairCells>();
+  for (const verdict of report.verdicts) {
+    const key = `${verdict.probe.from.name}\u0000${verdict.probe.to.name}`;
+    let pair = pairs.get(key);
+    if (pair === undefined) {
+      pair = { from: verdict.probe.from.name, to: verdict.probe.to.name, cells: [] };
+      pairs.set(key, pair);
+    }
+    pair.cells.push(verdict);
+  }
+  return [...pairs.values()];
+}
+
+function portList(cells: readonly ProbeVerdict[], everyProbedPort: number): string {
+  if (cells.length === everyProbedPort && everyProbedPort > 1) return "every probed port";
+  return cells.map(({ probe }) => `${probe.port}/${probe.protocol}`).join(" ");
+}
+
+function isIntended(cell: ProbeVerdict): boolean {
+  return cell.probe.intendedBy.length > 0;
+}
+
+/** The matrix as one line per pair with anything allowed or intended, and the difference to the table. */
+function renderMatrix(title: string, report: ConnectivityReport): string[] {
+  const pairs = pairsOf(report);
+  const width = Math.max(...pairs.map((pair) => `${pair.from} -> ${pair.to}`.length));
+  const lines = [title];
+  const section = (heading: string, pick: (cell: ProbeVerdict) => boolean) => {
+    const rows = pairs
+      .map((pair) => ({ pair, cells: pair.cells.filter(pick) }))
+      .filter((row) => row.cells.length > 0);
+    lines.push(`  ${heading}: ${rows.length === 0 ? "none" : `${rows.length} pair(s)`}`);
+    for (const { pair, cells } of rows) {
+      lines.push(`    ${`${pair.from} -> ${pair.to}`.padEnd(width)}  ${portList(cells, pair.cells.length)}`);
+    }
+  };
+  section("allowed, in the flow table", (cell) => cell.allowed && isIntended(cell));
+  const policed = new Set(report.exposures.filter((e) => e.admittedBy.length > 0).map((e) => e.probe));
+  section(
+    "exposure admitted by a deployed rule (allowed, not in the table)",
+    (cell) => cell.allowed && !isIntended(cell) && policed.has(cell.probe),
+  );
+  section(
+    "exposure where no policy isolates either side yet (expected mid-rollout)",
+    (cell) => cell.allowed && !isIntended(cell) && !policed.has(cell.probe),
+  );
+  section("outage (in the table, blocked)", (cell) => !cell.allowed && isIntended(cell));
+  const quiet = pairs.filter((pair) => pair.cells.every((cell) => !cell.allowed && !isIntended(cell))).length;
+  lines.push(`  ${quiet} other pair(s): nothing allowed, nothing intended`);
+  return lines;
+}
+
+export function renderConnectivitySummary(connectivity: PlanConnectivity): string {
+  const { model } = connectivity.proof;
+  const stages = stagesProven(connectivity);
+  const lines = [
+    `Connectivity (flash model: ${model.endpoints.length} endpoints, ${model.ports.length} ports, ${model.probes.length} probes):`,
+    ...renderMatrix(`Current stage (${connectivity.currentStage}):`, connectivity.current),
+    "",
+    ...renderMatrix("Full target (every policy enforced):", connectivity.target),
+    "",
+    `Rollout proof: ${stages.proven}/${stages.total} reachable stages allow every intended flow and no rule wider than the table`,
+    ...stages.failing.map((stage) => `  FAILS at ${stage}`),
+    `Target proof: ${connectivity.target.exposures.length === 0 && connectivity.target.outages.length === 0 ? "the target allows exactly the flow table and DNS" : `${connectivity.target.exposures.length} exposure(s), ${connectivity.target.outages.length} outage(s) at the target`}`,
+    ...currentOutages(connectivity).map((outage) => `CURRENT STAGE ${outage}`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** The keys `--format json` adds: the current stage's matrix and the proofs' verdicts. */
+export function connectivityJson(connectivity: PlanConnectivity): Record<string, unknown> {
+  const stages = stagesProven(connectivity);
+  return {
+    matrix: connectivity.current.verdicts.map(({ probe, allowed }) => ({
+      from: probe.from.name,
+      to: probe.to.name,
+      port: probe.port,
+      protocol: probe.protocol,
+      allowed,
+      intended: probe.intendedBy.length > 0,
+    })),
+    connectivity: {
+      stage: connectivity.currentStage,
+      stagesProven: stages.proven,
+      stages: stages.total,
+      failingStages: stages.failing,
+      outages: currentOutages(connectivity),
+      exposures: connectivity.current.exposures.length,
+      policedExposures: connectivity.current.exposures.filter((e) => e.admittedBy.length > 0).length,
+      targetOutages: connectivity.target.outages.length,
+      targetExposures: connectivity.target.exposures.length,
+    },
+  };
+}
+
+function mermaidId(index: number): string {
+  return `n${index}`;
+}
+
+/**
+ * The allowed flows of the current stage as a Mermaid flowchart: solid arrows are flows of the
+ * table, dotted ones are exposures, each labelled with its ports.
+ */
+export function renderMermaid(connectivity: PlanConnectivity): string {
+  const { model } = connectivity.proof;
+  const ids = new Map(model.endpoints.map((endpoint, index) => [endpoint.name, mermaidId(index)]));
+  const node = (name: string) => `${ids.get(name)}["${name}"]`;
+  const lines = [
+    "flowchart LR",
+    `  %% stack ${connectivity.currentStage}; solid: in the flow table, dotted: allowed but not declared`,
+  ];
+  const namespace = model.topology.namespace;
+  lines.push(`  subgraph ${namespace}`);
+  for (const endpoint of model.endpoints) {
+    if (endpoint.name.startsWith(`${namespace}/`)) lines.push(`    ${node(endpoint.name)}`);
+  }
+  lines.push("  end");
+  for (const endpoint of model.endpoints) {
+    if (!endpoint.name.startsWith(`${namespace}/`)) lines.push(`  ${node(endpoint.name)}`);
+  }
+  for (const pair of pairsOf(connectivity.current)) {
+    const allowed = pair.cells.filter((cell) => cell.allowed);
+    const intended = allowed.filter(isIntended);
+    const undeclared = allowed.filter((cell) => !isIntended(cell));
+    const from = ids.get(pair.from);
+    const to = ids.get(pair.to);
+    if (intended.length > 0) lines.push(`  ${from} -->|"${portList(intended, pair.cells.length)}"| ${to}`);
+    if (undeclared.length > 0)
+      lines.push(`  ${from} -.->|"${portList(undeclared, pair.cells.length)}"| ${to}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The text of the rule a RuleReference points at, as the policy listing writes it. */
+function describeRuleAt(
+  manifests: readonly NetworkPolicyManifest[],
+  reference: RuleReference,
+): string | undefined {
+  const manifest = manifests.find(
+    (candidate) => `${candidate.metadata.namespace}/${candidate.metadata.name}` === reference.policy,
+  );
+  if (reference.direction === "ingress") {
+    const rule = manifest?.spec.ingress?.[reference.ruleIndex];
+    return (
+      rule &&
+      `from ${(rule.from ?? []).map(describePeer).join(" | ") || "anywhere"} on ${describePorts(rule.ports)}`
+    );
+  }
+  const rule = manifest?.spec.egress?.[reference.ruleIndex];
+  return (
+    rule &&
+    `to ${(rule.to ?? []).map(describePeer).join(" | ") || "anywhere"} on ${describePorts(rule.ports)}`
+  );
+}
+
+/**
+ * The `--explain` answer: the analyzer's verdict per direction, the text of each admitting rule,
+ * and whether the flow table intends the connection.
+ */
+export function renderExplanation(
+  result: Extract<ExplainResult, { ok: true }>,
+  manifests: readonly NetworkPolicyManifest[],
+): string {
+  const admitting = [result.explanation.egress, result.explanation.ingress].flatMap((verdict) =>
+    verdict.kind === "allowed" ? verdict.allowedBy : [],
+  );
+  const lines = [
+    `${result.from} -> ${result.to} ${result.port}/${result.protocol} at the current stage (${result.stage}):`,
+    ...describeExplanation(result.explanation),
+    ...admitting.flatMap((reference) => {
+      const text = describeRuleAt(manifests, reference);
+      return text === undefined
+        ? []
+        : [`  ${reference.policy} ${reference.direction}[${reference.ruleIndex}]: ${text}`];
+    }),
+    result.intendedBy.length > 0
+      ? `intended: yes, by ${result.intendedBy.map((flow) => `${flow.name} (${flow.purpose})`).join("; ")}`
+      : "intended: no, no flow of the table declares it",
+  ];
+  return lines.join("\n") + "\n";
 }
