@@ -176,7 +176,6 @@ function servicePolicy(
   config: StackConfig,
   cidrs: ResolvedCidrs,
 ): NetworkPolicyManifest {
-  const ports = endpointPorts(config);
   const flows = flowsOf(service, direction, FLOW_TABLE);
   const podSelector = { matchLabels: { ...config.services[service].podLabels } };
   const meta = metadata(
@@ -185,6 +184,7 @@ function servicePolicy(
     { "flash-netpol/service": service, "flash-netpol/direction": direction },
     `${service} ${direction}: ${describeFlows(flows, direction)}`,
   );
+  const rules = rulesFor(flows, direction, config, cidrs);
   if (direction === "ingress") {
     return {
       apiVersion: "networking.k8s.io/v1",
@@ -193,10 +193,7 @@ function servicePolicy(
       spec: {
         podSelector,
         policyTypes: ["Ingress"],
-        ingress: flows.map((flow) => ({
-          from: peersOf(flow.from, config, cidrs),
-          ports: toK8sPorts(portsOf(flow.to, ports)),
-        })),
+        ingress: rules.map(({ peers, ports }) => ({ from: peers, ports })),
       },
     };
   }
@@ -207,12 +204,61 @@ function servicePolicy(
     spec: {
       podSelector,
       policyTypes: ["Egress"],
-      egress: flows.map((flow) => ({
-        to: peersOf(flow.to, config, cidrs),
-        ports: toK8sPorts(portsOf(flow.to, ports)),
-      })),
+      egress: rules.map(({ peers, ports }) => ({ to: peers, ports })),
     },
   };
+}
+
+interface Rule {
+  peers: NetworkPolicyPeer[];
+  ports: NetworkPolicyPort[];
+}
+
+const isPlainIpBlock = (peer: NetworkPolicyPeer) =>
+  peer.ipBlock !== undefined &&
+  peer.ipBlock.except === undefined &&
+  !peer.podSelector &&
+  !peer.namespaceSelector;
+
+/**
+ * One rule per flow, except that plain CIDRs are regrouped so each CIDR stands in exactly one rule
+ * with all its ports. Data stores often share subnets (dev: Redis, RDS and MQ); the EKS VPC CNI
+ * agent mishandles one CIDR listed in several rules with different ports. Allows are a union, so
+ * the regrouping allows exactly the same traffic.
+ */
+function rulesFor(
+  flows: readonly DeclaredFlow[],
+  direction: Direction,
+  config: StackConfig,
+  cidrs: ResolvedCidrs,
+): Rule[] {
+  const endpointPortsOfStack = endpointPorts(config);
+  const portsByCidr = new Map<string, PortProtocol[]>();
+  const slots: (Rule | "cidr-rules")[] = [];
+  for (const flow of flows) {
+    const peers = peersOf(direction === "ingress" ? flow.from : flow.to, config, cidrs);
+    const ports = portsOf(flow.to, endpointPortsOfStack);
+    if (!peers.every(isPlainIpBlock)) {
+      slots.push({ peers, ports: toK8sPorts(ports) });
+      continue;
+    }
+    if (portsByCidr.size === 0) slots.push("cidr-rules");
+    for (const peer of peers) {
+      const known = portsByCidr.get(peer.ipBlock!.cidr) ?? [];
+      const added = ports.filter(
+        (port) => !known.some((seen) => seen.port === port.port && seen.protocol === port.protocol),
+      );
+      portsByCidr.set(peer.ipBlock!.cidr, [...known, ...added]);
+    }
+  }
+  const cidrRules = new Map<string, Rule>();
+  for (const [cidr, ports] of portsByCidr) {
+    const key = ports.map((port) => `${port.port}/${port.protocol}`).join(",");
+    const rule = cidrRules.get(key) ?? { peers: [], ports: toK8sPorts(ports) };
+    rule.peers.push({ ipBlock: { cidr } });
+    cidrRules.set(key, rule);
+  }
+  return slots.flatMap((slot) => (slot === "cidr-rules" ? [...cidrRules.values()] : [slot]));
 }
 
 function dnsEgressPolicy(config: StackConfig, cidrs: ResolvedCidrs): NetworkPolicyManifest {
