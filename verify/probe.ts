@@ -1,0 +1,65 @@
+/**
+ * The vocabulary of live verification: where a probe runs, what it tries to reach, and what the
+ * offline matrix says it should see. Plain data, so the plan, the kubectl commands, the comparison
+ * and the tests all speak about the same objects.
+ */
+import type { Protocol, ServiceName } from "../components/flowTable";
+
+export type Verdict = "allowed" | "blocked";
+
+/** Where probes run from. */
+export type ProbeSource =
+  /** A service's own pod, found by its Deployment or by the labels its policies select. */
+  | {
+      readonly kind: "service";
+      readonly key: string;
+      readonly service: ServiceName;
+      readonly namespace: string;
+      readonly deployment: string;
+      /** `app=flash-api`: the service's configured pod labels as a kubectl `-l` selector. */
+      readonly selector: string;
+    }
+  /** A short-lived busybox pod this tool creates and always deletes. */
+  | {
+      readonly kind: "probePod";
+      readonly key: string;
+      /** `unlabelled`: no service selects it; `other-namespace`: a look-alike outside the namespace. */
+      readonly role: "unlabelled" | "other-namespace";
+      readonly namespace: string;
+      readonly labels: Readonly<Record<string, string>>;
+    };
+
+/** What the probe does inside the source's network namespace. */
+export type ProbeCheck =
+  /** A TCP handshake only (`nc -z`): no application data, so it is harmless against any server. */
+  | { readonly kind: "tcp"; readonly host: string; readonly port: number }
+  /** A UDP DNS query through the pod's own resolver (/etc/resolv.conf), as the application resolves. */
+  | { readonly kind: "dns"; readonly name: string };
+
+export interface PlannedProbe {
+  /** Display name of the source: `flash-gateway`, `probe-pod`, `probe-pod@default`. */
+  readonly from: string;
+  /** Display name of the target: `flash-api.flash-ticket.svc.cluster.local`, `dns (udp)`, ... */
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly sourceKey: string;
+  readonly check: ProbeCheck;
+  /** The offline matrix's verdict at the stack's current rollout stage. */
+  readonly expected: Verdict;
+  /** Declared by a row of the flow table (or the namespace-wide DNS allow). */
+  readonly intended: boolean;
+  /** Why this probe is in the plan and why its expectation is what it is. */
+  readonly reason: string;
+}
+
+export interface ProbePlan {
+  readonly stack: string;
+  readonly namespace: string;
+  /** The rollout stage the expectations belong to, e.g. "defaultDeny off; enforced: ...". */
+  readonly stage: string;
+  readonly sources: readonly ProbeSource[];
+  readonly probes: readonly PlannedProbe[];
+  /** Flows of the table no probe can exercise from inside the cluster, with why. */
+  readonly notProbed: readonly string[];
+}
