@@ -265,31 +265,28 @@ async function readRedis(reader: AwsReader, config: StackConfig): Promise<StoreL
 async function readPostgres(reader: AwsReader, config: StackConfig): Promise<StoreLocation> {
   const region = config.cluster.region;
   const { dbInstanceIdentifier, dbClusterIdentifier } = config.dataStores.postgres;
-  let subnetGroupName: string;
-  let owner: string;
-  let endpoint: string;
-  if (dbClusterIdentifier !== undefined) {
-    const cluster = await reader.read(
-      "dbCluster",
-      dbClusterIdentifier,
-      "flash-netpol:dataStores.postgres.dbClusterIdentifier",
-      () => aws.rds.getCluster({ clusterIdentifier: dbClusterIdentifier, region }),
-    );
-    subnetGroupName = cluster.dbSubnetGroupName;
-    owner = dbClusterIdentifier;
-    endpoint = cluster.endpoint;
-  } else {
-    const id = dbInstanceIdentifier!;
-    const instance = await reader.read(
-      "dbInstance",
-      id,
-      "flash-netpol:dataStores.postgres.dbInstanceIdentifier",
-      () => aws.rds.getInstance({ dbInstanceIdentifier: id, region }),
-    );
-    subnetGroupName = instance.dbSubnetGroup;
-    owner = id;
-    endpoint = instance.address;
-  }
+  // Aurora is read as a cluster, a plain RDS database as an instance; both name a DB subnet group.
+  const owner = dbClusterIdentifier ?? dbInstanceIdentifier!;
+  const { subnetGroupName, endpoint } =
+    dbClusterIdentifier !== undefined
+      ? await reader.read(
+          "dbCluster",
+          owner,
+          "flash-netpol:dataStores.postgres.dbClusterIdentifier",
+          async () => {
+            const cluster = await aws.rds.getCluster({ clusterIdentifier: owner, region });
+            return { subnetGroupName: cluster.dbSubnetGroupName, endpoint: cluster.endpoint };
+          },
+        )
+      : await reader.read(
+          "dbInstance",
+          owner,
+          "flash-netpol:dataStores.postgres.dbInstanceIdentifier",
+          async () => {
+            const instance = await aws.rds.getInstance({ dbInstanceIdentifier: owner, region });
+            return { subnetGroupName: instance.dbSubnetGroup, endpoint: instance.address };
+          },
+        );
   const subnetGroup = await reader.read("dbSubnetGroup", subnetGroupName, `used by ${owner}`, () =>
     aws.rds.getSubnetGroup({ name: subnetGroupName, region }),
   );

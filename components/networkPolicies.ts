@@ -110,6 +110,13 @@ export interface GeneratedPolicy {
   manifest: NetworkPolicyManifest;
 }
 
+function networkPolicy(
+  metadata: NetworkPolicyManifest["metadata"],
+  spec: NetworkPolicyManifest["spec"],
+): NetworkPolicyManifest {
+  return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata, spec };
+}
+
 const toK8sPorts = (ports: readonly PortProtocol[]): NetworkPolicyPort[] =>
   ports.map(({ port, protocol }) => ({ protocol, port }));
 
@@ -185,28 +192,20 @@ function servicePolicy(
     `${service} ${direction}: ${describeFlows(flows, direction)}`,
   );
   const rules = rulesFor(flows, direction, config, cidrs);
-  if (direction === "ingress") {
-    return {
-      apiVersion: "networking.k8s.io/v1",
-      kind: "NetworkPolicy",
-      metadata: meta,
-      spec: {
-        podSelector,
-        policyTypes: ["Ingress"],
-        ingress: rules.map(({ peers, ports }) => ({ from: peers, ports })),
-      },
-    };
-  }
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: meta,
-    spec: {
-      podSelector,
-      policyTypes: ["Egress"],
-      egress: rules.map(({ peers, ports }) => ({ to: peers, ports })),
-    },
-  };
+  return networkPolicy(
+    meta,
+    direction === "ingress"
+      ? {
+          podSelector,
+          policyTypes: ["Ingress"],
+          ingress: rules.map(({ peers, ports }) => ({ from: peers, ports })),
+        }
+      : {
+          podSelector,
+          policyTypes: ["Egress"],
+          egress: rules.map(({ peers, ports }) => ({ to: peers, ports })),
+        },
+  );
 }
 
 interface Rule {
@@ -263,35 +262,21 @@ function rulesFor(
 
 function dnsEgressPolicy(config: StackConfig, cidrs: ResolvedCidrs): NetworkPolicyManifest {
   const dns: Endpoint = { kind: "dns" };
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: metadata(
-      DNS_EGRESS_NAME,
-      config,
-      { "flash-netpol/direction": "egress" },
-      "every pod may resolve names",
-    ),
-    spec: {
+  return networkPolicy(
+    metadata(DNS_EGRESS_NAME, config, { "flash-netpol/direction": "egress" }, "every pod may resolve names"),
+    {
       podSelector: {},
       policyTypes: ["Egress"],
       egress: [{ to: peersOf(dns, config, cidrs), ports: toK8sPorts(portsOf(dns, endpointPorts(config))) }],
     },
-  };
+  );
 }
 
 function defaultDenyPolicy(config: StackConfig): NetworkPolicyManifest {
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: metadata(
-      DEFAULT_DENY_NAME,
-      config,
-      {},
-      "zero trust: every pod denied everything not allowed above",
-    ),
-    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
-  };
+  return networkPolicy(
+    metadata(DEFAULT_DENY_NAME, config, {}, "zero trust: every pod denied everything not allowed above"),
+    { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+  );
 }
 
 /**
@@ -299,17 +284,15 @@ function defaultDenyPolicy(config: StackConfig): NetworkPolicyManifest {
  * directions lifts every isolation at once without deleting anything, and removing it restores them.
  */
 function breakGlassPolicy(config: StackConfig): NetworkPolicyManifest {
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: metadata(
+  return networkPolicy(
+    metadata(
       BREAK_GLASS_NAME,
       config,
       { [BREAK_GLASS_LABEL]: "true" },
       "EMERGENCY: allows all traffic to and from every pod; set flash-netpol:breakGlass to false to restore isolation",
     ),
-    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
-  };
+    { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
+  );
 }
 
 /**
