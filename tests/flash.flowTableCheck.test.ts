@@ -122,6 +122,19 @@ describe("checkFlowsAgainstTable (flows-match-flow-table)", () => {
     assert.deepEqual(violations[0].policies, ["flash-ticket/api-anything"]);
   });
 
+  it("an active break-glass shows as exposures attributed to break-glass-allow-all alone", async () => {
+    const { policies, outputs } = stateOf(
+      await runStack({ stack: "dev", configOverrides: { "flash-netpol:breakGlass": true } }),
+    );
+    assert.ok(policies.some((policy) => policy.metadata.name === "break-glass-allow-all"));
+    const violations = checkFlowsAgainstTable(policies, outputs);
+    assert.ok(violations.length > 0);
+    assert.deepEqual([...new Set(kinds(violations))], ["exposure"]);
+    for (const violation of violations) {
+      assert.deepEqual(violation.policies, ["flash-ticket/break-glass-allow-all"]);
+    }
+  });
+
   it("a policy the analyzer cannot read is reported, and the rest is still judged", () => {
     const { policies, outputs } = fresh("dev");
     const broken = { metadata: { name: "half-written", namespace: "flash-ticket" }, spec: { ingress: "x" } };

@@ -1,8 +1,8 @@
 /**
  * The flash-ticket model: where its endpoints sit and which probes the flow table intends.
  *
- * Expected intents are written out by hand from the flow table (components/flowTable.ts, as the
- * plan prints it) and the stacks' subnets (fixtures/aws), not read back from the model's code.
+ * Expected intents are written out by hand from the README's flow table ("may be reached by" /
+ * "may call") and the stacks' subnets (fixtures/aws), not read back from the model's code.
  */
 import * as assert from "node:assert/strict";
 import { buildFlashModel, topologyFromConfig, type FlashModel, type NamedEndpoint } from "../analyzer/flash";

@@ -2,8 +2,8 @@
  * The rollout proofs for dev and prod, and proof that the proofs can fail: mutated manifests must
  * be reported as the outage or exposure they cause, naming the flow or the rule.
  *
- * Expectations come from the flow table (components/flowTable.ts) and the README's rollout: every
- * combination of the six service flags with defaultDeny off, plus full enforcement.
+ * Expectations come from the README's flow table and staged rollout: every combination of the six
+ * service flags with defaultDeny off, plus full enforcement (the config refuses the rest).
  */
 import * as assert from "node:assert/strict";
 import {
@@ -131,6 +131,21 @@ for (const stackName of ["dev", "prod"]) {
         );
         assert.ok(current.exposures.some((exposure) => exposure.probe.to.name === "flash-ticket/unlabelled"));
       }
+    });
+
+    it("break-glass is outside the rollout: the stage proofs hold, the current stage shows the allow-all", () => {
+      const emergency: StackConfig = { ...stack.config, breakGlass: true };
+      const deployed = generatePolicies(emergency, stack.cidrs).map((generated) => generated.manifest);
+      const proof = proveRollout(emergency, stack.cidrs, { currentManifests: deployed });
+      assert.ok(
+        proof.stages.every((stage) => stage.outages.length === 0 && stage.policedExposures.length === 0),
+      );
+      assert.deepEqual(proof.target.exposures, []);
+      assert.deepEqual(proof.current.outages, []);
+      const admitting = new Set(
+        proof.current.exposures.flatMap((exposure) => exposure.admittedBy.map((rule) => rule.policy)),
+      );
+      assert.ok(admitting.has("flash-ticket/break-glass-allow-all"));
     });
 
     it("a dropped gateway -> api port is an outage of flow flash-gateway -> flash-api", () => {

@@ -127,6 +127,10 @@ function parsePolicies(networkPolicyProps: readonly unknown[]): {
  * @returns outages (an intended flow the deployed policies block), exposures (a connection an
  *   isolating policy admits beyond the table and DNS; unisolated pods mid-rollout are not
  *   reported), unreadable policies, or one `model-unavailable` problem when the outputs are missing.
+ *
+ * Every policy given is judged, break-glass included: an active `break-glass-allow-all` comes back
+ * as exposures whose `policies` name it, so the pack can keep those advisory (an emergency must
+ * never be blocked) while still blocking any other rule wider than the table.
  */
 export function checkFlowsAgainstTable(
   networkPolicyProps: readonly unknown[],

@@ -45,12 +45,17 @@ export interface ProveOptions {
   readonly serviceIpv4Cidr?: string;
 }
 
+/**
+ * The manifests of a rollout stage. Break-glass is left out: it is an emergency switch outside the
+ * rollout, and an allow-all would make every stage "exposed". The current stage is judged from the
+ * manifests actually deployed, so an active break-glass still shows there.
+ */
 function manifestsAt(
   config: StackConfig,
   cidrs: ResolvedCidrs,
   rollout: StackConfig["rollout"],
 ): NetworkPolicyManifest[] {
-  return generatePolicies({ ...config, rollout }, cidrs).map((policy) => policy.manifest);
+  return generatePolicies({ ...config, rollout, breakGlass: false }, cidrs).map((policy) => policy.manifest);
 }
 
 export function proveRollout(
