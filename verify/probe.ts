@@ -56,6 +56,8 @@ export interface PlannedProbe {
 export interface ProbePlan {
   readonly stack: string;
   readonly namespace: string;
+  /** The EKS cluster the stack deploys to: the context a live run should point at. */
+  readonly cluster: { readonly name: string; readonly region: string };
   /** The rollout stage the expectations belong to, e.g. "defaultDeny off; enforced: ...". */
   readonly stage: string;
   readonly sources: readonly ProbeSource[];

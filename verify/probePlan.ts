@@ -331,6 +331,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
   return {
     stack: input.stack,
     namespace,
+    cluster: { name: config.cluster.name, region: config.cluster.region },
     stage: describeRollout(config.rollout),
     sources,
     probes,

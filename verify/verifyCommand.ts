@@ -1,0 +1,224 @@
+/**
+ * `npm run verify`: argument parsing and the flow plan -> (dry run | live run -> comparison).
+ * Process wiring (signals, exit) stays in cli/verify.ts, so tests drive this with a fake kubectl.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { SERVICE_NAMES, type ServiceName } from "../components/flowTable";
+import { PlanFailure } from "../offline/planReport";
+import { PROJECT_ROOT } from "../offline/runProgram";
+import type { CommandRunner } from "./commandRunner";
+import { EXIT_CLUSTER_ERROR, compareOutcomes, comparisonJson, exitCodeOf, renderComparison } from "./compare";
+import { dryRunJson, renderDryRun } from "./dryRun";
+import { DEFAULT_PROBE_IMAGE, PROBE_METHODS, type KubectlSettings, type ProbeMethod } from "./kubectl";
+import { ClusterError, runLive } from "./liveRun";
+import { KUBE_DNS_NAMESPACE } from "../components/networkPolicies";
+import { probePlanForStack } from "./stackPlan";
+import { ExpectationError } from "./stageMatrix";
+
+export const DEFAULT_PAYMENT_HOST = "https://api.stripe.com";
+export const EXIT_INTERRUPTED = 130;
+const FORMATS = ["text", "json"] as const;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export interface VerifyDependencies {
+  /** Builds the kubectl runner for the binary `--kubectl` names. */
+  readonly runnerFor: (kubectlBinary: string) => CommandRunner;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly signal?: AbortSignal;
+  /** Names this run's probe pods; random unless a test fixes it. */
+  readonly runId?: string;
+  /** Between polls of an ephemeral container's state. */
+  readonly pollIntervalMs?: number;
+}
+
+interface VerifyFlags {
+  stack: string;
+  format: (typeof FORMATS)[number];
+  dryRun?: boolean;
+  method: ProbeMethod;
+  paymentHost: string;
+  otherNamespace: string | false;
+  context?: string;
+  kubectl: string;
+  image: string;
+  debugProfile: string;
+  container: Partial<Record<ServiceName, string>>;
+  probeTimeout: number;
+  timeout: number;
+}
+
+function seconds(minimum: number, maximum: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < minimum || parsed > maximum) {
+      throw new InvalidArgumentError(`a whole number of seconds from ${minimum} to ${maximum}`);
+    }
+    return parsed;
+  };
+}
+
+function containerPair(value: string, previous: Partial<Record<ServiceName, string>>) {
+  const [service, container] = value.split("=", 2);
+  if (
+    !(SERVICE_NAMES as readonly string[]).includes(service) ||
+    container === undefined ||
+    !DNS_LABEL.test(container)
+  ) {
+    throw new InvalidArgumentError(`SERVICE=CONTAINER with SERVICE one of ${SERVICE_NAMES.join(", ")}`);
+  }
+  return { ...previous, [service]: container };
+}
+
+function namespaceName(value: string): string {
+  if (!DNS_LABEL.test(value)) throw new InvalidArgumentError("a namespace name (DNS-1123 label)");
+  return value;
+}
+
+function parseFlags(argv: readonly string[], deps: VerifyDependencies): VerifyFlags | undefined {
+  const program = new Command()
+    .name("npm run verify --")
+    .description(
+      "Live verification: probe the flow table (and blocked connections of the matrix) in the cluster of the current kubectl context, expected vs observed",
+    )
+    .requiredOption(
+      "--stack <name>",
+      "stack whose plan gives the probes and expectations (Pulumi.<name>.yaml)",
+    )
+    .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("text"))
+    .option("--dry-run", "print the probe plan and the exact kubectl commands; run nothing (works offline)")
+    .addOption(
+      new Option(
+        "--method <method>",
+        "debug: an ephemeral busybox container in each service pod; exec: the app image's own nc/nslookup",
+      )
+        .choices(PROBE_METHODS)
+        .default("debug"),
+    )
+    .option(
+      "--payment-host <url>",
+      "the payment provider to probe on its configured ports",
+      DEFAULT_PAYMENT_HOST,
+    )
+    .option(
+      "--other-namespace <namespace>",
+      "namespace for the look-alike probe pod",
+      namespaceName,
+      "default",
+    )
+    .option("--no-other-namespace", "skip the look-alike probe pod in another namespace")
+    .option("--context <name>", "kubectl context to use instead of the current one")
+    .option("--kubectl <path>", "kubectl binary", "kubectl")
+    .option("--image <image>", "probe image (needs nc with -z, and nslookup)", DEFAULT_PROBE_IMAGE)
+    .option("--debug-profile <profile>", "kubectl debug --profile for the probe container", "general")
+    .option(
+      "--container <service=container>",
+      "the app container of a service (exec: -c; debug: --target); repeatable",
+      containerPair,
+      {},
+    )
+    .option(
+      "--probe-timeout <seconds>",
+      "longest one probe may take, kubectl included; nc/nslookup get 2 s less",
+      seconds(3, 120),
+      5,
+    )
+    .option(
+      "--timeout <seconds>",
+      "longest the whole run may take; the probe pods are deleted regardless",
+      seconds(30, 3600),
+      300,
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr });
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch {
+    return undefined;
+  }
+  return program.opts<VerifyFlags>();
+}
+
+export async function runVerify(argv: readonly string[], deps: VerifyDependencies): Promise<number> {
+  const flags = parseFlags(argv, deps);
+  if (flags === undefined) return EXIT_CLUSTER_ERROR;
+  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${flags.stack}.yaml`);
+  if (!fs.existsSync(stackFile)) {
+    deps.stderr(`verify: no stack file Pulumi.${flags.stack}.yaml at the project root (dev, prod)\n`);
+    return EXIT_CLUSTER_ERROR;
+  }
+  if (flags.otherNamespace === KUBE_DNS_NAMESPACE) {
+    // The look-alike wears kube-dns's labels: in kube-system it would BE DNS to the policies.
+    deps.stderr(`verify: --other-namespace cannot be ${KUBE_DNS_NAMESPACE}\n`);
+    return EXIT_CLUSTER_ERROR;
+  }
+  const otherNamespace = flags.otherNamespace === false ? undefined : flags.otherNamespace;
+  let plan;
+  try {
+    plan = await probePlanForStack(flags.stack, stackFile, {
+      paymentHost: flags.paymentHost,
+      otherNamespace,
+    });
+  } catch (error) {
+    if (error instanceof ExpectationError || error instanceof PlanFailure) {
+      deps.stderr(`verify: ${error.message}\n`);
+      return EXIT_CLUSTER_ERROR;
+    }
+    throw error;
+  }
+  if (otherNamespace === plan.namespace) {
+    deps.stderr(`verify: --other-namespace must differ from the stack's namespace ${plan.namespace}\n`);
+    return EXIT_CLUSTER_ERROR;
+  }
+
+  const settings: KubectlSettings = {
+    context: flags.context,
+    image: flags.image,
+    method: flags.method,
+    debugProfile: flags.debugProfile,
+    containers: flags.container,
+    runId: deps.runId ?? randomBytes(3).toString("hex"),
+    // kubectl exec's own round trip gets the other 2 s of the probe's budget.
+    connectWaitSeconds: Math.max(1, flags.probeTimeout - 2),
+    // Outlives the run a little, then ends on its own should cleanup never happen.
+    sleepSeconds: flags.timeout + 60,
+  };
+  if (flags.dryRun) {
+    deps.stdout(
+      flags.format === "json"
+        ? `${JSON.stringify(dryRunJson(plan, settings), null, 2)}\n`
+        : renderDryRun(plan, settings),
+    );
+    return 0;
+  }
+
+  let result;
+  try {
+    result = await runLive(plan, deps.runnerFor(flags.kubectl), {
+      settings,
+      probeTimeoutSeconds: flags.probeTimeout,
+      overallTimeoutSeconds: flags.timeout,
+      cluster: plan.cluster,
+      signal: deps.signal,
+      log: (line) => deps.stderr(`verify: ${line}\n`),
+      pollIntervalMs: deps.pollIntervalMs,
+    });
+  } catch (error) {
+    if (error instanceof ClusterError) {
+      deps.stderr(`verify: ${error.message}\n`);
+      return EXIT_CLUSTER_ERROR;
+    }
+    throw error;
+  }
+  const rows = compareOutcomes(result.outcomes);
+  deps.stdout(
+    flags.format === "json"
+      ? `${JSON.stringify(comparisonJson(rows), null, 2)}\n`
+      : renderComparison(rows, { stack: flags.stack, context: result.context, stage: plan.stage }),
+  );
+  if (deps.signal?.aborted) return EXIT_INTERRUPTED;
+  return exitCodeOf(rows);
+}
