@@ -13,8 +13,9 @@ import type { CommandRunner } from "./commandRunner";
 import { EXIT_CLUSTER_ERROR, compareOutcomes, comparisonJson, exitCodeOf, renderComparison } from "./compare";
 import { dryRunJson, renderDryRun } from "./dryRun";
 import { DEFAULT_PROBE_IMAGE, PROBE_METHODS, type KubectlSettings, type ProbeMethod } from "./kubectl";
-import { ClusterError, runLive } from "./liveRun";
+import { ClusterError, runLive, type LiveRunResult } from "./liveRun";
 import { KUBE_DNS_NAMESPACE } from "../components/networkPolicies";
+import type { ProbePlan } from "./probe";
 import { probePlanForStack } from "./stackPlan";
 import { ExpectationError } from "./stageMatrix";
 
@@ -156,7 +157,7 @@ export async function runVerify(argv: readonly string[], deps: VerifyDependencie
     return EXIT_CLUSTER_ERROR;
   }
   const otherNamespace = flags.otherNamespace === false ? undefined : flags.otherNamespace;
-  let plan;
+  let plan: ProbePlan;
   try {
     plan = await probePlanForStack(flags.stack, stackFile, {
       paymentHost: flags.paymentHost,
@@ -195,7 +196,7 @@ export async function runVerify(argv: readonly string[], deps: VerifyDependencie
     return 0;
   }
 
-  let result;
+  let result: LiveRunResult;
   try {
     result = await runLive(plan, deps.runnerFor(flags.kubectl), {
       settings,
