@@ -88,6 +88,11 @@ export interface AnalyzedResource {
   provider?: ProviderReference;
   options?: AnalyzedResourceOptions;
   propertyDependencies?: Record<string, string[]>;
+  /**
+   * The resource's state at the end of the run. AnalyzeStack judges the final outputs, not the
+   * inputs; a component's outputs are what it registered (registerOutputs). Absent: the inputs.
+   */
+  outputs?: Record<string, unknown>;
 }
 
 export interface PolicyVerdict {
@@ -530,7 +535,7 @@ export class PolicyHarness {
         message.setType(resource.type);
         message.setName(resource.name);
         message.setUrn(resource.urn);
-        message.setProperties(toStruct(inputs));
+        message.setProperties(toStruct(resource.outputs ?? inputs));
         message.setOptions(resourceOptions(resource));
         const provider = providerResource(resource.provider);
         if (provider !== undefined) message.setProvider(provider);

@@ -47,6 +47,7 @@ export function fromRegisteredResources(registered: readonly RegisteredResource[
       name: resource.name,
       urn: resource.urn,
       inputs: resource.inputs,
+      outputs: resource.outputs,
       parent: resource.parent,
       dependencies: resource.dependencies,
       provider,

@@ -157,6 +157,7 @@ describe("policy harness: the flash-netpol pack", function () {
       "dns-egress-kube-dns-only",
       "eks-vpc-cni-lints",
       "explicit-policy-types",
+      "flows-match-flow-table",
       "isolated-workloads-no-ingress",
       "namespace-default-deny",
       "no-allow-all-peers",

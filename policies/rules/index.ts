@@ -4,6 +4,7 @@ import { breakGlassActive } from "./breakGlass";
 import { dnsEgressKubeDnsOnly } from "./dnsEgress";
 import { eksVpcCniLints } from "./eksVpcCniLints";
 import { explicitPolicyTypes } from "./explicitPolicyTypes";
+import { flowsMatchFlowTable } from "./flowsMatchFlowTable";
 import { isolatedWorkloadsNoIngress } from "./isolatedWorkloads";
 import { namespaceDefaultDeny } from "./namespaceDefaultDeny";
 import { noAllowAllPeers } from "./noAllowAllPeers";
@@ -22,6 +23,7 @@ export const RULES: Policies = [
   isolatedWorkloadsNoIngress,
   eksVpcCniLints,
   breakGlassActive,
+  flowsMatchFlowTable,
 ];
 
 export const RULE_NAMES: readonly string[] = RULES.map((rule) => rule.name);

@@ -1,0 +1,65 @@
+/**
+ * flows-match-flow-table: the deployed NetworkPolicies, evaluated by our analyzer on the flash-ticket
+ * model, allow every flow of the flow table (no outage at this rollout stage) and, for every pod and
+ * direction they isolate, nothing beyond the table and DNS (no exposure). The model (labels, ports,
+ * CIDRs, rollout) comes from the FlashNetworkPolicies component's outputs in the engine's state, and
+ * the flows from components/flowTable.ts: the same single source the generator reads.
+ */
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { checkFlowsAgainstTable } from "../../analyzer/flash";
+import { report, violation } from "./common";
+import { NETWORK_POLICY_TYPE, isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
+
+export const NAME = "flows-match-flow-table";
+export const DESCRIPTION =
+  "The NetworkPolicies allow every flow of the flash-ticket flow table and, where they isolate a pod, nothing beyond it and DNS.";
+export const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
+
+function policyKey(resource: PolicyResource): string {
+  const policy = resource.props as NetworkPolicyView;
+  return `${namespaceOf(policy, resource.provider)}/${policy.metadata?.name ?? resource.name}`;
+}
+
+export function checkStack(resources: readonly PolicyResource[]) {
+  const policies = resources.filter((resource) => resource.type === NETWORK_POLICY_TYPE);
+  const component = resources.find((resource) => resource.type === COMPONENT_TYPE);
+  // Without the component there is no model to prove against: manifests checked from a YAML file, or
+  // another project using the pack. The other rules still judge every policy.
+  if (component === undefined) return [];
+  const byKey = new Map(policies.map((resource) => [policyKey(resource), resource]));
+  return checkFlowsAgainstTable(
+    policies.map((resource) => resource.props),
+    component?.props,
+  ).map((found) => {
+    const culprits = found.policies.map((key) => byKey.get(key)).filter((resource) => resource !== undefined);
+    // An emergency allow-all must never block a deployment; break-glass-active already reports it.
+    const onlyBreakGlass =
+      found.kind === "exposure" &&
+      culprits.length > 0 &&
+      culprits.every((resource) => isBreakGlass(resource.props as NetworkPolicyView));
+    // One resource per message (the pack's shape); the analyzer's text names any others involved.
+    const subject = found.policies[0] !== undefined ? `NetworkPolicy ${found.policies[0]}` : "Stack";
+    return {
+      message: violation(subject, found.message.replace(/\.?\s*Fix:.*$/s, ""), fixOf(found.message)),
+      urn: culprits[0]?.urn ?? component?.urn,
+      forceLevel: onlyBreakGlass ? ("advisory" as const) : undefined,
+    };
+  });
+}
+
+/** The analyzer's messages end with their own fix; keep it, in the pack's message shape. */
+function fixOf(message: string): string {
+  const fix = /Fix:\s*(.*)$/s.exec(message)?.[1];
+  return (
+    fix?.replace(/\.$/, "") ??
+    "change the NetworkPolicies or the flow table (components/flowTable.ts) so they agree"
+  );
+}
+
+export const flowsMatchFlowTable: StackValidationPolicy = {
+  name: NAME,
+  description: DESCRIPTION,
+  validateStack: (args, reportViolation) => {
+    for (const found of checkStack(args.resources)) report(reportViolation, DESCRIPTION, found);
+  },
+};
