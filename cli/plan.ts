@@ -4,7 +4,8 @@
  * config and recorded AWS answers, then proves its connectivity against the flow table.
  *
  * Exit codes: 0 plan rendered; 1 the program failed; 2 bad usage (unknown stack, endpoint or port);
- * 3 an intended flow is blocked at the stack's current stage (an outage `pulumi up` would cause).
+ * 3 an intended flow is blocked at the stack's current stage (an outage `pulumi up` would cause);
+ * 4 the policy pack reports a violation that is mandatory under the stack's pack config.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -20,9 +21,12 @@ import {
 } from "../offline/planFormats";
 import { buildPlan } from "../offline/planReport";
 import { describeOutage } from "../analyzer/flash";
+import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
+import { packConfigFileFor, planPolicyVerdicts, renderPolicyVerdicts } from "../offline/planPolicyVerdicts";
 
 const FORMATS = ["summary", "yaml", "json", "mermaid"] as const;
 const EXIT_OUTAGE = 3;
+const EXIT_MANDATORY_VIOLATION = 4;
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command()
@@ -33,6 +37,11 @@ async function main(argv: string[]): Promise<number> {
     .requiredOption("--stack <name>", "stack to plan; reads Pulumi.<name>.yaml and fixtures/aws/<name>.json")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("summary"))
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
+    .option(
+      "--policy-pack-config <file>",
+      "pack config for the policy verdicts (default policies/config/<stack>.json, as for pulumi preview)",
+    )
+    .option("--no-policy-pack", "skip the policy pack (faster; no verdicts, no exit 4)")
     .option(
       "--explain <from-to-port...>",
       "FROM TO PORT[/UDP]: which policy rule allows the connection at the current stage, or what denies it (names as in the JSON matrix)",
@@ -48,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
     format: (typeof FORMATS)[number];
     fixture?: string;
     explain?: string[];
+    policyPackConfig?: string;
+    policyPack: boolean;
   }>();
   if (options.explain !== undefined && options.explain.length !== 3) {
     console.error(
@@ -79,11 +90,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(renderExplanation(answer, report.manifests));
     return 0;
   }
+  const packConfigFile = options.policyPackConfig ?? packConfigFileFor(options.stack);
+  const verdicts: PolicyVerdict[] | undefined = options.policyPack
+    ? await planPolicyVerdicts(run, packConfigFile)
+    : undefined;
   if (options.format === "yaml") process.stdout.write(renderYaml(report));
   else if (options.format === "json")
-    process.stdout.write(JSON.stringify(planJson(report, connectivity), null, 2) + "\n");
+    process.stdout.write(JSON.stringify(planJson(report, connectivity, verdicts), null, 2) + "\n");
   else if (options.format === "mermaid") process.stdout.write(renderMermaid(connectivity));
-  else process.stdout.write(renderSummary(report, connectivity));
+  else {
+    process.stdout.write(renderSummary(report, connectivity));
+    if (verdicts !== undefined) process.stdout.write(`\n${renderPolicyVerdicts(verdicts, packConfigFile)}`);
+  }
   const outages = connectivity.current.outages;
   if (outages.length > 0) {
     console.error(
@@ -91,6 +109,16 @@ async function main(argv: string[]): Promise<number> {
         connectivity.current.outages.map((outage) => describeOutage(outage)).join("\n  "),
     );
     return EXIT_OUTAGE;
+  }
+  const mandatory = mandatoryVerdicts(verdicts ?? []);
+  if (mandatory.length > 0) {
+    console.error(
+      `plan: the policy pack reports ${mandatory.length} mandatory violation(s); \`pulumi preview --policy-pack policies\` would fail:\n  ` +
+        mandatory
+          .map((verdict) => `${verdict.policy}: ${verdict.message.split("\n").slice(-1)[0]}`)
+          .join("\n  "),
+    );
+    return EXIT_MANDATORY_VIOLATION;
   }
   return 0;
 }

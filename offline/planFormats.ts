@@ -1,5 +1,6 @@
 /** Renders a plan report as a readable summary, kubectl-ready YAML, or the JSON other tools read. */
 import * as YAML from "yaml";
+import type { PolicyVerdict } from "./policyHarness";
 import { DIRECTIONS, SERVICE_NAMES } from "../components/flowTable";
 import type {
   NetworkPolicyManifest,
@@ -95,7 +96,11 @@ export function renderSummary(report: PlanReport, connectivity?: PlanConnectivit
 }
 
 /** The JSON contract of `npm run plan -- --format json`; keys are only ever added, never renamed. */
-export function planJson(report: PlanReport, connectivity?: PlanConnectivity): Record<string, unknown> {
+export function planJson(
+  report: PlanReport,
+  connectivity?: PlanConnectivity,
+  policyViolations?: readonly PolicyVerdict[],
+): Record<string, unknown> {
   return {
     stack: report.stack,
     namespace: report.namespace,
@@ -105,6 +110,7 @@ export function planJson(report: PlanReport, connectivity?: PlanConnectivity): R
     rollout: report.rollout,
     flowTable: report.flowTable,
     ...(connectivity === undefined ? {} : connectivityJson(connectivity)),
+    ...(policyViolations === undefined ? {} : { policyViolations }),
   };
 }
 
