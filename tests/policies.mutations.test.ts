@@ -11,10 +11,14 @@ import {
   type AnalyzedResource,
   type PolicyVerdict,
 } from "../offline/policyHarness";
-import { loadPolicyPackConfigFile } from "../offline/policyPackConfig";
 import { fromRegisteredResources } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
-import { MUTATIONS, PROD_EXEMPTION_ACTIVE, PROD_EXEMPTION_UNTIL } from "./fixtures/policies/mutationCatalog";
+import {
+  MUTATIONS,
+  PROD_EXEMPTION_ACTIVE,
+  PROD_EXEMPTION_UNTIL,
+  prodEnforcementForDevSet,
+} from "./fixtures/policies/mutationCatalog";
 
 const key = (verdict: PolicyVerdict) =>
   `${verdict.policy}|${verdict.level}|${verdict.resource}|${verdict.message}`;
@@ -42,8 +46,8 @@ describe("policy pack: unmutated stacks through the gRPC harness", function () {
     assert.deepEqual(mandatoryVerdicts(await harness.preview(dev)), []);
   });
 
-  it("dev (the target state) under prod's pack config: no mandatory verdict", async () => {
-    await harness.configure(stackPackConfigPath("prod"));
+  it("dev (the target state) under prod's enforcement: no mandatory verdict", async () => {
+    await harness.configure(prodEnforcementForDevSet());
     assert.deepEqual(mandatoryVerdicts(await harness.preview(dev)), []);
   });
 
@@ -88,7 +92,7 @@ describe("policy pack: unmutated stacks through the gRPC harness", function () {
 
 describe("policy pack: mutation catalog through the gRPC harness", function () {
   this.timeout(120_000);
-  const prodConfig = loadPolicyPackConfigFile(stackPackConfigPath("prod"));
+  const prodConfig = prodEnforcementForDevSet();
   let harness: PolicyHarness;
   let base: AnalyzedResource[];
   let baseline: Set<string>;
