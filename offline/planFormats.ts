@@ -9,7 +9,13 @@ import type {
 } from "../components/networkPolicies";
 import { describeExplanation, type RuleReference } from "../analyzer";
 import type { ConnectivityReport, ProbeVerdict } from "../analyzer/flash";
-import { currentOutages, stagesProven, type ExplainResult, type PlanConnectivity } from "./planConnectivity";
+import {
+  currentOutages,
+  matrixRows,
+  stagesProven,
+  type ExplainResult,
+  type PlanConnectivity,
+} from "./planConnectivity";
 import type { PlanReport } from "./planReport";
 
 export function renderYaml(report: PlanReport): string {
@@ -197,14 +203,7 @@ export function renderConnectivitySummary(connectivity: PlanConnectivity): strin
 export function connectivityJson(connectivity: PlanConnectivity): Record<string, unknown> {
   const stages = stagesProven(connectivity);
   return {
-    matrix: connectivity.current.verdicts.map(({ probe, allowed }) => ({
-      from: probe.from.name,
-      to: probe.to.name,
-      port: probe.port,
-      protocol: probe.protocol,
-      allowed,
-      intended: probe.intendedBy.length > 0,
-    })),
+    matrix: matrixRows(connectivity.current),
     connectivity: {
       stage: connectivity.currentStage,
       stagesProven: stages.proven,

@@ -3,33 +3,11 @@
  * verdict that makes the plan fail, in process.
  */
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import * as path from "node:path";
-import { promisify } from "node:util";
+import { runCli, type CliResult } from "./support/runCli";
 import { currentOutages, planConnectivity } from "../offline/planConnectivity";
 import { buildPlan } from "../offline/planReport";
 
-const ROOT = path.resolve(__dirname, "..");
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function plan(...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      "npx",
-      ["ts-node", "--transpile-only", "cli/plan.ts", ...args],
-      { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const plan = (...args: string[]): Promise<CliResult> => runCli("cli/plan.ts", ...args);
 
 interface MatrixRow {
   from: string;

@@ -3,28 +3,13 @@
  * the verdicts to the JSON and fails (exit 4) on a violation that is mandatory for the stack.
  */
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { PROJECT_ROOT, runCli, type CliResult } from "./support/runCli";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { PROD_EXEMPTION_ACTIVE, PROD_EXEMPTION_UNTIL } from "./fixtures/policies/mutationCatalog";
 
-const ROOT = path.resolve(__dirname, "..");
-
-async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      "npx",
-      ["ts-node", "--transpile-only", "cli/plan.ts", ...args],
-      { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const plan = (...args: string[]): Promise<CliResult> => runCli("cli/plan.ts", ...args);
 
 interface Verdict {
   policy: string;
@@ -57,7 +42,9 @@ describe("plan: policy pack verdicts", function () {
   });
 
   it("exits 4 naming the rule when a violation is mandatory for the stack (the rollout exemption expired)", async () => {
-    const prodConfig = JSON.parse(fs.readFileSync(path.join(ROOT, "policies/config/prod.json"), "utf8")) as {
+    const prodConfig = JSON.parse(
+      fs.readFileSync(path.join(PROJECT_ROOT, "policies/config/prod.json"), "utf8"),
+    ) as {
       "namespace-default-deny": { exemptions: { until: string }[] };
     };
     prodConfig["namespace-default-deny"].exemptions[0]!.until = "2020-01-31";
