@@ -68,26 +68,57 @@ export interface RunOptions {
   preview?: boolean;
 }
 
-/** `kubectl get deployments -n NAMESPACE -o json` output, answering Deployment reads. */
+interface KubernetesObject {
+  kind?: string;
+  metadata: { name: string; namespace?: string };
+}
+
+interface KubernetesList {
+  items: KubernetesObject[];
+}
+
+/**
+ * What the cluster answers to read-only reads, one key per kubectl command (fixtures/k8s/<stack>.json
+ * names each command under `commands`): the namespace, its Deployments, Services and EndpointSlices,
+ * and kube-system's kube-dns Service.
+ */
 export interface KubernetesFixture {
   description?: string;
-  output: { items: { kind?: string; metadata: { name: string; namespace: string } }[] };
+  commands?: Record<string, string>;
+  namespace?: KubernetesObject;
+  deployments: KubernetesList;
+  services?: KubernetesList;
+  kubeDnsService?: KubernetesObject;
+  endpointSlices?: KubernetesList;
 }
 
 function loadKubernetesFixture(stack: string, given: RunOptions["kubernetesFixture"]): KubernetesFixture {
   if (typeof given === "object") return given;
   const file = given ?? path.join(PROJECT_ROOT, "fixtures", "k8s", `${stack}.json`);
-  if (given === undefined && !fs.existsSync(file)) return { output: { items: [] } };
+  if (given === undefined && !fs.existsSync(file)) return { deployments: { items: [] } };
   return JSON.parse(fs.readFileSync(file, "utf8")) as KubernetesFixture;
+}
+
+/** Every object the fixture holds, whichever command printed it. */
+export function kubernetesFixtureObjects(fixture: KubernetesFixture): KubernetesObject[] {
+  return [
+    ...(fixture.namespace ? [{ kind: "Namespace", ...fixture.namespace }] : []),
+    ...fixture.deployments.items.map((item) => ({ kind: "Deployment", ...item })),
+    ...(fixture.services?.items ?? []).map((item) => ({ kind: "Service", ...item })),
+    ...(fixture.kubeDnsService ? [{ kind: "Service", ...fixture.kubeDnsService }] : []),
+    ...(fixture.endpointSlices?.items ?? []).map((item) => ({ kind: "EndpointSlice", ...item })),
+  ];
 }
 
 /** A read of an existing Kubernetes object, answered like the provider's read: the live object, or not found. */
 function readKubernetesObject(fixture: KubernetesFixture, type: string, id: string): Record<string, unknown> {
   const kind = type.split(":").pop();
   const [namespace, name] = id.includes("/") ? id.split("/", 2) : ["default", id];
-  const found = fixture.output.items.find(
+  const found = kubernetesFixtureObjects(fixture).find(
     (item) =>
-      (item.kind ?? kind) === kind && item.metadata.namespace === namespace && item.metadata.name === name,
+      item.kind === kind &&
+      (item.metadata.namespace ?? "default") === namespace &&
+      item.metadata.name === name,
   );
   if (found === undefined)
     throw new Error(`${kind?.toLowerCase()}s "${name}" not found in namespace "${namespace}"`);

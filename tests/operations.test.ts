@@ -145,7 +145,7 @@ describe("break-glass", () => {
 
 describe("verifySelectors: selectors and ports against the Deployments", () => {
   interface DeploymentList {
-    output: {
+    deployments: {
       items: {
         metadata: { name: string; namespace: string };
         spec: { template: { metadata: { labels: Record<string, string> } } };
@@ -164,7 +164,9 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
 
   it("fails when a Deployment's pod labels drifted from the selector, listing the labels found", async () => {
     const cluster = deployments("prod");
-    cluster.output.items.find((item) => item.metadata.name === "flash-api")!.spec.template.metadata.labels = {
+    cluster.deployments.items.find(
+      (item) => item.metadata.name === "flash-api",
+    )!.spec.template.metadata.labels = {
       app: "flash-api-v3",
       "app.kubernetes.io/part-of": "flash-ticket",
     };
@@ -184,7 +186,7 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
 
   it("with the default deny on, a drifted pod is still covered by it, and the message says so", async () => {
     const cluster = deployments("dev");
-    cluster.output.items.find(
+    cluster.deployments.items.find(
       (item) => item.metadata.name === "flash-gateway",
     )!.spec.template.metadata.labels = {
       app: "gateway",
