@@ -11,12 +11,9 @@
 import * as fs from "fs";
 import { Command, Option } from "commander";
 import { LineCounter, parseAllDocuments } from "yaml";
-import {
-  POLICY_STACKS,
-  PolicyHarness,
-  type AnalyzedResource,
-  type PolicyStack,
-} from "../offline/policyHarness";
+import { runAsProcess, type CliIo } from "./io";
+import type { AnalyzedResource } from "../offline/analyzerWire";
+import { POLICY_STACKS, sharedPolicyHarness, type PolicyStack } from "../offline/policyHarness";
 import { NETWORK_POLICY_TYPE, networkPolicyResource } from "../offline/policyResources";
 
 export class InputError extends Error {
@@ -76,7 +73,7 @@ export function networkPoliciesFromYaml(text: string, file: string, stack: strin
   return resources;
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CliIo): Promise<number> {
   const program = new Command()
     .name("check")
     .description("Run the flash-netpol policy pack over the NetworkPolicies of a YAML file")
@@ -87,9 +84,9 @@ async function main(argv: string[]): Promise<number> {
         .default("dev"),
     )
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
   try {
-    program.parse(argv);
+    program.parse(argv, { from: "user" });
   } catch (error) {
     const code = (error as { exitCode?: number }).exitCode;
     return code === 0 ? 0 : 2;
@@ -108,29 +105,18 @@ async function main(argv: string[]): Promise<number> {
     }
     resources = networkPoliciesFromYaml(text, file, stack);
   } catch (error) {
-    process.stderr.write(`check: ${(error as Error).message}\n`);
+    io.err(`check: ${(error as Error).message}\n`);
     return 2;
   }
   if (resources.length === 0)
-    process.stderr.write(`check: ${file} has no ${NETWORK_POLICY_TYPE.split(":").pop()}; nothing to check\n`);
-  const harness = await PolicyHarness.start({ stack });
-  try {
-    const verdicts = await harness.preview(resources);
-    process.stdout.write(`${JSON.stringify(verdicts, null, 2)}\n`);
-    return verdicts.some((verdict) => verdict.level === "mandatory") ? 1 : 0;
-  } finally {
-    await harness.close();
-  }
+    io.err(`check: ${file} has no ${NETWORK_POLICY_TYPE.split(":").pop()}; nothing to check\n`);
+  const harness = await sharedPolicyHarness({ stack });
+  const verdicts = await harness.preview(resources);
+  io.out(`${JSON.stringify(verdicts, null, 2)}\n`);
+  return verdicts.some((verdict) => verdict.level === "mandatory") ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`check: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 2;
-    },
-  );
-}
+/** The pack failing (not the file) is exit 2, like unreadable input. */
+export const FAILURE_EXIT = 2;
+
+if (require.main === module) runAsProcess("check", main, FAILURE_EXIT);

@@ -10,7 +10,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, Option } from "commander";
-import { PROJECT_ROOT } from "../offline/runProgram";
+import { runAsProcess, type CliIo } from "./io";
+import { PROJECT_ROOT, readStackConfig } from "../offline/runProgram";
 import { explainConnection, planConnectivity } from "../offline/planConnectivity";
 import {
   planJson,
@@ -22,13 +23,19 @@ import {
 import { buildPlan } from "../offline/planReport";
 import { describeOutage } from "../analyzer/flash";
 import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
-import { packConfigFileFor, planPolicyVerdicts, renderPolicyVerdicts } from "../offline/planPolicyVerdicts";
+import {
+  packConfigFileFor,
+  planPolicyVerdicts,
+  renderPolicyVerdicts,
+  startPlanPolicyHarness,
+} from "../offline/planPolicyVerdicts";
 
 const FORMATS = ["summary", "yaml", "json", "mermaid"] as const;
 const EXIT_OUTAGE = 3;
 const EXIT_MANDATORY_VIOLATION = 4;
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const errLine = (text: string) => io.err(`${text}\n`);
   const program = new Command()
     .name("npm run plan --")
     .description(
@@ -46,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
       "--explain <from-to-port...>",
       "FROM TO PORT[/UDP]: which policy rule allows the connection at the current stage, or what denies it (names as in the JSON matrix)",
     )
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
   try {
     program.parse(argv, { from: "user" });
   } catch {
@@ -61,18 +69,24 @@ async function main(argv: string[]): Promise<number> {
     policyPack: boolean;
   }>();
   if (options.explain !== undefined && options.explain.length !== 3) {
-    console.error(
+    errLine(
       `plan: --explain takes FROM TO PORT (e.g. flash-ticket/flash-gateway flash-ticket/flash-api 4000)`,
     );
     return 2;
   }
   const stackFile = path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
-    console.error(
+    errLine(
       `plan: no stack file ${path.relative(process.cwd(), stackFile)}; expected Pulumi.<stack>.yaml at the project root (dev, prod)`,
     );
     return 2;
   }
+  const packConfigFile = options.policyPackConfig ?? packConfigFileFor(options.stack);
+  // The pack starts while the program runs: its start-up is most of a plan's wall time.
+  const harness = options.policyPack
+    ? startPlanPolicyHarness(options.stack, readStackConfig(stackFile), packConfigFile)
+    : undefined;
+  harness?.catch(() => undefined);
   const { report, config, run } = await buildPlan({
     stack: options.stack,
     stackFile,
@@ -83,28 +97,26 @@ async function main(argv: string[]): Promise<number> {
     const [from, to, port] = options.explain;
     const answer = explainConnection(connectivity, from, to, port);
     if (!answer.ok) {
-      console.error(`plan: ${answer.problem}`);
+      errLine(`plan: ${answer.problem}`);
       return 2;
     }
     // An explanation answers a question; whether the connection is allowed is not a failure.
-    process.stdout.write(renderExplanation(answer, report.manifests));
+    io.out(renderExplanation(answer, report.manifests));
     return 0;
   }
-  const packConfigFile = options.policyPackConfig ?? packConfigFileFor(options.stack);
-  const verdicts: PolicyVerdict[] | undefined = options.policyPack
-    ? await planPolicyVerdicts(run, packConfigFile)
-    : undefined;
-  if (options.format === "yaml") process.stdout.write(renderYaml(report));
+  const verdicts: PolicyVerdict[] | undefined =
+    harness === undefined ? undefined : await planPolicyVerdicts(run, await harness);
+  if (options.format === "yaml") io.out(renderYaml(report));
   else if (options.format === "json")
-    process.stdout.write(JSON.stringify(planJson(report, connectivity, verdicts), null, 2) + "\n");
-  else if (options.format === "mermaid") process.stdout.write(renderMermaid(connectivity));
+    io.out(JSON.stringify(planJson(report, connectivity, verdicts), null, 2) + "\n");
+  else if (options.format === "mermaid") io.out(renderMermaid(connectivity));
   else {
-    process.stdout.write(renderSummary(report, connectivity));
-    if (verdicts !== undefined) process.stdout.write(`\n${renderPolicyVerdicts(verdicts, packConfigFile)}`);
+    io.out(renderSummary(report, connectivity));
+    if (verdicts !== undefined) io.out(`\n${renderPolicyVerdicts(verdicts, packConfigFile)}`);
   }
   const outages = connectivity.current.outages;
   if (outages.length > 0) {
-    console.error(
+    errLine(
       `plan: the current stage blocks ${outages.length} intended connection(s); \`pulumi up\` would cause an outage:\n  ` +
         connectivity.current.outages.map((outage) => describeOutage(outage)).join("\n  "),
     );
@@ -112,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const mandatory = mandatoryVerdicts(verdicts ?? []);
   if (mandatory.length > 0) {
-    console.error(
+    errLine(
       `plan: the policy pack reports ${mandatory.length} mandatory violation(s); \`pulumi preview --policy-pack policies\` would fail:\n  ` +
         mandatory
           .map((verdict) => `${verdict.policy}: ${verdict.message.split("\n").slice(-1)[0]}`)
@@ -123,15 +135,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Exits once stdout has flushed: a piped JSON plan is larger than the pipe buffer, and exit() would cut it. */
-function exitAfterFlush(code: number): void {
-  process.stdout.write("", () => process.exit(code));
-}
-
-main(process.argv.slice(2)).then(
-  (code) => exitAfterFlush(code),
-  (error: unknown) => {
-    console.error(`plan: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+if (require.main === module) runAsProcess("plan", main);

@@ -4,7 +4,12 @@
  * resources the program registered offline.
  */
 import * as fs from "node:fs";
-import { POLICY_PACK_CONFIG_DIR, withPolicyHarness, type PolicyVerdict } from "./policyHarness";
+import {
+  POLICY_PACK_CONFIG_DIR,
+  sharedPolicyHarness,
+  type PolicyHarness,
+  type PolicyVerdict,
+} from "./policyHarness";
 import { fromRegisteredResources } from "./policyResources";
 import type { ProgramRun } from "./runProgram";
 import * as path from "node:path";
@@ -15,14 +20,24 @@ export function packConfigFileFor(stack: string): string | undefined {
   return fs.existsSync(file) ? file : undefined;
 }
 
+/**
+ * The pack as `pulumi preview` starts it for this stack: its pack config, and the stack's config in
+ * its environment. Shared, so a plan can start it before the program has run.
+ */
+export function startPlanPolicyHarness(
+  stack: string,
+  stackConfig: Record<string, string>,
+  packConfigFile: string | undefined = packConfigFileFor(stack),
+): Promise<PolicyHarness> {
+  return sharedPolicyHarness({ stack, packConfig: packConfigFile ?? new Map(), stackConfig });
+}
+
+/** Analyze every registered resource, then AnalyzeStack, as a preview does. */
 export async function planPolicyVerdicts(
   run: ProgramRun,
-  packConfigFile: string | undefined = packConfigFileFor(run.stack),
+  harness: PolicyHarness | Promise<PolicyHarness> = startPlanPolicyHarness(run.stack, run.config),
 ): Promise<PolicyVerdict[]> {
-  return withPolicyHarness(
-    { stack: run.stack, packConfig: packConfigFile ?? new Map(), stackConfig: run.config },
-    (harness) => harness.preview(fromRegisteredResources(run.resources)),
-  );
+  return (await harness).preview(fromRegisteredResources(run.resources));
 }
 
 export function renderPolicyVerdicts(

@@ -3,7 +3,8 @@
  * them (Analyze for each, then one AnalyzeStack). Pack start-up (ts-node type-checks the pack) is
  * reported on its own line, so the per-resource figure is the steady-state cost.
  */
-import { PolicyHarness, type AnalyzedResource } from "./policyHarness";
+import type { AnalyzedResource } from "./analyzerWire";
+import { PolicyHarness } from "./policyHarness";
 import { networkPolicyResource } from "./policyResources";
 
 const RESOURCE_COUNT = 1_000;

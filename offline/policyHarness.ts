@@ -21,16 +21,22 @@
  * "<Kind> <name>" for cluster-scoped ones, the URN for anything else, and "stack" for a stack
  * diagnostic without a resource.
  */
-import { spawn, type ChildProcess } from "child_process";
-import { randomBytes } from "crypto";
+import type { ChildProcess } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
-import { Struct, type JavaScriptValue } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
 import * as engineRpc from "@pulumi/pulumi/proto/engine_grpc_pb";
 import * as engineProto from "@pulumi/pulumi/proto/engine_pb";
+import {
+  describeResource,
+  providerCheckedInputs,
+  providerResource,
+  resourceOptions,
+  toStruct,
+  type AnalyzedResource,
+} from "./analyzerWire";
 import {
   loadPolicyPackConfigFile,
   reconcilePolicyPackConfig,
@@ -40,6 +46,9 @@ import {
   type PolicyPackConfig,
   type PolicySummary,
 } from "./policyPackConfig";
+import { PolicyHarnessError, startPolicyPackProcess } from "./policyPackProcess";
+
+export { PolicyHarnessError };
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const POLICY_PACK_DIR = path.join(REPO_ROOT, "policies");
@@ -50,49 +59,6 @@ export type PolicyStack = (typeof POLICY_STACKS)[number];
 /** The pack config file `pulumi preview --policy-pack-config` gets for a stack. */
 export function stackPackConfigPath(stack: PolicyStack): string {
   return path.join(POLICY_PACK_CONFIG_DIR, `${stack}.json`);
-}
-
-/**
- * The string the engine puts in a Struct for a value unknown during preview (Go
- * plugin.MarshalPropertyValue with KeepUnknowns; UnknownStringValue in @pulumi/pulumi runtime/rpc).
- * Put it wherever an input is unknown; it goes on the wire unchanged.
- */
-export const PREVIEW_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export interface ProviderReference {
-  type: string;
-  name: string;
-  urn: string;
-  properties?: Record<string, unknown>;
-}
-
-/** Resource options as the engine reports them to analyzers (customTimeouts in seconds). */
-export interface AnalyzedResourceOptions {
-  protect?: boolean;
-  ignoreChanges?: string[];
-  deleteBeforeReplace?: boolean;
-  additionalSecretOutputs?: string[];
-  aliases?: string[];
-  customTimeouts?: { create?: number; update?: number; delete?: number };
-  parent?: string;
-}
-
-/** A registered resource, as offline/runProgram.ts returns it (RegisteredResource is assignable). */
-export interface AnalyzedResource {
-  type: string;
-  name: string;
-  urn: string;
-  inputs: Record<string, unknown>;
-  parent?: string;
-  dependencies?: string[];
-  provider?: ProviderReference;
-  options?: AnalyzedResourceOptions;
-  propertyDependencies?: Record<string, string[]>;
-  /**
-   * The resource's state at the end of the run. AnalyzeStack judges the final outputs, not the
-   * inputs; a component's outputs are what it registered (registerOutputs). Absent: the inputs.
-   */
-  outputs?: Record<string, unknown>;
 }
 
 export interface PolicyVerdict {
@@ -115,7 +81,7 @@ export interface PolicyHarnessOptions {
   /** Stack config as `pulumi config` holds it (fully qualified keys); sent as PULUMI_CONFIG and in ConfigureStack. */
   stackConfig?: Record<string, string>;
   stackTags?: Record<string, string>;
-  /** How long the pack may take to print its port (ts-node type-checks it first). Default 30 s. */
+  /** How long a start-up may take before it counts as hung (default DEFAULT_START_LIMIT_MS, minutes). */
   startTimeoutMs?: number;
 }
 
@@ -124,13 +90,6 @@ export interface AnalyzerInfoSummary {
   version: string;
   supportsConfig: boolean;
   policies: PolicySummary[];
-}
-
-export class PolicyHarnessError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PolicyHarnessError";
-  }
 }
 
 const LEVELS: Record<analyzerProto.EnforcementLevel, EnforcementLevel> = {
@@ -145,118 +104,6 @@ const LEVEL_CODES: Record<EnforcementLevel, analyzerProto.EnforcementLevel> = {
   disabled: analyzerProto.EnforcementLevel.DISABLED,
   remediate: analyzerProto.EnforcementLevel.REMEDIATE,
 };
-
-const CLUSTER_SCOPED_KINDS = new Set([
-  "Namespace",
-  "Node",
-  "PersistentVolume",
-  "StorageClass",
-  "ClusterRole",
-  "ClusterRoleBinding",
-  "CustomResourceDefinition",
-]);
-
-/** Values the way the engine marshals them: undefined properties are absent, everything else is JSON. */
-function toJavaScriptValue(value: unknown): JavaScriptValue | undefined {
-  if (value === undefined || typeof value === "function" || typeof value === "symbol") return undefined;
-  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
-  if (typeof value === "number") return value;
-  if (typeof value === "bigint") return Number(value);
-  if (Array.isArray(value)) return value.map((item) => toJavaScriptValue(item) ?? null);
-  const result: { [key: string]: JavaScriptValue } = {};
-  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-    const converted = toJavaScriptValue(child);
-    if (converted !== undefined) result[key] = converted;
-  }
-  return result;
-}
-
-function toStruct(value: Record<string, unknown> | JsonObject): Struct {
-  return Struct.fromJavaScript((toJavaScriptValue(value) ?? {}) as { [key: string]: JavaScriptValue });
-}
-
-/** `kubernetes:networking.k8s.io/v1:NetworkPolicy` → apiVersion/kind; undefined for non-Kubernetes types. */
-export function kubernetesTypeOf(type: string): { apiVersion: string; kind: string } | undefined {
-  const match = /^kubernetes:([^:]+)\/([^:/]+):(.+)$/.exec(type);
-  if (match === null) return undefined;
-  const [, group, version, kind] = match as unknown as [string, string, string, string];
-  return { apiVersion: group === "core" ? version : `${group}/${version}`, kind };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * What the Kubernetes provider's Check returns for an object: apiVersion and kind from the type,
- * and, when metadata.name is absent, "<resource name>-<8 hex>" with the pulumi.com/autonamed
- * annotation (pulumi-kubernetes metadata.AssignNameIfAutonamable). An unknown name stays unknown.
- */
-export function providerCheckedInputs(resource: AnalyzedResource): Record<string, unknown> {
-  const kube = kubernetesTypeOf(resource.type);
-  if (kube === undefined) return resource.inputs;
-  const inputs: Record<string, unknown> = { ...resource.inputs };
-  inputs["apiVersion"] ??= kube.apiVersion;
-  inputs["kind"] ??= kube.kind;
-  const metadata: Record<string, unknown> = isRecord(inputs["metadata"]) ? { ...inputs["metadata"] } : {};
-  const name = metadata["name"];
-  if ((name === undefined || name === "") && metadata["generateName"] === undefined) {
-    metadata["name"] = `${resource.name}-${randomBytes(4).toString("hex")}`;
-    const annotations = isRecord(metadata["annotations"]) ? { ...metadata["annotations"] } : {};
-    annotations["pulumi.com/autonamed"] = "true";
-    metadata["annotations"] = annotations;
-  }
-  inputs["metadata"] = metadata;
-  return inputs;
-}
-
-/** The readable resource form of verdicts (see the file comment). */
-export function describeResource(resource: AnalyzedResource, inputs: Record<string, unknown>): string {
-  const kube = kubernetesTypeOf(resource.type);
-  if (kube === undefined) return resource.urn;
-  const metadata = isRecord(inputs["metadata"]) ? inputs["metadata"] : {};
-  const name = typeof metadata["name"] === "string" ? metadata["name"] : resource.name;
-  if (CLUSTER_SCOPED_KINDS.has(kube.kind)) return `${kube.kind} ${name}`;
-  const providerNamespace = resource.provider?.properties?.["namespace"];
-  const namespace =
-    typeof metadata["namespace"] === "string" && metadata["namespace"] !== ""
-      ? metadata["namespace"]
-      : typeof providerNamespace === "string" && providerNamespace !== ""
-        ? providerNamespace
-        : "default";
-  return `${kube.kind} ${namespace}/${name}`;
-}
-
-function resourceOptions(resource: AnalyzedResource): analyzerProto.AnalyzerResourceOptions {
-  const given = resource.options ?? {};
-  const options = new analyzerProto.AnalyzerResourceOptions();
-  options.setProtect(given.protect ?? false);
-  options.setIgnorechangesList(given.ignoreChanges ?? []);
-  options.setDeletebeforereplace(given.deleteBeforeReplace ?? false);
-  options.setDeletebeforereplacedefined(given.deleteBeforeReplace !== undefined);
-  options.setAdditionalsecretoutputsList(given.additionalSecretOutputs ?? []);
-  options.setAliasesList(given.aliases ?? []);
-  // The engine always sends the timeouts message, zeros when unset.
-  const timeouts = new analyzerProto.AnalyzerResourceOptions.CustomTimeouts();
-  timeouts.setCreate(given.customTimeouts?.create ?? 0);
-  timeouts.setUpdate(given.customTimeouts?.update ?? 0);
-  timeouts.setDelete(given.customTimeouts?.delete ?? 0);
-  options.setCustomtimeouts(timeouts);
-  options.setParent(given.parent ?? resource.parent ?? "");
-  return options;
-}
-
-function providerResource(
-  provider: ProviderReference | undefined,
-): analyzerProto.AnalyzerProviderResource | undefined {
-  if (provider === undefined) return undefined;
-  const message = new analyzerProto.AnalyzerProviderResource();
-  message.setType(provider.type);
-  message.setName(provider.name);
-  message.setUrn(provider.urn);
-  message.setProperties(toStruct(provider.properties ?? {}));
-  return message;
-}
 
 type Callback<Response> = (error: grpc.ServiceError | null, response: Response) => void;
 
@@ -288,41 +135,6 @@ async function startFakeEngine(logs: string[]): Promise<{ server: grpc.Server; a
     ),
   );
   return { server, address: `127.0.0.1:${port}` };
-}
-
-/** Live pack processes, killed synchronously if the parent exits without close(). */
-const liveProcesses = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of liveProcesses) child.kill("SIGKILL");
-});
-
-function waitForPort(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    const fail = (message: string) => {
-      clearTimeout(timer);
-      reject(new PolicyHarnessError(`${message}\n--- pack stderr ---\n${stderr().trim() || "(empty)"}`));
-    };
-    const timer = setTimeout(
-      () =>
-        fail(
-          `policy pack did not print its gRPC port within ${timeoutMs / 1000} s (ts-node compiles it first)`,
-        ),
-      timeoutMs,
-    );
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split("\n").find((candidate) => /^\d+$/.test(candidate.trim()));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        resolve(Number(line.trim()));
-      }
-    });
-    child.once("exit", (code, signal) =>
-      fail(`policy pack exited (code ${String(code)}, signal ${String(signal)}) before printing its port`),
-    );
-    child.once("error", (error) => fail(`policy pack could not start: ${error.message}`));
-  });
 }
 
 export class PolicyHarness {
@@ -360,18 +172,14 @@ export class PolicyHarness {
       setEnv(`${prefix}STACK`, options.stack);
       setEnv(`${prefix}DRY_RUN`, String(dryRun));
     }
-    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
-    const child = spawn(process.execPath, [runPolicyPack, engine.address, "."], {
-      cwd: packDir,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    liveProcesses.add(child);
-    child.once("exit", () => liveProcesses.delete(child));
-    child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+    let child: ChildProcess | undefined;
     let client: analyzerRpc.AnalyzerClient | undefined;
     try {
-      const port = await waitForPort(child, options.startTimeoutMs ?? 30_000, () => stderr.join(""));
+      const started = await startPolicyPackProcess(packDir, engine.address, env, options.startTimeoutMs);
+      child = started.child;
+      const port = started.port;
+      stderr.push(started.stderr());
+      child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
       client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
         "grpc.max_receive_message_length": 400 * 1024 * 1024,
       });
@@ -390,7 +198,7 @@ export class PolicyHarness {
       return harness;
     } catch (error) {
       client?.close();
-      child.kill("SIGKILL");
+      child?.kill("SIGKILL");
       engine.server.forceShutdown();
       throw error;
     }
@@ -590,19 +398,55 @@ export class PolicyHarness {
   }
 }
 
-/** Starts a harness, runs `use` with it, and always closes it. */
+/** Runs `use` with the shared harness for these options (see sharedPolicyHarness). */
 export async function withPolicyHarness<T>(
   options: PolicyHarnessOptions,
   use: (harness: PolicyHarness) => Promise<T>,
 ): Promise<T> {
-  const harness = await PolicyHarness.start(options);
-  try {
-    return await use(harness);
-  } finally {
-    await harness.close();
-  }
+  return use(await sharedPolicyHarness(options));
 }
 
 export function mandatoryVerdicts(verdicts: readonly PolicyVerdict[]): PolicyVerdict[] {
   return verdicts.filter((verdict) => verdict.level === "mandatory");
+}
+
+/** One key per distinct start: same stack, pack, pack config and stack config share a process. */
+function harnessKey(options: PolicyHarnessOptions): string {
+  const packConfig =
+    options.packConfig instanceof Map ? [...options.packConfig.entries()] : (options.packConfig ?? null);
+  return JSON.stringify([
+    options.stack,
+    options.packDir ?? POLICY_PACK_DIR,
+    packConfig,
+    options.project ?? null,
+    options.organization ?? null,
+    options.dryRun ?? true,
+    options.stackConfig ?? {},
+    options.stackTags ?? {},
+  ]);
+}
+
+const sharedHarnesses = new Map<string, Promise<PolicyHarness>>();
+
+/**
+ * A running pack for these options, started on first use and kept for the rest of the process
+ * (a test run, or one CLI invocation): Analyze and AnalyzeStack hold no state between previews, so
+ * callers with the same options may share one process. Never `configure()` or `close()` a shared
+ * harness; closeSharedPolicyHarnesses() stops them all.
+ */
+export function sharedPolicyHarness(options: PolicyHarnessOptions): Promise<PolicyHarness> {
+  const key = harnessKey(options);
+  let harness = sharedHarnesses.get(key);
+  if (harness === undefined) {
+    harness = PolicyHarness.start(options);
+    sharedHarnesses.set(key, harness);
+    harness.catch(() => sharedHarnesses.delete(key));
+  }
+  return harness;
+}
+
+export async function closeSharedPolicyHarnesses(): Promise<void> {
+  const running = [...sharedHarnesses.values()];
+  sharedHarnesses.clear();
+  await Promise.all(running.map((harness) => harness.then((started) => started.close()).catch(() => {})));
 }

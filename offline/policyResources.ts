@@ -3,7 +3,7 @@
  * (offline/runProgram.ts), generated manifests, or NetworkPolicies read from a YAML file.
  */
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
-import type { AnalyzedResource, ProviderReference } from "./policyHarness";
+import type { AnalyzedResource, ProviderReference } from "./analyzerWire";
 import type { RegisteredResource } from "./runProgram";
 
 export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";

@@ -1,19 +1,18 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { runCli, spawnCli } from "./support/runCli";
 
-const repoRoot = path.resolve(__dirname, "..");
 const casesDir = process.env.NETPOL_CASES_DIR ?? path.resolve(__dirname, "../../shared/netpol-cases");
 
-function runAnalyze(file: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "cli/analyze.ts"), file],
-    { cwd: repoRoot, encoding: "utf8" },
-  );
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/** `npm run -s analyze -- FILE`, in this process; with spawn, as the child process npm starts. */
+async function runAnalyze(
+  file: string,
+  spawn = false,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const result = spawn ? await spawnCli("cli/analyze.ts", file) : await runCli("cli/analyze.ts", file);
+  return { status: result.code, stdout: result.stdout, stderr: result.stderr };
 }
 
 const minimalScenario = {
@@ -33,13 +32,10 @@ function writeScenario(content: string): string {
   return file;
 }
 
-describe("analyzer: analyze CLI", function () {
-  // Each run starts ts-node, which takes a few seconds on a cold cache.
-  this.timeout(60000);
-
-  it("prints one verdict per probe, in order, with endpoints as written", () => {
+describe("analyzer: analyze CLI @process", function () {
+  it("prints one verdict per probe, in order, with endpoints as written", async () => {
     const file = path.join(casesDir, "cyclonus-ingress-named-port.json");
-    const { status, stdout, stderr } = runAnalyze(file);
+    const { status, stdout, stderr } = await runAnalyze(file, true);
     assert.equal(stderr, "");
     assert.equal(status, 0);
     const expected = JSON.parse(readFileSync(file, "utf8")).probes;
@@ -49,17 +45,17 @@ describe("analyzer: analyze CLI", function () {
     assert.deepEqual(verdicts[0].from, { ip: "1.2.3.4" });
   });
 
-  it("accepts a probe without a recorded verdict", () => {
-    const { status, stdout } = runAnalyze(writeScenario(JSON.stringify(minimalScenario)));
+  it("accepts a probe without a recorded verdict", async () => {
+    const { status, stdout } = await runAnalyze(writeScenario(JSON.stringify(minimalScenario)));
     assert.equal(status, 0);
     assert.deepEqual(JSON.parse(stdout), [
       { from: "x/a", to: "x/b", port: 80, protocol: "TCP", allowed: true },
     ]);
   });
 
-  it("exits 2 naming the file on invalid JSON", () => {
+  it("exits 2 naming the file on invalid JSON", async () => {
     const file = writeScenario("{ not json");
-    const { status, stdout, stderr } = runAnalyze(file);
+    const { status, stdout, stderr } = await runAnalyze(file);
     assert.equal(status, 2);
     assert.equal(stdout, "");
     assert.match(
@@ -68,22 +64,22 @@ describe("analyzer: analyze CLI", function () {
     );
   });
 
-  it("exits 2 naming the JSON path on a schema violation", () => {
+  it("exits 2 naming the JSON path on a schema violation", async () => {
     const broken = { ...minimalScenario, pods: [{ ...minimalScenario.pods[0], ip: "not-an-ip" }] };
-    const { status, stderr } = runAnalyze(writeScenario(JSON.stringify(broken)));
+    const { status, stderr } = await runAnalyze(writeScenario(JSON.stringify(broken)));
     assert.equal(status, 2);
     assert.match(stderr, /scenario\.json: \$\.pods\[0\]\.ip: expected an IPv4 or IPv6 address/);
   });
 
-  it("exits 2 when a probe names an unknown pod", () => {
+  it("exits 2 when a probe names an unknown pod", async () => {
     const broken = { ...minimalScenario, probes: [{ from: "x/a", to: "x/zz", port: 80, protocol: "TCP" }] };
-    const { status, stderr } = runAnalyze(writeScenario(JSON.stringify(broken)));
+    const { status, stderr } = await runAnalyze(writeScenario(JSON.stringify(broken)));
     assert.equal(status, 2);
     assert.match(stderr, /scenario\.json: \$\.probes\[0\]\.to: .*unknown pod "x\/zz"/);
   });
 
-  it("exits 2 when the file does not exist", () => {
-    const { status, stderr } = runAnalyze("/nonexistent/scenario.json");
+  it("exits 2 when the file does not exist", async () => {
+    const { status, stderr } = await runAnalyze("/nonexistent/scenario.json");
     assert.equal(status, 2);
     assert.match(stderr, /\/nonexistent\/scenario\.json/);
   });

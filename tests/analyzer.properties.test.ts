@@ -169,8 +169,6 @@ const describeProbe = (probe: Probe): string => {
 };
 
 describe("analyzer: properties", function () {
-  this.timeout(120000);
-
   it("a pod that no policy can select accepts every ingress", () => {
     fc.assert(
       fc.property(clusterArb, (cluster) => {

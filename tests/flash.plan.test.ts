@@ -36,11 +36,11 @@ const INVOCATIONS = {
   explainUnknown: ["--stack", "dev", "--explain", "flash-ticket/flash-api", "nowhere", "443"],
 } as const;
 
-describe("plan CLI: connectivity", function () {
-  this.timeout(180_000);
+describe("plan CLI: connectivity @process", function () {
   const results = {} as Record<keyof typeof INVOCATIONS, CliResult>;
   before(async () => {
-    // Each run starts ts-node and the program; run them side by side rather than one after another.
+    // In this process: program runs take turns (the mock runtime is process-wide), and the plans of
+    // a stack share one policy pack process.
     const entries = Object.entries(INVOCATIONS) as [keyof typeof INVOCATIONS, readonly string[]][];
     const outputs = await Promise.all(entries.map(([, args]) => plan(...args)));
     entries.forEach(([name], index) => (results[name] = outputs[index]));

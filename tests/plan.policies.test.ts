@@ -18,9 +18,7 @@ interface Verdict {
   resource: string;
 }
 
-describe("plan: policy pack verdicts", function () {
-  this.timeout(180_000);
-
+describe("plan: policy pack verdicts @process", function () {
   it("dev: policyViolations is an empty list; prod: only the rollout exemption of the default deny", async () => {
     const [dev, prod] = await Promise.all([
       plan("--stack", "dev", "--format", "json"),

@@ -9,8 +9,7 @@ import { runStack, type RunOptions } from "../offline/runProgram";
 
 const RULE = "flows-match-flow-table";
 
-describe("policy pack: flows-match-flow-table on the program's stacks", function () {
-  this.timeout(120_000);
+describe("policy pack: flows-match-flow-table on the program's stacks @process", function () {
   let harness: PolicyHarness;
   before(async () => {
     harness = await PolicyHarness.start({ stack: "prod" });

@@ -8,9 +8,9 @@ import {
   PolicyHarness,
   mandatoryVerdicts,
   stackPackConfigPath,
-  type AnalyzedResource,
   type PolicyVerdict,
 } from "../offline/policyHarness";
+import type { AnalyzedResource } from "../offline/analyzerWire";
 import { fromRegisteredResources } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
 import {
@@ -29,8 +29,7 @@ async function stackResources(stack: "dev" | "prod"): Promise<AnalyzedResource[]
   return fromRegisteredResources(run.resources);
 }
 
-describe("policy pack: unmutated stacks through the gRPC harness", function () {
-  this.timeout(120_000);
+describe("policy pack: unmutated stacks through the gRPC harness @process", function () {
   let harness: PolicyHarness;
   let dev: AnalyzedResource[];
   let prod: AnalyzedResource[];
@@ -90,8 +89,7 @@ describe("policy pack: unmutated stacks through the gRPC harness", function () {
   });
 });
 
-describe("policy pack: mutation catalog through the gRPC harness", function () {
-  this.timeout(120_000);
+describe("policy pack: mutation catalog through the gRPC harness @process", function () {
   const prodConfig = prodEnforcementForDevSet();
   let harness: PolicyHarness;
   let base: AnalyzedResource[];

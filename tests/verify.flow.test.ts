@@ -161,7 +161,6 @@ async function verify(argv: string[], cluster: CommandRunner, signal?: AbortSign
 const planOptions = { paymentHost: "https://api.stripe.com", otherNamespace: "default" };
 
 describe("verify: the live flow against a simulated cluster", function () {
-  this.timeout(60000);
   let prodPlan: ProbePlan;
   let devPlan: ProbePlan;
 
@@ -333,7 +332,6 @@ describe("verify: kubectl runner", () => {
 
 describe("verify: CLI as a process", function () {
   // Each run starts ts-node and the program under mocks.
-  this.timeout(60000);
 
   function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
     const result = spawnSync(

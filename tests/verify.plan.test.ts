@@ -128,7 +128,6 @@ function expectedTable(openUntilFull: "allowed" | "blocked"): Map<string, string
 
 describe("verify: probe plan", function () {
   // Each stack's program runs once under mocks, then the plans are pure.
-  this.timeout(60000);
 
   it("dev (fully enforced): the table's flows and namespace DNS allowed, everything else blocked", async () => {
     const table = await verdictTable("dev");

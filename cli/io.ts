@@ -1,0 +1,43 @@
+/**
+ * How a command talks to its caller: written through `CliIo`, so the same `main(argv, io)` serves
+ * `npm run <command>` (process streams, exit code) and the tests (captured, in this process).
+ */
+import { closeSharedPolicyHarnesses } from "../offline/policyHarness";
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export type CommandMain = (argv: string[], io: CliIo) => Promise<number>;
+
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** Runs a command; an unexpected error is reported as `<name>: <message>` with `failureCode`. */
+export async function runCommand(
+  name: string,
+  main: CommandMain,
+  argv: string[],
+  io: CliIo,
+  failureCode = 1,
+): Promise<number> {
+  try {
+    return await main(argv, io);
+  } catch (error) {
+    io.err(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return failureCode;
+  }
+}
+
+/**
+ * Runs a command as the process: stops any policy pack it started, then exits once stdout has
+ * flushed (a piped JSON plan is larger than the pipe buffer, and exit() would cut it).
+ */
+export function runAsProcess(name: string, main: CommandMain, failureCode = 1): void {
+  void runCommand(name, main, process.argv.slice(2), processIo, failureCode).then((code) =>
+    closeSharedPolicyHarnesses().finally(() => process.stdout.write("", () => process.exit(code))),
+  );
+}
