@@ -1,41 +1,22 @@
 /**
- * `npm run bench`: figures, never assertions. AWS lookup overlap of the prod program, the analyzer's
- * matrix at cluster scale, and the policy pack's cost per resource through the gRPC harness.
+ * `npm run bench [-- --skip-tests]`: figures with their targets, never assertions. AWS lookup overlap
+ * of the prod program, the analyzer's matrix at cluster scale, the policy pack's start-up and cost
+ * per resource, and the wall time of `npm run plan` and `npm test`.
  */
 import { runAnalyzerBench } from "../analyzer/bench";
-import { runPolicyPackBench } from "../offline/policyBench";
-import { runStack } from "../offline/runProgram";
-
-const AWS_ANSWER_DELAY_MS = 50;
-/** ElastiCache: replication group -> member cluster -> cache subnet group -> subnets. */
-const LONGEST_LOOKUP_CHAIN = 4;
-
-async function benchAwsLookups(print: (line: string) => void): Promise<void> {
-  // The first run loads and compiles the program; time the second, as a preview's lookups would run.
-  await runStack({ stack: "prod" });
-  const run = await runStack({ stack: "prod", awsDelayMs: AWS_ANSWER_DELAY_MS });
-  if (run.error) throw run.error;
-  const first = Math.min(...run.awsCalls.map((call) => call.startedMs));
-  const last = Math.max(...run.awsCalls.map((call) => call.endedMs));
-  const sequential = run.awsCalls.reduce((sum, call) => sum + (call.endedMs - call.startedMs), 0);
-  const target = (LONGEST_LOOKUP_CHAIN + 1) * AWS_ANSWER_DELAY_MS;
-  print(`AWS lookups of the prod program, every answer after ${AWS_ANSWER_DELAY_MS} ms:`);
-  print(`  lookups: ${run.awsCalls.length} (one per distinct AWS object)`);
-  print(`  wall time, first call to last answer: ${(last - first).toFixed(0)} ms`);
-  print(`  sum of the lookups if run one after another: ${sequential.toFixed(0)} ms`);
-  print(
-    `  target: under ${target} ms (${LONGEST_LOOKUP_CHAIN + 1} x ${AWS_ANSWER_DELAY_MS} ms; the longest chain is ${LONGEST_LOOKUP_CHAIN} deep): ` +
-      `${last - first < target ? "met" : "NOT met"}`,
-  );
-}
+import { runAwsLookupBench } from "../bench/awsLookups";
+import { runPolicyPackBench } from "../bench/policyPack";
+import { runToolchainBench } from "../bench/toolchain";
 
 async function main(): Promise<void> {
   const print = (line: string) => console.log(line);
-  await benchAwsLookups(print);
+  await runAwsLookupBench(print);
   print("");
   await runAnalyzerBench(print);
   print("");
   await runPolicyPackBench(print);
+  print("");
+  await runToolchainBench(print, { tests: !process.argv.includes("--skip-tests") });
 }
 
 main().catch((error: unknown) => {

@@ -25,6 +25,7 @@ import type { ChildProcess } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import type { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
 import * as engineRpc from "@pulumi/pulumi/proto/engine_grpc_pb";
@@ -139,6 +140,14 @@ async function startFakeEngine(logs: string[]): Promise<{ server: grpc.Server; a
 
 export class PolicyHarness {
   private readonly urnIndex = new Map<string, string>();
+  /**
+   * The engine runs the provider's Check once per resource and sends its result to Analyze and,
+   * at the end, to AnalyzeStack: one checked copy (and its Struct) per resource object.
+   */
+  private readonly checked = new WeakMap<
+    AnalyzedResource,
+    { inputs: Record<string, unknown>; struct: Struct }
+  >();
   private closed = false;
 
   private constructor(
@@ -314,16 +323,26 @@ export class PolicyHarness {
     if (this.closed) throw new PolicyHarnessError("the policy harness is closed");
   }
 
+  private checkedInputs(resource: AnalyzedResource): { inputs: Record<string, unknown>; struct: Struct } {
+    let checked = this.checked.get(resource);
+    if (checked === undefined) {
+      const inputs = providerCheckedInputs(resource);
+      checked = { inputs, struct: toStruct(inputs) };
+      this.checked.set(resource, checked);
+      this.remember(resource, inputs);
+    }
+    return checked;
+  }
+
   /** Analyze: one resource before it is created or updated, with provider-checked inputs. */
   async analyze(resource: AnalyzedResource): Promise<PolicyVerdict[]> {
     this.ensureOpen();
-    const inputs = providerCheckedInputs(resource);
-    this.remember(resource, inputs);
+    const { inputs, struct } = this.checkedInputs(resource);
     const request = new analyzerProto.AnalyzeRequest();
     request.setType(resource.type);
     request.setName(resource.name);
     request.setUrn(resource.urn);
-    request.setProperties(toStruct(inputs));
+    request.setProperties(struct);
     request.setOptions(resourceOptions(resource));
     const provider = providerResource(resource.provider);
     if (provider !== undefined) request.setProvider(provider);
@@ -337,13 +356,12 @@ export class PolicyHarness {
     const request = new analyzerProto.AnalyzeStackRequest();
     request.setResourcesList(
       resources.map((resource) => {
-        const inputs = providerCheckedInputs(resource);
-        this.remember(resource, inputs);
+        const { struct } = this.checkedInputs(resource);
         const message = new analyzerProto.AnalyzerResource();
         message.setType(resource.type);
         message.setName(resource.name);
         message.setUrn(resource.urn);
-        message.setProperties(toStruct(resource.outputs ?? inputs));
+        message.setProperties(resource.outputs === undefined ? struct : toStruct(resource.outputs));
         message.setOptions(resourceOptions(resource));
         const provider = providerResource(resource.provider);
         if (provider !== undefined) message.setProvider(provider);

@@ -2,29 +2,21 @@
  * CIDR questions the rules ask, on top of the generator's own arithmetic (components/cidrs.ts), so
  * the pack and the generator never disagree on what "inside" means.
  */
-import * as ipaddr from "ipaddr.js";
-import { ALWAYS_EXCEPTED_CIDRS, cidrContains } from "../../components/cidrs";
+import { ALWAYS_EXCEPTED_CIDRS, cidrContains, isValidCidr, parseCidr } from "../../components/cidrs";
+
+export { isValidCidr };
 
 export const RFC1918_CIDRS: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 export const INSTANCE_METADATA_CIDR = "169.254.0.0/16";
 /** The ranges public egress must always except (RFC1918 and instance metadata), as the generator excepts them. */
 export const PRIVATE_CIDRS: readonly string[] = ALWAYS_EXCEPTED_CIDRS;
 
-export function isValidCidr(value: string): boolean {
-  try {
-    ipaddr.parseCIDR(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function familyOf(cidr: string): string {
-  return ipaddr.parseCIDR(cidr)[0].kind();
+  return parseCidr(cidr)[0].kind();
 }
 
 export function prefixLength(cidr: string): number {
-  return ipaddr.parseCIDR(cidr)[1];
+  return parseCidr(cidr)[1];
 }
 
 export function sameFamily(a: string, b: string): boolean {
