@@ -12,35 +12,11 @@ import type { CommandResult, RunOptions } from "../verify/commandRunner";
 import { installInterruptHandler } from "../verify/interrupt";
 import { describeKubectlFailure, interpretProbe } from "../verify/probeOutput";
 import { runVerify } from "../verify/verifyCommand";
-import { SimulatedCluster, type Network, type SimulatedClusterOptions } from "./support/simulatedCluster";
+import { SimulatedCluster, type SimulatedClusterOptions } from "./support/simulatedCluster";
+import { policiesOf } from "./support/stackPolicies";
 
 const repoRoot = path.resolve(__dirname, "..");
 const RUN_ID = "run042";
-
-const STORE_PORTS: Record<number, string> = { 6379: "redis", 15432: "postgres", 5671: "mq" };
-
-/** What the stack's policies allow, by hand from the flow table and the stage. */
-function policiesOf(stack: "dev" | "prod"): Network {
-  const calls: Record<string, readonly string[]> = {
-    "flash-gateway": ["flash-api", "redis"],
-    "flash-api": ["postgres", "redis", "mq"],
-    "flash-pay": ["mq", "internet"],
-  };
-  return (source, destination, port) => {
-    if (destination.kind === "dns" || port === 53) return source.startsWith("probe-pod@") ? "timeout" : "open";
-    if (destination.kind === "pod") {
-      return source === "flash-gateway" && destination.service === "flash-api" ? "open" : "timeout";
-    }
-    const what =
-      STORE_PORTS[port] ?? (destination.host === "169.254.169.254" ? "metadata" : "internet");
-    if (calls[source]?.includes(what)) return what === "internet" ? "refused" : "open";
-    // prod stage 3: flash-api's egress and the default deny are not enforced yet.
-    if (stack === "prod" && (source === "flash-api" || source === "probe-pod")) {
-      return what === "metadata" || what === "internet" ? "refused" : "open";
-    }
-    return "timeout";
-  };
-}
 
 interface Row {
   from: string;
@@ -117,7 +93,10 @@ describe("verify on a simulated EKS cluster (issue 13)", function () {
       const { rows, stderr, code } = await rowsOf(["--stack", "prod"], sim);
       assert.equal(rows.filter((row) => row.observed === "could not probe").length, 0);
       assert.equal(code, 0);
-      assert.match(stderr, /debug profile restricted: namespace flash-ticket enforces PodSecurity "restricted"/);
+      assert.match(
+        stderr,
+        /debug profile restricted: namespace flash-ticket enforces PodSecurity "restricted"/,
+      );
       assert.ok(sim.commandsOf("debug").every((call) => call.includes("--profile=restricted")));
     });
 
@@ -150,11 +129,21 @@ describe("verify on a simulated EKS cluster (issue 13)", function () {
       const image = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/busybox:1.36.1";
       const sim = cluster("prod", { unpullable: () => true });
       const { rows, stdout } = await rowsOf(["--stack", "prod", "--probe-image", image], sim);
-      assert.ok([...sim.commandsOf("debug"), ...sim.commandsOf("run")].every((call) => call.includes(`--image=${image}`)));
-      assert.ok(rows.every((row) => row.observed === "could not probe"), stdout);
+      assert.ok(
+        [...sim.commandsOf("debug"), ...sim.commandsOf("run")].every((call) =>
+          call.includes(`--image=${image}`),
+        ),
+      );
+      assert.ok(
+        rows.every((row) => row.observed === "could not probe"),
+        stdout,
+      );
       // One status read per source: the first shows ErrImagePull, nothing waits out a timeout.
       assert.ok(sim.commandsOf("get").filter((call) => call[1] === "pod").length <= 5);
-      const text = await verify(["--stack", "prod", "--probe-image", image], cluster("prod", { unpullable: () => true }));
+      const text = await verify(
+        ["--stack", "prod", "--probe-image", image],
+        cluster("prod", { unpullable: () => true }),
+      );
       assert.match(text.stdout, /ErrImagePull/);
     });
 
@@ -173,7 +162,9 @@ describe("verify on a simulated EKS cluster (issue 13)", function () {
         () => parseStackConfig(values, "Pulumi.prod.yaml"),
         (error: Error) =>
           error instanceof ConfigError &&
-          /flash-netpol:probeImage: got "busybox:1\.36"; expected an image pinned by digest/.test(error.message),
+          /flash-netpol:probeImage: got "busybox:1\.36"; expected an image pinned by digest/.test(
+            error.message,
+          ),
       );
     });
   });
@@ -224,7 +215,11 @@ describe("verify on a simulated EKS cluster (issue 13)", function () {
       const sim = cluster("prod");
       for (const namespace of ["flash-ticket", "default"]) {
         sim.pods.push({
-          metadata: { name: `netpol-probe-old-${namespace}`, namespace, labels: { "flash-netpol/probe": "true" } },
+          metadata: {
+            name: `netpol-probe-old-${namespace}`,
+            namespace,
+            labels: { "flash-netpol/probe": "true" },
+          },
           spec: { containers: [] },
           status: { phase: "Running" },
         });
@@ -265,7 +260,16 @@ describe("verify on a simulated EKS cluster (issue 13)", function () {
     it("the simulated kubectl reproduces the index error of {.items[0]} over an empty list", async () => {
       const sim = cluster("prod", { withoutPodsOf: ["flash-pay"] });
       const result = await sim.run(
-        ["get", "pods", "-n", "flash-ticket", "-l", "app=flash-pay", "-o", "jsonpath={.items[0].metadata.name}"],
+        [
+          "get",
+          "pods",
+          "-n",
+          "flash-ticket",
+          "-l",
+          "app=flash-pay",
+          "-o",
+          "jsonpath={.items[0].metadata.name}",
+        ],
         { timeoutMs: 1000 },
       );
       assert.equal(result.exitCode, 1);

@@ -153,7 +153,9 @@ export function podSecurityViolations(level: string, spec: Json): string[] {
     );
   }
   if (level === "baseline") return problems;
-  const escalating = all.filter((c) => c.securityContext?.allowPrivilegeEscalation !== false).map((c) => c.name);
+  const escalating = all
+    .filter((c) => c.securityContext?.allowPrivilegeEscalation !== false)
+    .map((c) => c.name);
   if (escalating.length > 0) {
     problems.push(
       `allowPrivilegeEscalation != false (${containers(escalating.length)} ${quoteList(escalating)} must set securityContext.allowPrivilegeEscalation=false)`,
@@ -222,7 +224,9 @@ export class SimulatedCluster implements CommandRunner {
   }
 
   commandsOf(verb: string): string[][] {
-    return this.calls.map((call) => (call[0] === "--context" ? call.slice(2) : call)).filter((c) => c[0] === verb);
+    return this.calls
+      .map((call) => (call[0] === "--context" ? call.slice(2) : call))
+      .filter((c) => c[0] === verb);
   }
 
   probePods(): SimPod[] {
@@ -310,9 +314,10 @@ export class SimulatedCluster implements CommandRunner {
     if (template === "{.items[*].metadata.name}") {
       return ok((object.items as Json[]).map((item) => item.metadata.name as string).join(" "));
     }
-    const ephemeral = /^\{\.status\.ephemeralContainerStatuses\[\?\(@\.name=="([^"]+)"\)\]\.state\.running\.startedAt\}$/.exec(
-      template,
-    );
+    const ephemeral =
+      /^\{\.status\.ephemeralContainerStatuses\[\?\(@\.name=="([^"]+)"\)\]\.state\.running\.startedAt\}$/.exec(
+        template,
+      );
     if (ephemeral !== null) {
       const status = (object.status.ephemeralContainerStatuses ?? []).find(
         (candidate: Json) => candidate.name === ephemeral[1],
@@ -341,7 +346,11 @@ export class SimulatedCluster implements CommandRunner {
         this.list(
           inNamespace
             ? [
-                ...(this.fixture.services.items as Json[]).map((item) => ({ apiVersion: "v1", kind: "Service", ...item })),
+                ...(this.fixture.services.items as Json[]).map((item) => ({
+                  apiVersion: "v1",
+                  kind: "Service",
+                  ...item,
+                })),
                 ...(this.fixture.endpointSlices.items as Json[]),
               ]
             : [],
@@ -364,7 +373,9 @@ export class SimulatedCluster implements CommandRunner {
       return this.output(args, this.list(items));
     }
     if (kind === "pod") {
-      const pod = this.pods.find((candidate) => candidate.metadata.name === args[2] && candidate.metadata.namespace === namespace);
+      const pod = this.pods.find(
+        (candidate) => candidate.metadata.name === args[2] && candidate.metadata.namespace === namespace,
+      );
       if (pod === undefined) return failure(`Error from server (NotFound): pods "${args[2]}" not found\n`);
       return this.output(args, pod);
     }
@@ -395,9 +406,20 @@ export class SimulatedCluster implements CommandRunner {
     return recorded;
   }
 
-  /** Whether the agent enforces a new pod's policies yet (standard mode: allow-all until then). */
+  /**
+   * Whether the agent enforces a new pod's own policies yet (standard mode: its egress is open
+   * until then). A pod no policy selects has nothing to load; destinations' ingress always applies.
+   */
   private enforced(pod: SimPod): boolean {
     if (pod.metadata.labels["flash-netpol/probe"] !== "true") return true;
+    const selected = (this.fixture.policyEndpoints.items as Json[]).some(
+      (endpoint) =>
+        endpoint.metadata.namespace === pod.metadata.namespace &&
+        Object.entries((endpoint.spec.podSelector?.matchLabels ?? {}) as Record<string, string>).every(
+          ([key, value]) => pod.metadata.labels[key] === value,
+        ),
+    );
+    if (!selected) return true;
     const listedAt = this.listedAt.get(pod.metadata.name) ?? Infinity;
     return this.policyEndpointReads >= listedAt;
   }
@@ -428,7 +450,9 @@ export class SimulatedCluster implements CommandRunner {
   private debug(args: readonly string[]): CommandResult {
     const namespace = this.flag(args, "-n") ?? "default";
     const target = args.find((arg) => arg.startsWith("pod/"))?.slice(4);
-    const pod = this.pods.find((candidate) => candidate.metadata.name === target && candidate.metadata.namespace === namespace);
+    const pod = this.pods.find(
+      (candidate) => candidate.metadata.name === target && candidate.metadata.namespace === namespace,
+    );
     if (pod === undefined) return failure(`Error from server (NotFound): pods "${target}" not found\n`);
     const image = this.flag(args, "--image") ?? "";
     const name = this.flag(args, "--container") ?? "debugger";
@@ -444,7 +468,10 @@ export class SimulatedCluster implements CommandRunner {
       context = merge(context, partial.securityContext as Json | undefined);
     }
     const container: Json = { name, image, ...(context === undefined ? {} : { securityContext: context }) };
-    const spec: Json = { ...pod.spec, ephemeralContainers: [...(pod.spec.ephemeralContainers ?? []), container] };
+    const spec: Json = {
+      ...pod.spec,
+      ephemeralContainers: [...(pod.spec.ephemeralContainers ?? []), container],
+    };
     const violations = podSecurityViolations(this.levelOf(namespace), spec);
     if (violations.length > 0) {
       return failure(
@@ -464,7 +491,10 @@ export class SimulatedCluster implements CommandRunner {
     const namespace = this.flag(args, "-n") ?? "default";
     const image = this.flag(args, "--image") ?? "";
     const labels = Object.fromEntries(
-      (this.flag(args, "--labels") ?? "").split(",").filter(Boolean).map((pair) => pair.split("=") as [string, string]),
+      (this.flag(args, "--labels") ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((pair) => pair.split("=") as [string, string]),
     );
     const overrides = JSON.parse(this.flag(args, "--overrides") ?? "{}") as Json;
     const spec: Json = merge({ containers: [{ name, image }] }, overrides.spec as Json | undefined) ?? {};
@@ -475,7 +505,11 @@ export class SimulatedCluster implements CommandRunner {
       );
     }
     const container = (spec.containers as Json[])[0];
-    const state = this.containerState(image, container.securityContext as Json | undefined, spec.securityContext ?? {});
+    const state = this.containerState(
+      image,
+      container.securityContext as Json | undefined,
+      spec.securityContext ?? {},
+    );
     const ip = `10.30.99.${this.nextIp++}`;
     this.pods.push({
       apiVersion: "v1",
@@ -497,7 +531,9 @@ export class SimulatedCluster implements CommandRunner {
   private wait(args: readonly string[]): CommandResult {
     const namespace = this.flag(args, "-n") ?? "default";
     const target = args.find((arg) => arg.startsWith("pod/"))?.slice(4);
-    const pod = this.pods.find((candidate) => candidate.metadata.name === target && candidate.metadata.namespace === namespace);
+    const pod = this.pods.find(
+      (candidate) => candidate.metadata.name === target && candidate.metadata.namespace === namespace,
+    );
     if (pod === undefined) return failure(`Error from server (NotFound): pods "${target}" not found\n`);
     if (pod.status.phase === "Running") return ok(`pod/${target} condition met\n`);
     // kubectl wait polls until its own --timeout: the whole budget goes by.
@@ -511,7 +547,9 @@ export class SimulatedCluster implements CommandRunner {
     const gone = this.pods.filter(
       (pod) =>
         pod.metadata.namespace === namespace &&
-        (selector !== undefined ? this.matches(pod.metadata.labels, selector) : pod.metadata.name === args[2]),
+        (selector !== undefined
+          ? this.matches(pod.metadata.labels, selector)
+          : pod.metadata.name === args[2]),
     );
     for (const pod of gone) this.pods.splice(this.pods.indexOf(pod), 1);
     if (gone.length === 0 && selector !== undefined) return ok("No resources found\n");
@@ -521,7 +559,9 @@ export class SimulatedCluster implements CommandRunner {
   private sourceOf(target: string, namespace: string): { key: string; pod?: SimPod } {
     const name = target.replace(/^(pod|deploy)\//, "");
     if (target.startsWith("deploy/")) return { key: name };
-    const pod = this.pods.find((candidate) => candidate.metadata.name === name && candidate.metadata.namespace === namespace);
+    const pod = this.pods.find(
+      (candidate) => candidate.metadata.name === name && candidate.metadata.namespace === namespace,
+    );
     if (pod === undefined) return { key: name };
     if (pod.metadata.labels["flash-netpol/probe"] === "true") {
       return { key: namespace === this.namespace ? "probe-pod" : `probe-pod@${namespace}`, pod };
@@ -537,8 +577,12 @@ export class SimulatedCluster implements CommandRunner {
       return failure(`Error from server (NotFound): pods "${target.slice(4)}" not found\n`);
     }
     const command = args.slice(args.indexOf("--") + 1);
+    const network = this.options.network;
     const policies: Network =
-      pod !== undefined && !this.enforced(pod) ? () => "open" : this.options.network;
+      pod !== undefined && !this.enforced(pod)
+        ? (from, destination, port) =>
+            destination.kind === "pod" ? network(from, destination, port) : "open"
+        : network;
     if (command[0] === "nslookup") {
       const name = command[command.length - 1];
       return policies(key, { kind: "dns" }, 53) === "timeout"
@@ -559,7 +603,9 @@ export class SimulatedCluster implements CommandRunner {
       case "open":
         return { ...ok(), stderr: `${where} open\nsent 0, rcvd 0\n` };
       case "refused":
-        return failure(`nc: ${where}: Connection refused\nsent 0, rcvd 0\ncommand terminated with exit code 1\n`);
+        return failure(
+          `nc: ${where}: Connection refused\nsent 0, rcvd 0\ncommand terminated with exit code 1\n`,
+        );
       case "timeout":
         return failure(
           `nc: ${where}: Connection timed out\nsent 0, rcvd 0\ncommand terminated with exit code 1\n`,
@@ -602,7 +648,16 @@ export class SimulatedCluster implements CommandRunner {
       );
       // kube-proxy REJECTs a Service without ready endpoints: nc sees "Connection refused".
       if (ready.length === 0) return { kind: "answer", ip, answer: "refused" };
-      return { kind: "answer", ip, answer: this.toPod(source, policies, ready[0].addresses[0] as string, servicePort.targetPort as number) };
+      return {
+        kind: "answer",
+        ip,
+        answer: this.toPod(
+          source,
+          policies,
+          ready[0].addresses[0] as string,
+          servicePort.targetPort as number,
+        ),
+      };
     }
     const destination = this.pods.find((candidate) => candidate.status.podIP === ip);
     if (destination !== undefined) {
