@@ -66,7 +66,7 @@ export function chooseDebugProfile(
     const profile: DebugProfile = level === "restricted" ? "restricted" : "baseline";
     return {
       profile,
-      reason: `${enforces}; ${profile} is the least privilege that admits and nc/nslookup need (general would add SYS_PTRACE, which baseline and restricted refuse)`,
+      reason: `${enforces}; ${profile} is the least privilege that level admits and nc/nslookup need (general would add SYS_PTRACE, which baseline and restricted refuse)`,
     };
   }
   const admitted = PROFILE_LEVEL[requested];
