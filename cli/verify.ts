@@ -7,19 +7,12 @@
  * context, no access, a probe that could not run); 130 interrupted (probe pods still deleted).
  */
 import { KubectlRunner } from "../verify/commandRunner";
+import { installInterruptHandler } from "../verify/interrupt";
 import { runVerify } from "../verify/verifyCommand";
 
 async function main(): Promise<number> {
-  const interrupt = new AbortController();
-  // First Ctrl-C: stop probing and clean up. A second one is left to Node's default (exit now).
-  const onSignal = () => {
-    process.stderr.write("verify: interrupted; deleting the probe pods\n");
-    interrupt.abort();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // Ctrl-C: stop probing and clean up; later signals never cut the cleanup short.
+  const interrupt = installInterruptHandler(process, (line) => process.stderr.write(line));
   return runVerify(process.argv.slice(2), {
     runnerFor: (binary) => new KubectlRunner(binary),
     stdout: (text) => process.stdout.write(text),

@@ -195,6 +195,10 @@ const rolloutConfig = z
     },
   });
 
+// registry[:port]/path[:tag]@sha256:<64 hex>: a digest, so every live verification runs the same nc and nslookup.
+const PINNED_IMAGE =
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(\/[a-z0-9]+([._-][a-z0-9]+)*)?(:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}$/;
+
 /** Keys under `flash-netpol:` and their schemas; each is read and validated on its own. */
 export const CONFIG_SCHEMA = {
   namespace: dns1123Label.default("flash-ticket"),
@@ -242,6 +246,18 @@ export const CONFIG_SCHEMA = {
       "flash-pay": dns1123Label.optional(),
     })
     .default({}),
+  /**
+   * The image `npm run verify` probes with (busybox: nc and nslookup), pinned by digest; usually a
+   * mirror in the account's ECR, which private clusters can pull without Docker Hub's rate limits.
+   * Unset: the digest-pinned Docker Hub busybox in verify/kubectl.ts.
+   */
+  probeImage: z
+    .string({ error: "an image reference pinned by digest" })
+    .regex(
+      PINNED_IMAGE,
+      'an image pinned by digest, e.g. 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/busybox:1.36.1@sha256:<64 hex digits> (README "Live verification" shows how to mirror it)',
+    )
+    .optional(),
   /** How long one AWS read may take before the preview fails instead of hanging. */
   lookupTimeoutSeconds: z.coerce
     .number({ error: "a number of seconds from 1 to 600" })

@@ -3,15 +3,14 @@ import * as assert from "node:assert/strict";
 import {
   checkCommand,
   debugContainerArgs,
-  debugContainerRunningArgs,
-  deletePodArgs,
+  deletePodsArgs,
   execArgs,
   execTargetOf,
   namespaceArgs,
   renderCommand,
+  podArgs,
+  podsArgs,
   runProbePodArgs,
-  runningPodArgs,
-  waitReadyArgs,
   withContext,
   type KubectlSettings,
 } from "../verify/kubectl";
@@ -42,6 +41,7 @@ const STRAY: Extract<ProbeSource, { kind: "probePod" }> = {
   role: "unlabelled",
   namespace: "flash-ticket",
   labels: { "flash-netpol/probe": "true" },
+  selectedBy: [],
 };
 
 const LOOKALIKE: Extract<ProbeSource, { kind: "probePod" }> = {
@@ -50,6 +50,7 @@ const LOOKALIKE: Extract<ProbeSource, { kind: "probePod" }> = {
   role: "other-namespace",
   namespace: "default",
   labels: { app: "flash-api", "k8s-app": "kube-dns", "flash-netpol/probe": "true" },
+  selectedBy: [],
 };
 
 describe("verify: kubectl argument vectors", () => {
@@ -70,17 +71,8 @@ describe("verify: kubectl argument vectors", () => {
   });
 
   it("debug method: an ephemeral busybox container in the service pod, probed by exec into it", () => {
-    assert.deepEqual(runningPodArgs("flash-ticket", "app=flash-api"), [
-      "get",
-      "pods",
-      "-n",
-      "flash-ticket",
-      "-l",
-      "app=flash-api",
-      "--field-selector=status.phase=Running",
-      "-o",
-      "jsonpath={.items[0].metadata.name}",
-    ]);
+    // JSON, never a {.items[0]} jsonpath: that fails with an index error when no pod matches.
+    assert.deepEqual(podsArgs("flash-ticket"), ["get", "pods", "-n", "flash-ticket", "-o", "json"]);
     assert.deepEqual(debugContainerArgs(SETTINGS, API, "flash-api-7d9f-x2x"), [
       "debug",
       "-n",
@@ -93,14 +85,14 @@ describe("verify: kubectl argument vectors", () => {
       "sleep",
       "360",
     ]);
-    assert.deepEqual(debugContainerRunningArgs(SETTINGS, "flash-ticket", "flash-api-7d9f-x2x"), [
+    assert.deepEqual(podArgs("flash-ticket", "flash-api-7d9f-x2x"), [
       "get",
       "pod",
       "flash-api-7d9f-x2x",
       "-n",
       "flash-ticket",
       "-o",
-      'jsonpath={.status.ephemeralContainerStatuses[?(@.name=="netpol-probe-a1b2c3")].state.running.startedAt}',
+      "json",
     ]);
     const target = execTargetOf(SETTINGS, API, "flash-api-7d9f-x2x");
     assert.deepEqual(execArgs(target, ["nc", "-z", "host", "1"]), [
@@ -145,49 +137,54 @@ describe("verify: kubectl argument vectors", () => {
     ]);
   });
 
-  it("probe pods: created with their labels, waited for, exec'd into, deleted without waiting", () => {
-    assert.deepEqual(runProbePodArgs(SETTINGS, STRAY), [
+  it("probe pods: restricted-compliant, labelled with the run, deleted by that label without waiting", () => {
+    const args = runProbePodArgs(SETTINGS, STRAY);
+    assert.deepEqual(args.slice(0, 7), [
       "run",
       "netpol-probe-a1b2c3",
       "-n",
       "flash-ticket",
       "--image=busybox:1.36",
       "--restart=Never",
-      "--labels=flash-netpol/probe=true",
-      "--command",
-      "--",
-      "sleep",
-      "360",
+      "--labels=flash-netpol/probe=true,flash-netpol/probe-run=a1b2c3",
     ]);
-    assert.deepEqual(runProbePodArgs(SETTINGS, LOOKALIKE).slice(0, 7), [
-      "run",
-      "netpol-probe-a1b2c3-other",
-      "-n",
-      "default",
-      "--image=busybox:1.36",
-      "--restart=Never",
-      "--labels=app=flash-api,k8s-app=kube-dns,flash-netpol/probe=true",
-    ]);
-    assert.deepEqual(waitReadyArgs("flash-ticket", "netpol-probe-a1b2c3", 90), [
-      "wait",
-      "-n",
-      "flash-ticket",
-      "--for=condition=Ready",
-      "pod/netpol-probe-a1b2c3",
-      "--timeout=90s",
-    ]);
+    assert.deepEqual(args.slice(-4), ["--command", "--", "sleep", "360"]);
+    const overrides = JSON.parse(args[7].replace(/^--overrides=/, "")) as {
+      spec: {
+        securityContext: Record<string, unknown>;
+        containers: { securityContext: Record<string, unknown>; command: string[] }[];
+      };
+    };
+    assert.deepEqual(overrides.spec.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 65534,
+      runAsGroup: 65534,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    assert.deepEqual(overrides.spec.containers[0].securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
+    assert.deepEqual(overrides.spec.containers[0].command, ["sleep", "360"]);
+    assert.ok(
+      runProbePodArgs(SETTINGS, LOOKALIKE)[6].startsWith(
+        "--labels=app=flash-api,k8s-app=kube-dns,flash-netpol/probe=true,",
+      ),
+    );
     assert.deepEqual(execTargetOf(SETTINGS, STRAY, undefined), {
       namespace: "flash-ticket",
       target: "pod/netpol-probe-a1b2c3",
     });
-    assert.deepEqual(deletePodArgs("default", "netpol-probe-a1b2c3-other"), [
+    assert.deepEqual(deletePodsArgs("default", "flash-netpol/probe-run=a1b2c3"), [
       "delete",
-      "pod",
-      "netpol-probe-a1b2c3-other",
+      "pods",
       "-n",
       "default",
+      "-l",
+      "flash-netpol/probe-run=a1b2c3",
       "--ignore-not-found",
       "--wait=false",
+      "--grace-period=1",
     ]);
   });
 
@@ -199,7 +196,7 @@ describe("verify: kubectl argument vectors", () => {
       "namespace",
       "flash-ticket",
       "-o",
-      "name",
+      "json",
     ]);
     assert.deepEqual(withContext({}, ["config", "current-context"]), ["config", "current-context"]);
   });

@@ -220,6 +220,7 @@ describe("verify: probe plan", function () {
         role: "unlabelled",
         namespace: "flash-ticket",
         labels: { "flash-netpol/probe": "true" },
+        selectedBy: [],
       },
       {
         kind: "probePod",
@@ -227,12 +228,20 @@ describe("verify: probe plan", function () {
         role: "other-namespace",
         namespace: "default",
         labels: { app: "flash-api", "k8s-app": "kube-dns", "flash-netpol/probe": "true" },
+        selectedBy: [],
       },
     ]);
     assert.equal(plan.stage.startsWith("defaultDeny off"), true);
     assert.deepEqual(plan.cluster, { name: "flash-prod", region: "ap-northeast-2" });
     assert.equal(plan.notProbed.length, 1);
     assert.match(plan.notProbed[0], /^alb -> flash-gateway/);
+  });
+
+  it("dev's stray probe pod is selected by the default deny and the DNS allow: the agent must list it in theirs", async () => {
+    const plan = await planFor("dev");
+    const stray = plan.sources.find((source) => source.key === "probe-pod");
+    assert.ok(stray?.kind === "probePod");
+    assert.deepEqual([...stray.selectedBy].sort(), ["allow-dns-egress", "default-deny-all"]);
   });
 
   it("without --other-namespace there is no look-alike pod and no probe from it", async () => {

@@ -7,12 +7,21 @@
  * operator reviews is what runs.
  */
 import type { ServiceName } from "../components/flowTable";
-import type { ProbeCheck, ProbeSource } from "./probe";
+import { PROBE_POD_LABEL, type ProbeCheck, type ProbeSource } from "./probe";
 
 export const PROBE_METHODS = ["debug", "exec"] as const;
 export type ProbeMethod = (typeof PROBE_METHODS)[number];
 
-export const DEFAULT_PROBE_IMAGE = "busybox:1.36";
+/**
+ * busybox 1.36.1 (nc with -z/-w, nslookup) pinned by the digest of its multi-arch index on Docker
+ * Hub, so every run probes with the same binaries. Private clusters mirror it to ECR and set
+ * `probeImage` (README "Live verification").
+ */
+export const DEFAULT_PROBE_IMAGE =
+  "docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662";
+/** Probe pods and probe containers run as nobody: PodSecurity restricted and runAsNonRoot pods need a non-root UID, and busybox's is root. */
+export const PROBE_UID = 65534;
+export const PROBE_RUN_LABEL_KEY = "flash-netpol/probe-run";
 
 export interface KubectlSettings {
   /** `--context` for every call; undefined uses the kubeconfig's current context. */
@@ -21,6 +30,8 @@ export interface KubectlSettings {
   readonly method: ProbeMethod;
   /** kubectl debug's security profile for the ephemeral container. */
   readonly debugProfile: string;
+  /** `kubectl debug --custom` file (kubectl >= 1.31) that sets the non-root UID on top of the profile. */
+  readonly customProfileFile?: string;
   /** The application container per service: `-c` for exec, `--target` for debug. */
   readonly containers: Readonly<Partial<Record<ServiceName, string>>>;
   /** Random per run: names the probe pods and ephemeral containers, so runs never collide. */
@@ -47,23 +58,37 @@ export function currentContextArgs(): string[] {
   return ["config", "current-context"];
 }
 
-/** Reachability, credentials and the namespace in one read. */
+/** Reachability, credentials and the namespace (its PodSecurity label) in one read. */
 export function namespaceArgs(namespace: string): string[] {
-  return ["get", "namespace", namespace, "-o", "name"];
+  return ["get", "namespace", namespace, "-o", "json"];
 }
 
-export function runningPodArgs(namespace: string, selector: string): string[] {
-  return [
-    "get",
-    "pods",
-    "-n",
-    namespace,
-    "-l",
-    selector,
-    "--field-selector=status.phase=Running",
-    "-o",
-    "jsonpath={.items[0].metadata.name}",
-  ];
+/** Service ports, ClusterIPs and ready endpoints: where a probe must aim. */
+export function servicesAndSlicesArgs(namespace: string): string[] {
+  return ["get", "services,endpointslices", "-n", namespace, "-o", "json"];
+}
+
+/**
+ * The namespace's pods: sources for the debug method and destination pod IPs. JSON, not a
+ * `{.items[0]...}` jsonpath, which fails with an index error when no pod matches.
+ */
+export function podsArgs(namespace: string): string[] {
+  return ["get", "pods", "-n", namespace, "-o", "json"];
+}
+
+/** One pod's status: container states (waiting reasons) and its IP. */
+export function podArgs(namespace: string, pod: string): string[] {
+  return ["get", "pod", pod, "-n", namespace, "-o", "json"];
+}
+
+/** The EKS network policy controller's resolved policies (networking.k8s.aws/v1alpha1). */
+export function policyEndpointsArgs(namespace: string): string[] {
+  return ["get", "policyendpoints.networking.k8s.aws", "-n", namespace, "-o", "json"];
+}
+
+/** The partial container spec `--custom` merges over the debug profile. */
+export function customProfile(): { securityContext: { runAsUser: number; runAsGroup: number } } {
+  return { securityContext: { runAsUser: PROBE_UID, runAsGroup: PROBE_UID } };
 }
 
 export function debugContainerName(runId: string): string {
@@ -96,6 +121,7 @@ export function debugContainerArgs(
     `--image=${settings.image}`,
     `--container=${debugContainerName(settings.runId)}`,
     `--profile=${settings.debugProfile}`,
+    ...(settings.customProfileFile === undefined ? [] : [`--custom=${settings.customProfileFile}`]),
     ...(target === undefined ? [] : [`--target=${target}`]),
     "--",
     "sleep",
@@ -103,53 +129,73 @@ export function debugContainerArgs(
   ];
 }
 
-/** Prints the ephemeral container's start time once it runs; empty until then. */
-export function debugContainerRunningArgs(
-  settings: KubectlSettings,
-  namespace: string,
-  pod: string,
-): string[] {
-  const name = debugContainerName(settings.runId);
-  return [
-    "get",
-    "pod",
-    pod,
-    "-n",
-    namespace,
-    "-o",
-    `jsonpath={.status.ephemeralContainerStatuses[?(@.name=="${name}")].state.running.startedAt}`,
-  ];
-}
-
 export function runProbePodArgs(
   settings: KubectlSettings,
   source: Extract<ProbeSource, { kind: "probePod" }>,
 ): string[] {
-  const labels = Object.entries(source.labels)
+  const name = probePodName(source, settings.runId);
+  const labels = Object.entries({ ...source.labels, [PROBE_RUN_LABEL_KEY]: settings.runId })
     .map(([key, value]) => `${key}=${value}`)
     .join(",");
+  const command = ["sleep", String(settings.sleepSeconds)];
+  // What PodSecurity "restricted" requires, and a UID busybox does not have by itself. The default
+  // --override-type is a JSON merge patch (RFC 7396): the container list is replaced, so it is whole.
+  const overrides = {
+    apiVersion: "v1",
+    spec: {
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: PROBE_UID,
+        runAsGroup: PROBE_UID,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      containers: [
+        {
+          name,
+          image: settings.image,
+          command,
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        },
+      ],
+    },
+  };
   return [
     "run",
-    probePodName(source, settings.runId),
+    name,
     "-n",
     source.namespace,
     `--image=${settings.image}`,
     "--restart=Never",
     `--labels=${labels}`,
+    `--overrides=${JSON.stringify(overrides)}`,
     "--command",
     "--",
-    "sleep",
-    String(settings.sleepSeconds),
+    ...command,
   ];
 }
 
-export function waitReadyArgs(namespace: string, pod: string, timeoutSeconds: number): string[] {
-  return ["wait", "-n", namespace, "--for=condition=Ready", `pod/${pod}`, `--timeout=${timeoutSeconds}s`];
+/** The selector of this run's probe pods; `--cleanup` uses the label every run's pods wear. */
+export function runSelector(runId: string): string {
+  return `${PROBE_RUN_LABEL_KEY}=${runId}`;
 }
+export const ANY_RUN_SELECTOR = `${PROBE_POD_LABEL.key}=${PROBE_POD_LABEL.value}`;
 
-/** `--wait=false`: cleanup must not hang on a slow termination; the pod is gone either way. */
-export function deletePodArgs(namespace: string, pod: string): string[] {
-  return ["delete", "pod", pod, "-n", namespace, "--ignore-not-found", "--wait=false"];
+/**
+ * By label, so a pod whose create was interrupted is still found. `--wait=false`: cleanup must not
+ * hang; `--grace-period=1`: PID 1 `sleep` ignores SIGTERM, so the default 30 s would all go by.
+ */
+export function deletePodsArgs(namespace: string, selector: string): string[] {
+  return [
+    "delete",
+    "pods",
+    "-n",
+    namespace,
+    "-l",
+    selector,
+    "--ignore-not-found",
+    "--wait=false",
+    "--grace-period=1",
+  ];
 }
 
 /** Where a source's probes run, once its pod (for debug) is known. */

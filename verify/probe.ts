@@ -7,6 +7,9 @@ import type { Protocol, ServiceName } from "../components/flowTable";
 
 export type Verdict = "allowed" | "blocked";
 
+/** The label every probe pod wears, so an operator (and `--cleanup`) can find a leftover one. */
+export const PROBE_POD_LABEL = { key: "flash-netpol/probe", value: "true" } as const;
+
 /** Where probes run from. */
 export type ProbeSource =
   /** A service's own pod, found by its Deployment or by the labels its policies select. */
@@ -27,6 +30,11 @@ export type ProbeSource =
       readonly role: "unlabelled" | "other-namespace";
       readonly namespace: string;
       readonly labels: Readonly<Record<string, string>>;
+      /**
+       * The deployed NetworkPolicies whose podSelector selects it: the EKS agent must list its IP
+       * in their PolicyEndpoints before it is enforced (standard mode: allow-all until then).
+       */
+      readonly selectedBy: readonly string[];
     };
 
 /** What the probe does inside the source's network namespace. */
@@ -51,6 +59,18 @@ export interface PlannedProbe {
   readonly intended: boolean;
   /** Why this probe is in the plan and why its expectation is what it is. */
   readonly reason: string;
+  /** Set by the planner when the target is a service's pods; resolved to addresses against the cluster. */
+  readonly destination?: {
+    readonly service: ServiceName;
+    readonly podLabels: Readonly<Record<string, string>>;
+    readonly containerPort: number;
+  };
+  /** The address probed, once resolved: a pod IP, a ClusterIP, or a name. */
+  readonly address?: string;
+  /** How the address was found: a ready pod's IP, the Service's ClusterIP, or a DNS/AWS name. */
+  readonly via?: "pod" | "clusterIP" | "name";
+  /** Set when the cluster gives nothing to probe (no ready pod, no ready endpoint): never run, "could not probe". */
+  readonly unprobeable?: string;
 }
 
 export interface ProbePlan {
@@ -64,4 +84,6 @@ export interface ProbePlan {
   readonly probes: readonly PlannedProbe[];
   /** Flows of the table no probe can exercise from inside the cluster, with why. */
   readonly notProbed: readonly string[];
+  /** The stack's `probeImage` config key, when set. */
+  readonly probeImage?: string;
 }

@@ -76,6 +76,12 @@ export function describeKubectlFailure(result: CommandResult): string {
   if (result.aborted) return "interrupted";
   if (result.timedOut) return `kubectl did not return within ${Math.round(result.elapsedMs / 1000)} s`;
   const message = lastLine(result.stderr) || lastLine(result.stdout) || `kubectl exited ${result.exitCode}`;
+  if (/violates PodSecurity/.test(message)) {
+    return `${message} (PodSecurity admission refused it: the namespace's pod-security.kubernetes.io/enforce level)`;
+  }
+  if (/unknown flag: --custom/.test(message)) {
+    return `${message} (kubectl debug --custom needs kubectl 1.31 or later, 1.30 with KUBECTL_DEBUG_CUSTOM_PROFILE=true; or use --method exec)`;
+  }
   if (/forbidden/i.test(message)) return `${message} (RBAC: this identity may not do it)`;
   return message;
 }
@@ -96,8 +102,14 @@ export function interpretProbe(check: ProbeCheck, result: CommandResult, waitSec
       : { kind: "answered", detail: detail || "resolved" };
   }
   const remote = REMOTE_EXIT.exec(result.stderr);
-  if (remote === null) return { kind: "could-not-probe", detail: describeKubectlFailure(result) };
-  const remoteCode = Number(remote[1]);
+  // containerd fails the exec itself when the binary is missing: kubectl then prints the runtime's
+  // error and exits 1, with no "command terminated with exit code" line.
+  const containerdMissing =
+    remote === null && /OCI runtime exec failed/.test(output) && TOOL_MISSING.test(output);
+  if (remote === null && !containerdMissing) {
+    return { kind: "could-not-probe", detail: describeKubectlFailure(result) };
+  }
+  const remoteCode = remote === null ? 127 : Number(remote[1]);
   if (remoteCode === 126 || remoteCode === 127 || TOOL_MISSING.test(output)) {
     const tool = check.kind === "tcp" ? "nc" : "nslookup";
     return {

@@ -24,12 +24,18 @@ import {
   type ServiceName,
 } from "../components/flowTable";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
-import type { PlannedProbe, ProbeCheck, ProbePlan, ProbeSource } from "./probe";
+import { compileLabelSelector } from "../analyzer/index";
+import {
+  PROBE_POD_LABEL,
+  type PlannedProbe,
+  type ProbeCheck,
+  type ProbePlan,
+  type ProbeSource,
+} from "./probe";
 import { ExpectationError, StageMatrix } from "./stageMatrix";
 import { hostOfPaymentUrl, isProbeHost } from "./targetHost";
 
-/** The label every probe pod wears, so an operator can find (and delete) a leftover one. */
-export const PROBE_POD_LABEL = { key: "flash-netpol/probe", value: "true" } as const;
+export { PROBE_POD_LABEL } from "./probe";
 /** A name every cluster's DNS answers: resolving it exercises only the path to the resolver. */
 export const DNS_PROBE_NAME = "kubernetes.default.svc.cluster.local";
 const KUBE_DNS_SERVICE_HOST = "kube-dns.kube-system.svc.cluster.local";
@@ -59,6 +65,7 @@ const dataStoreHosts = z.object({
 /** One concrete thing to reach, and the model endpoints that stand for wherever it really is. */
 interface Target {
   readonly to: string;
+  readonly destination?: PlannedProbe["destination"];
   readonly check: ProbeCheck;
   readonly port: number;
   readonly protocol: PortProtocol["protocol"];
@@ -121,9 +128,15 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
       case "service": {
         // The Service name resolves to a ClusterIP; kube-proxy rewrites it to a pod IP before the
         // policy is evaluated, so the destination pod's ingress policy decides, as in the model.
+        // Resolved against the cluster's pods and Services before probing (verify/targets.ts).
         const host = `${endpoint.service}.${namespace}.svc.cluster.local`;
         return {
           to: host,
+          destination: {
+            service: endpoint.service,
+            podLabels: config.services[endpoint.service].podLabels,
+            containerPort: port.port,
+          },
           check: { kind: "tcp", host, port: port.port },
           ...port,
           modelClass: classOf(endpoint),
@@ -186,12 +199,21 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
       );
     }
   }
+  const selectingPolicies = (podNamespace: string, labels: Readonly<Record<string, string>>) =>
+    input.manifests
+      .filter(
+        (manifest) =>
+          manifest.metadata.namespace === podNamespace &&
+          compileLabelSelector(manifest.spec.podSelector)(labels),
+      )
+      .map((manifest) => manifest.metadata.name);
   const unlabelledPod: ProbeSource = {
     kind: "probePod",
     key: "probe-pod",
     role: "unlabelled",
     namespace,
     labels: probeLabels,
+    selectedBy: selectingPolicies(namespace, probeLabels),
   };
   // The model's pod no service policy selects: it stands for any stray pod of the namespace.
   const unlabelledModel = only(
@@ -215,6 +237,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
         role: "other-namespace",
         namespace: otherNamespace,
         labels: { ...modelPod.labels, ...probeLabels },
+        selectedBy: selectingPolicies(otherNamespace, { ...modelPod.labels, ...probeLabels }),
       },
       model: `${modelPod.namespace}/${modelPod.name}`,
     };
@@ -324,6 +347,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
       expected: answer.verdict,
       intended,
       reason: `${why} (${verdictNote})`,
+      ...(target.destination === undefined ? {} : { destination: target.destination }),
     });
   }
 
@@ -336,5 +360,6 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
     sources,
     probes,
     notProbed,
+    ...(config.probeImage === undefined ? {} : { probeImage: config.probeImage }),
   };
 }

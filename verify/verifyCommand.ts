@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SERVICE_NAMES, type ServiceName } from "../components/flowTable";
@@ -11,9 +12,20 @@ import { PlanFailure } from "../offline/planReport";
 import { PROJECT_ROOT } from "../offline/runProgram";
 import type { CommandRunner } from "./commandRunner";
 import { EXIT_CLUSTER_ERROR, compareOutcomes, comparisonJson, exitCodeOf, renderComparison } from "./compare";
+import { recordedClusterView } from "./clusterView";
 import { dryRunJson, renderDryRun } from "./dryRun";
-import { DEFAULT_PROBE_IMAGE, PROBE_METHODS, type KubectlSettings, type ProbeMethod } from "./kubectl";
+import {
+  ANY_RUN_SELECTOR,
+  DEFAULT_PROBE_IMAGE,
+  PROBE_METHODS,
+  deletePodsArgs,
+  withContext,
+  type KubectlSettings,
+  type ProbeMethod,
+} from "./kubectl";
 import { ClusterError, runLive, type LiveRunResult } from "./liveRun";
+import { DEBUG_PROFILES, type DebugProfile } from "./podSecurity";
+import { describeKubectlFailure } from "./probeOutput";
 import { KUBE_DNS_NAMESPACE } from "../components/networkPolicies";
 import type { ProbePlan } from "./probe";
 import { probePlanForStack } from "./stackPlan";
@@ -34,6 +46,8 @@ export interface VerifyDependencies {
   readonly runId?: string;
   /** Between polls of an ephemeral container's state. */
   readonly pollIntervalMs?: number;
+  /** Replaces --enforcement-timeout (tests). */
+  readonly enforcementTimeoutSeconds?: number;
 }
 
 interface VerifyFlags {
@@ -45,8 +59,11 @@ interface VerifyFlags {
   otherNamespace: string | false;
   context?: string;
   kubectl: string;
-  image: string;
-  debugProfile: string;
+  image?: string;
+  probeImage?: string;
+  debugProfile: DebugProfile | "auto";
+  cleanup?: boolean;
+  enforcementTimeout: number;
   container: Partial<Record<ServiceName, string>>;
   probeTimeout: number;
   timeout: number;
@@ -113,8 +130,23 @@ function parseFlags(argv: readonly string[], deps: VerifyDependencies): VerifyFl
     .option("--no-other-namespace", "skip the look-alike probe pod in another namespace")
     .option("--context <name>", "kubectl context to use instead of the current one")
     .option("--kubectl <path>", "kubectl binary", "kubectl")
-    .option("--image <image>", "probe image (needs nc with -z, and nslookup)", DEFAULT_PROBE_IMAGE)
-    .option("--debug-profile <profile>", "kubectl debug --profile for the probe container", "general")
+    .option(
+      "--probe-image <image>",
+      `probe image (nc with -z, nslookup); default: the stack's probeImage, else ${DEFAULT_PROBE_IMAGE}`,
+    )
+    .option("--image <image>", "the same as --probe-image (older name)")
+    .addOption(
+      new Option(
+        "--debug-profile <profile>",
+        "kubectl debug --profile for the probe container; auto: what the namespace's PodSecurity level admits",
+      )
+        .choices(DEBUG_PROFILES)
+        .default("auto"),
+    )
+    .option(
+      "--cleanup",
+      "delete the probe pods every earlier run left behind (label flash-netpol/probe=true), probe nothing",
+    )
     .option(
       "--container <service=container>",
       "the app container of a service (exec: -c; debug: --target); repeatable",
@@ -123,9 +155,15 @@ function parseFlags(argv: readonly string[], deps: VerifyDependencies): VerifyFl
     )
     .option(
       "--probe-timeout <seconds>",
-      "longest one probe may take, kubectl included; nc/nslookup get 2 s less",
-      seconds(3, 120),
-      5,
+      "how long nc/nslookup wait for an answer; kubectl gets this plus 10 s + 2x this (credentials, stream set-up)",
+      seconds(1, 120),
+      3,
+    )
+    .option(
+      "--enforcement-timeout <seconds>",
+      "how long a new probe pod may wait for the network policy agent to list it in PolicyEndpoints",
+      seconds(5, 600),
+      60,
     )
     .option(
       "--timeout <seconds>",
@@ -175,24 +213,52 @@ export async function runVerify(argv: readonly string[], deps: VerifyDependencie
     return EXIT_CLUSTER_ERROR;
   }
 
+  const runId = deps.runId ?? randomBytes(3).toString("hex");
   const settings: KubectlSettings = {
     context: flags.context,
-    image: flags.image,
+    image: flags.probeImage ?? flags.image ?? plan.probeImage ?? DEFAULT_PROBE_IMAGE,
     method: flags.method,
+    // `auto` is settled from the namespace's PodSecurity label (the live read, or the recorded one).
     debugProfile: flags.debugProfile,
+    customProfileFile:
+      flags.method === "debug" ? path.join(os.tmpdir(), `flash-netpol-verify-${runId}.json`) : undefined,
     containers: flags.container,
-    runId: deps.runId ?? randomBytes(3).toString("hex"),
-    // kubectl exec's own round trip gets the other 2 s of the probe's budget.
-    connectWaitSeconds: Math.max(1, flags.probeTimeout - 2),
+    runId,
+    connectWaitSeconds: flags.probeTimeout,
     // Outlives the run a little, then ends on its own should cleanup never happen.
     sleepSeconds: flags.timeout + 60,
   };
+  if (flags.cleanup) {
+    const runner = deps.runnerFor(flags.kubectl);
+    let failed = false;
+    for (const namespace of [plan.namespace, ...(otherNamespace === undefined ? [] : [otherNamespace])]) {
+      const result = await runner.run(withContext(settings, deletePodsArgs(namespace, ANY_RUN_SELECTOR)), {
+        timeoutMs: 30_000,
+      });
+      if (result.exitCode === 0) {
+        deps.stderr(`verify: ${namespace}: ${result.stdout.trim() || "no probe pods left"}\n`);
+      } else {
+        failed = true;
+        deps.stderr(`verify: could not sweep ${namespace}: ${describeKubectlFailure(result)}\n`);
+      }
+    }
+    return failed ? EXIT_CLUSTER_ERROR : 0;
+  }
   if (flags.dryRun) {
-    deps.stdout(
-      flags.format === "json"
-        ? `${JSON.stringify(dryRunJson(plan, settings), null, 2)}\n`
-        : renderDryRun(plan, settings),
-    );
+    try {
+      const recorded = recordedClusterView(PROJECT_ROOT, flags.stack);
+      deps.stdout(
+        flags.format === "json"
+          ? `${JSON.stringify(dryRunJson(plan, settings, recorded), null, 2)}\n`
+          : renderDryRun(plan, settings, recorded),
+      );
+    } catch (error) {
+      if (error instanceof ClusterError) {
+        deps.stderr(`verify: ${error.message}\n`);
+        return EXIT_CLUSTER_ERROR;
+      }
+      throw error;
+    }
     return 0;
   }
 
@@ -200,8 +266,10 @@ export async function runVerify(argv: readonly string[], deps: VerifyDependencie
   try {
     result = await runLive(plan, deps.runnerFor(flags.kubectl), {
       settings,
+      debugProfile: flags.debugProfile,
       probeTimeoutSeconds: flags.probeTimeout,
       overallTimeoutSeconds: flags.timeout,
+      enforcementTimeoutSeconds: deps.enforcementTimeoutSeconds ?? flags.enforcementTimeout,
       cluster: plan.cluster,
       signal: deps.signal,
       log: (line) => deps.stderr(`verify: ${line}\n`),
