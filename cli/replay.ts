@@ -28,7 +28,13 @@ import { Places } from "../replay/places";
 import { readPodIndex } from "../replay/podIndex";
 import { judgeConnections, summarize, unattributedAddresses } from "../replay/verdicts";
 
-export const REPLAY_EXIT = { ok: 0, programFailed: 1, badInput: 2, blocksIntended: 3, blocksUnintended: 5 } as const;
+export const REPLAY_EXIT = {
+  ok: 0,
+  programFailed: 1,
+  badInput: 2,
+  blocksIntended: 3,
+  blocksUnintended: 5,
+} as const;
 
 const FORMATS = ["text", "json", "markdown"] as const;
 
@@ -57,12 +63,25 @@ function command(io: ReplayIo): Command {
   return new Command()
     .name("npm run replay --")
     .description("Replay observed traffic against the next rollout stage (shadow mode for the EKS VPC CNI)")
-    .requiredOption("--stack <name>", "stack; reads Pulumi.<name>.yaml and fixtures/aws/<name>.json, as npm run plan")
+    .requiredOption(
+      "--stack <name>",
+      "stack; reads Pulumi.<name>.yaml and fixtures/aws/<name>.json, as npm run plan",
+    )
     .option("--pods <file>", "kubectl get pods -A -o json")
-    .option("--flow-logs <files...>", "VPC Flow Logs: default format, or a custom format with its header line; plain or .gz")
-    .option("--agent-logs <files...>", "network policy agent logs (network-policy-agent.log, or CloudWatch messages)")
+    .option(
+      "--flow-logs <files...>",
+      "VPC Flow Logs: default format, or a custom format with its header line; plain or .gz",
+    )
+    .option(
+      "--agent-logs <files...>",
+      "network policy agent logs (network-policy-agent.log, or CloudWatch messages)",
+    )
     .option("--aggregated <file>", "CSV result of the --athena-sql query")
-    .option("--candidate <spec>", "next, target, or flags such as flash-api.egress=enforce,defaultDeny=enforce", "next")
+    .option(
+      "--candidate <spec>",
+      "next, target, or flags such as flash-api.egress=enforce,defaultDeny=enforce",
+      "next",
+    )
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("text"))
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
     .option("--athena-sql", "print the Athena query that aggregates the window server-side, and exit")
@@ -87,12 +106,17 @@ export async function runReplay(argv: readonly string[], io: ReplayIo): Promise<
   };
   const stackFile = path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
   if (!fs.existsSync(stackFile))
-    return usage(`no stack file Pulumi.${options.stack}.yaml; expected Pulumi.<stack>.yaml at the project root (dev, prod)`);
+    return usage(
+      `no stack file Pulumi.${options.stack}.yaml; expected Pulumi.<stack>.yaml at the project root (dev, prod)`,
+    );
   if (options.athenaSql === true) {
     const sinceSeconds = parseDuration(options.since);
-    if (sinceSeconds === undefined) return usage(`--since "${options.since}"; expected a duration such as 24h, 90m or 7d`);
+    if (sinceSeconds === undefined)
+      return usage(`--since "${options.since}"; expected a duration such as 24h, 90m or 7d`);
     if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(options.table))
-      return usage(`--table "${options.table}"; expected a table name such as vpc_flow_logs or db.vpc_flow_logs`);
+      return usage(
+        `--table "${options.table}"; expected a table name such as vpc_flow_logs or db.vpc_flow_logs`,
+      );
     io.stdout(athenaSql({ table: options.table, sinceSeconds, nowSeconds: (io.now ?? Date.now)() / 1000 }));
     return REPLAY_EXIT.ok;
   }
@@ -101,7 +125,11 @@ export async function runReplay(argv: readonly string[], io: ReplayIo): Promise<
     return usage("nothing to replay: give --flow-logs FILE..., --agent-logs FILE... or --aggregated FILE");
 
   try {
-    const { report, config, run } = await buildPlan({ stack: options.stack, stackFile, fixture: options.fixture });
+    const { report, config, run } = await buildPlan({
+      stack: options.stack,
+      stackFile,
+      fixture: options.fixture,
+    });
     const candidate = resolveCandidate(options.candidate, config.rollout, serviceOrderOf(run.config));
     if (!candidate.ok) return usage(candidate.problem);
     let candidateManifests = report.manifests;

@@ -34,7 +34,10 @@ const FLOW_INFO_TEXT =
 const CLOUDWATCH_TEXT =
   /^(?:(\d{10,16})\s+)?Node: [^;]*;SIP: ([^;]+);SPORT: (\d+);DIP: ([^;]+);DPORT: (\d+);PROTOCOL: ([^;]+);PolicyVerdict: ([^;\s]+)(?:;Tier: \S+)?\s*$/;
 
-function fromJsonLine(entry: Record<string, unknown>, fail: (field: string, problem: string) => never): Verdict | undefined {
+function fromJsonLine(
+  entry: Record<string, unknown>,
+  fail: (field: string, problem: string) => never,
+): Verdict | undefined {
   const message = entry.msg;
   if (typeof message !== "string" || !message.startsWith("Flow Info:")) return undefined;
   const time = typeof entry.ts === "string" ? Date.parse(entry.ts) / 1000 : Number.NaN;
@@ -99,7 +102,15 @@ export async function replayAgentLogFile(file: string, aggregator: ConnectionAgg
       }
       const [, millis, src, srcPort, dst, dstPort, protocol, policyVerdict] = match as RegExpExecArray;
       const time = millis === undefined ? Number.NaN : Number(millis) / 1000;
-      verdict = { src, srcPort: Number(srcPort), dst, dstPort: Number(dstPort), protocol, verdict: policyVerdict, time };
+      verdict = {
+        src,
+        srcPort: Number(srcPort),
+        dst,
+        dstPort: Number(dstPort),
+        protocol,
+        verdict: policyVerdict,
+        time,
+      };
     }
     const protocol = PROTOCOL_NUMBERS[verdict.protocol];
     if (protocol === undefined) fail("Proto", `"${verdict.protocol}"; expected TCP, UDP, SCTP or ICMP`);

@@ -170,8 +170,10 @@ export async function replayAggregatedCsv(file: string, aggregator: ConnectionAg
       columns = new Map(values.map((name, index) => [name, index]));
       return;
     }
-    if (values.length !== columns.size) fail(undefined, `${values.length} values, expected ${columns.size} as the header names`);
-    const text = (column: (typeof AGGREGATED_COLUMNS)[number]): string => values[(columns as Map<string, number>).get(column) as number];
+    if (values.length !== columns.size)
+      fail(undefined, `${values.length} values, expected ${columns.size} as the header names`);
+    const text = (column: (typeof AGGREGATED_COLUMNS)[number]): string =>
+      values[(columns as Map<string, number>).get(column) as number];
     const whole = (column: (typeof AGGREGATED_COLUMNS)[number], max = Number.MAX_SAFE_INTEGER): number => {
       const value = text(column);
       if (!WHOLE.test(value) || Number(value) > max) fail(column, `"${value}"; expected a whole number`);
@@ -183,7 +185,8 @@ export async function replayAggregatedCsv(file: string, aggregator: ConnectionAg
     const direction = text("flow_direction");
     if (!["ingress", "egress", "-", ""].includes(direction))
       fail("flow_direction", `"${direction}"; expected ingress, egress or -`);
-    for (const column of ["src", "dst"] as const) if (text(column) === "") fail(column, "empty; expected an address");
+    for (const column of ["src", "dst"] as const)
+      if (text(column) === "") fail(column, "empty; expected an address");
     const records = whole("records");
     aggregator.counts.read += records;
     aggregator.add({

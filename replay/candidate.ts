@@ -29,12 +29,15 @@ export function serviceOrderOf(stackConfig: Readonly<Record<string, string>>): S
   const raw = stackConfig[`${CONFIG_NAMESPACE}:rollout`];
   let listed: string[] = [];
   try {
-    const parsed = raw === undefined ? undefined : (JSON.parse(raw) as { services?: Record<string, unknown> });
+    const parsed =
+      raw === undefined ? undefined : (JSON.parse(raw) as { services?: Record<string, unknown> });
     listed = Object.keys(parsed?.services ?? {});
   } catch {
     listed = [];
   }
-  const known = listed.filter((name): name is ServiceName => (SERVICE_NAMES as readonly string[]).includes(name));
+  const known = listed.filter((name): name is ServiceName =>
+    (SERVICE_NAMES as readonly string[]).includes(name),
+  );
   return [...known, ...SERVICE_NAMES.filter((name) => !known.includes(name))];
 }
 
@@ -49,17 +52,15 @@ export function rolloutSteps(order: readonly ServiceName[]): RolloutStep[] {
         return next;
       },
     },
-    ...order.map(
-      (service): RolloutStep => ({
-        name: `${service} egress`,
-        done: (rollout) => rollout.services[service].egress === "enforce",
-        apply: (rollout) => {
-          const next = clone(rollout);
-          next.services[service].egress = "enforce";
-          return next;
-        },
-      }),
-    ),
+    ...order.map((service): RolloutStep => ({
+      name: `${service} egress`,
+      done: (rollout) => rollout.services[service].egress === "enforce",
+      apply: (rollout) => {
+        const next = clone(rollout);
+        next.services[service].egress = "enforce";
+        return next;
+      },
+    })),
     {
       name: "defaultDeny",
       done: (rollout) => rollout.defaultDeny === "enforce",
@@ -74,11 +75,17 @@ function explicitFlags(spec: string, current: RolloutConfig): CandidateResult {
     ...SERVICE_NAMES.flatMap((service) => DIRECTIONS.map((direction) => `${service}.${direction}`)),
     "defaultDeny",
   ];
-  for (const assignment of spec.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+  for (const assignment of spec
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")) {
     const match = /^([^=]+)=(.*)$/.exec(assignment);
     const [flag, value] = match === null ? [assignment, ""] : [match[1].trim(), match[2].trim()];
     if (!valid.includes(flag))
-      return { ok: false, problem: `--candidate: unknown flag "${flag}"; expected next, target, or FLAG=off|enforce,... with FLAG one of ${valid.join(", ")}` };
+      return {
+        ok: false,
+        problem: `--candidate: unknown flag "${flag}"; expected next, target, or FLAG=off|enforce,... with FLAG one of ${valid.join(", ")}`,
+      };
     if (value !== "off" && value !== "enforce")
       return { ok: false, problem: `--candidate: ${flag}="${value}"; expected off or enforce` };
     if (flag === "defaultDeny") next.defaultDeny = value;
@@ -95,12 +102,21 @@ function explicitFlags(spec: string, current: RolloutConfig): CandidateResult {
   return { ok: true, rollout: checked.data, description: `explicit flags ${spec}` };
 }
 
-export function resolveCandidate(spec: string, current: RolloutConfig, order: readonly ServiceName[]): CandidateResult {
-  if (spec === "target") return { ok: true, rollout: fullEnforcement(), description: "target (everything enforced)" };
+export function resolveCandidate(
+  spec: string,
+  current: RolloutConfig,
+  order: readonly ServiceName[],
+): CandidateResult {
+  if (spec === "target")
+    return { ok: true, rollout: fullEnforcement(), description: "target (everything enforced)" };
   if (spec === "next") {
     const step = rolloutSteps(order).find((candidate) => !candidate.done(current));
     if (step === undefined)
-      return { ok: true, rollout: clone(current), description: "next: none (the stack already enforces everything)" };
+      return {
+        ok: true,
+        rollout: clone(current),
+        description: "next: none (the stack already enforces everything)",
+      };
     return { ok: true, rollout: step.apply(current), description: `next stage: ${step.name}` };
   }
   return explicitFlags(spec, current);

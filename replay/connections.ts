@@ -115,7 +115,8 @@ export class ConnectionAggregator {
     }
     // A SYN opens one connection per record; a TCP record with flags but no SYN continues one; without
     // flags (default format, UDP) each client-side record stands for one.
-    if (forward) connection.connections += group.hint === "src" ? group.records : group.records - group.flagged;
+    if (forward)
+      connection.connections += group.hint === "src" ? group.records : group.records - group.flagged;
     connection.packets += group.packets;
     connection.bytes += group.bytes;
     connection.agentDenies += group.agentDenies ?? 0;

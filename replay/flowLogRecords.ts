@@ -113,12 +113,16 @@ export async function replayFlowLogFile(file: string, aggregator: ConnectionAggr
     const number = (field: RequiredField | OptionalField, max = Number.MAX_SAFE_INTEGER): number => {
       const text = value(field) as string;
       if (!UNSIGNED.test(text) || Number(text) > max)
-        fail(field, `"${text}"; expected a whole number${max < Number.MAX_SAFE_INTEGER ? ` from 0 to ${max}` : ""}`);
+        fail(
+          field,
+          `"${text}"; expected a whole number${max < Number.MAX_SAFE_INTEGER ? ` from 0 to ${max}` : ""}`,
+        );
       return Number(text);
     };
     const address = (field: "srcaddr" | "dstaddr", packetField: "pkt-srcaddr" | "pkt-dstaddr"): string => {
       const packet = value(packetField);
-      const [used, text] = packet !== undefined && packet !== "-" ? [packetField, packet] : [field, value(field)];
+      const [used, text] =
+        packet !== undefined && packet !== "-" ? [packetField, packet] : [field, value(field)];
       if (text === undefined || (!IPV4.test(text) && !(text.includes(":") && ipaddr.IPv6.isValid(text))))
         fail(used, `"${text}"; expected an IPv4 or IPv6 address`);
       return text as string;

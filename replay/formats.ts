@@ -136,14 +136,19 @@ export function renderReplayMarkdown(result: ReplayResult): string {
       const from = mermaidId(row.from, ids);
       const to = mermaidId(row.to, ids);
       const style = row.intended ? "-- in the table -->" : "-.->";
-      lines.push(`  ${from}["${row.from}"] ${style}|"${row.port}/${row.protocol} x${row.connections}"| ${to}["${row.to}"]`);
+      lines.push(
+        `  ${from}["${row.from}"] ${style}|"${row.port}/${row.protocol} x${row.connections}"| ${to}["${row.to}"]`,
+      );
     }
     lines.push("```", "");
   }
   for (const section of sections(result)) {
     lines.push(`<details><summary>${section.title}: ${section.rows.length}</summary>`, "");
     if (section.rows.length > 0) {
-      lines.push("| from | to | port | connections | packets | bytes | in the table |", "|---|---|---|---|---|---|---|");
+      lines.push(
+        "| from | to | port | connections | packets | bytes | in the table |",
+        "|---|---|---|---|---|---|---|",
+      );
       for (const row of section.rows)
         lines.push(
           `| ${row.from} | ${row.to} | ${row.port}/${row.protocol} | ${row.connections} | ${row.packets} | ${row.bytes} | ${row.intended ? "yes" : "no"} |`,
@@ -153,6 +158,9 @@ export function renderReplayMarkdown(result: ReplayResult): string {
     lines.push("</details>", "");
   }
   if (result.unattributed.length > 0)
-    lines.push(`Unattributed addresses inside the VPC: ${result.unattributed.map((ip) => `\`${ip}\``).join(", ")}`, "");
+    lines.push(
+      `Unattributed addresses inside the VPC: ${result.unattributed.map((ip) => `\`${ip}\``).join(", ")}`,
+      "",
+    );
   return lines.join("\n");
 }

@@ -17,6 +17,7 @@ export class ReplayInputError extends Error {
 /** The 1-based line of a character offset, for parsers that report positions. */
 export function lineOfOffset(text: string, offset: number): number {
   let line = 1;
-  for (let index = 0; index < offset && index < text.length; index++) if (text.charCodeAt(index) === 10) line++;
+  for (let index = 0; index < offset && index < text.length; index++)
+    if (text.charCodeAt(index) === 10) line++;
   return line;
 }

@@ -77,7 +77,8 @@ export class Places {
     if (port === 53) return true;
     if (place.pod !== undefined) {
       const { info } = place.pod;
-      if (info.ports.some((declared) => declared.port === port && declared.protocol === protocol)) return true;
+      if (info.ports.some((declared) => declared.port === port && declared.protocol === protocol))
+        return true;
       // A service's configured port is where the ALB and its clients reach it, declared or not.
       return (
         protocol === "TCP" &&
@@ -108,6 +109,8 @@ export class Places {
 
   /** A bare address inside the VPC: a pod the snapshot missed, a node, another ENI. Its verdict is a guess. */
   isUnattributed(place: Place): boolean {
-    return place.pod === undefined && !place.isDns && place.stores.length === 0 && !place.isAlb && place.inVpc;
+    return (
+      place.pod === undefined && !place.isDns && place.stores.length === 0 && !place.isAlb && place.inVpc
+    );
   }
 }

@@ -136,7 +136,8 @@ export function buildPodIndex(text: string, file: string): PodIndex {
       };
       // A finished pod's address may already belong to a running one: the running pod wins.
       const previous = byIp.get(ip);
-      if (previous === undefined || (previous.phase !== "Running" && phase === "Running")) byIp.set(ip, indexed);
+      if (previous === undefined || (previous.phase !== "Running" && phase === "Running"))
+        byIp.set(ip, indexed);
     }
   }
   const pods = [...new Set([...byIp.values()].map((pod) => pod.info))];

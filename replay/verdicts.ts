@@ -6,7 +6,11 @@
  */
 import { PolicyAnalyzer, type Cluster, type NetworkPolicy, type Probe, type Protocol } from "../analyzer";
 import { flowsIntending, intendedFlows } from "../analyzer/flash";
-import { KUBE_DNS_NAMESPACE, NAMESPACE_NAME_LABEL, type NetworkPolicyManifest } from "../components/networkPolicies";
+import {
+  KUBE_DNS_NAMESPACE,
+  NAMESPACE_NAME_LABEL,
+  type NetworkPolicyManifest,
+} from "../components/networkPolicies";
 import type { AggregatedConnection } from "./connections";
 import type { Places } from "./places";
 
@@ -65,7 +69,8 @@ export function judgeConnections(
       port: connection.port,
       protocol: connection.protocol,
     };
-    const verdictOf = (analyzer: PolicyAnalyzer): Verdict => (analyzer.isAllowed(probe) ? "allowed" : "blocked");
+    const verdictOf = (analyzer: PolicyAnalyzer): Verdict =>
+      analyzer.isAllowed(probe) ? "allowed" : "blocked";
     const row = {
       from: places.nameOf(connection.client, connection.port),
       to: places.nameOf(connection.server, connection.port),
@@ -75,7 +80,9 @@ export function judgeConnections(
       candidate: verdictOf(candidate),
       intended: flowsIntending(flows, probe.from, probe.to, probe.port, probe.protocol).length > 0,
     };
-    const key = [row.from, row.to, row.port, row.protocol, row.current, row.candidate, row.intended].join("|");
+    const key = [row.from, row.to, row.port, row.protocol, row.current, row.candidate, row.intended].join(
+      "|",
+    );
     const existing = rows.get(key);
     if (existing === undefined) {
       rows.set(key, {
@@ -112,11 +119,15 @@ export function isNewlyBlocked(row: ConnectionVerdict): boolean {
 export function unattributedAddresses(connections: Iterable<AggregatedConnection>, places: Places): string[] {
   const found = new Set<string>();
   for (const connection of connections)
-    for (const place of [connection.client, connection.server]) if (places.isUnattributed(place)) found.add(place.ip);
+    for (const place of [connection.client, connection.server])
+      if (places.isUnattributed(place)) found.add(place.ip);
   return [...found].sort();
 }
 
-export function summarize(rows: readonly ConnectionVerdict[], unattributed: readonly string[]): VerdictSummary {
+export function summarize(
+  rows: readonly ConnectionVerdict[],
+  unattributed: readonly string[],
+): VerdictSummary {
   return {
     newlyBlockedIntended: rows.filter((row) => isNewlyBlocked(row) && row.intended).length,
     newlyBlockedUnintended: rows.filter((row) => isNewlyBlocked(row) && !row.intended).length,
