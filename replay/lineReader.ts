@@ -21,10 +21,14 @@ export async function forEachLine(
     raw.on("error", (error) => gunzip.destroy(error));
     input = raw.pipe(gunzip);
   }
+  // readline ends quietly when its input fails (a .gz that is not gzip): keep the error to report it.
+  let streamError: Error | undefined;
+  input.on("error", (error: Error) => (streamError = error));
   const lines = readline.createInterface({ input, crlfDelay: Infinity });
   let lineNumber = 0;
   try {
     for await (const line of lines) onLine(line, ++lineNumber);
+    if (streamError !== undefined) throw streamError;
   } catch (cause) {
     if (cause instanceof ReplayInputError) throw cause;
     throw new ReplayInputError(

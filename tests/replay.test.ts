@@ -5,7 +5,6 @@
  * flash-api's egress, which the table limits to RDS, Redis, MQ and DNS.
  */
 import * as assert from "node:assert/strict";
-import { runReplay } from "../cli/replay";
 import { buildPlan } from "../offline/planReport";
 import {
   customFormatLine,
@@ -18,6 +17,7 @@ import {
   type FlowRecord,
   type GeneratedPod,
 } from "./support/replayTraffic";
+import { replay } from "./support/runReplay";
 
 interface Row {
   from: string;
@@ -45,16 +45,6 @@ interface ReplayJson {
   connections: Row[];
   summary: { newlyBlockedIntended: number; newlyBlockedUnintended: number; unattributed: number };
   unattributedAddresses: string[];
-}
-
-export async function replay(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runReplay(argv, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-  });
-  return { code, stdout, stderr };
 }
 
 const T0 = 1_780_000_000;
