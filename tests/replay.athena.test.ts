@@ -8,6 +8,7 @@
  * install script). Until it is a devDependency, point NODE_PATH at an install of it.
  */
 import * as assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import { runReplay } from "../cli/replay";
 import { buildPlan } from "../offline/planReport";
@@ -33,7 +34,7 @@ function loadDuckDb(): DuckDbModule | undefined {
   try {
     // A computed name: the type checker must not require the package to be installed.
     const name = ["@duckdb", "node-api"].join("/");
-    return require(name) as DuckDbModule;
+    return createRequire(__filename)(name) as DuckDbModule;
   } catch {
     return undefined;
   }
@@ -173,7 +174,11 @@ describe("replay: the Athena aggregation run in DuckDB replays to the raw verdic
     };
     const raw = await replayAt("--flow-logs", rawFile);
     const aggregated = await replayAt("--aggregated", csv);
-    assert.equal(raw.connections.length, 7, "rows: gateway->api, api->relay 587 and 50000, api->postgres, cron->pay, pay->internet, api->redis UDP");
+    assert.equal(
+      raw.connections.length,
+      7,
+      "rows: gateway->api, api->relay 587 and 50000, api->postgres, cron->pay, pay->internet, api->redis UDP",
+    );
     assert.deepEqual(aggregated.connections, raw.connections);
     assert.deepEqual(aggregated.summary, raw.summary);
     assert.deepEqual(aggregated.window, raw.window);
