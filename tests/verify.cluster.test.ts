@@ -55,7 +55,6 @@ function cluster(stack: "dev" | "prod", options: Partial<SimulatedClusterOptions
 }
 
 describe("verify on a simulated EKS cluster (issue 13)", function () {
-
   describe("1. targets: pod IPs on the container port, the ClusterIP on the Service's port", () => {
     it("prod's flash-api Service maps 80 -> 4000: both addresses are probed and the allowed flow matches", async () => {
       const sim = cluster("prod");

@@ -39,7 +39,6 @@ async function verify(argv: string[], cluster: CommandRunner, signal?: AbortSign
 const simulated = (stack: "dev" | "prod") => new SimulatedCluster({ stack, network: policiesOf(stack) });
 
 describe("verify: the live flow against a simulated cluster", function () {
-
   it("a cluster that enforces the plan: every probe matches, exit 0, probe pods deleted last", async () => {
     const cluster = simulated("prod");
     const { code, stdout } = await verify(["--stack", "prod"], cluster);

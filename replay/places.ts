@@ -1,0 +1,116 @@
+/**
+ * What an address in a flow log is, in the plan's terms: a pod (named by its workload), kube-dns, a
+ * data store (its subnets), the ALB, or a bare address; and which ports it listens on, so the port
+ * rule can tell a client from a server. Everything comes from the stack's plan and the pod index.
+ */
+import type { StackConfig } from "../components/config";
+import { DATA_STORE_NAMES, SERVICE_NAMES, type DataStoreName } from "../components/flowTable";
+import type { ResolvedCidrs } from "../components/networkPolicies";
+import type { Endpoint, Protocol } from "../analyzer";
+import { endpointMatcher, topologyFromConfig, type FlashTopology } from "../analyzer/flash";
+import { ipv4InAny } from "../analyzer/flash/addresses";
+import type { IndexedPod, PodIndex } from "./podIndex";
+
+export interface Place {
+  readonly ip: string;
+  readonly endpoint: Endpoint;
+  readonly pod?: IndexedPod;
+  /** A pod of the stack's namespace: only such traffic can meet a flash-ticket NetworkPolicy. */
+  readonly inNamespace: boolean;
+  readonly inVpc: boolean;
+  readonly isDns: boolean;
+  readonly isAlb: boolean;
+  readonly stores: readonly DataStoreName[];
+  readonly isPaymentApi: boolean;
+}
+
+export const KUBE_DNS_NAME = "kube-dns";
+export const ALB_NAME = "alb";
+
+function hasLabels(labels: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>) {
+  return Object.entries(wanted).every(([key, value]) => labels[key] === value);
+}
+
+export class Places {
+  readonly topology: FlashTopology;
+  private readonly cache = new Map<string, Place>();
+  private readonly isDnsEndpoint: (endpoint: Endpoint) => boolean;
+  private readonly isPaymentEndpoint: (endpoint: Endpoint) => boolean;
+
+  constructor(
+    readonly config: StackConfig,
+    readonly cidrs: ResolvedCidrs,
+    readonly pods: PodIndex,
+  ) {
+    this.topology = topologyFromConfig(config, cidrs);
+    this.isDnsEndpoint = endpointMatcher({ kind: "dns" }, this.topology);
+    this.isPaymentEndpoint = endpointMatcher({ kind: "paymentApi" }, this.topology);
+  }
+
+  of(ip: string): Place {
+    let place = this.cache.get(ip);
+    if (place === undefined) {
+      place = this.resolve(ip);
+      this.cache.set(ip, place);
+    }
+    return place;
+  }
+
+  private resolve(ip: string): Place {
+    const pod = this.pods.byIp.get(ip);
+    const endpoint: Endpoint = pod === undefined ? { kind: "external", ip } : { kind: "pod", pod: pod.info };
+    return {
+      ip,
+      endpoint,
+      pod,
+      inNamespace: pod?.info.namespace === this.config.namespace,
+      inVpc: ipv4InAny(ip, this.cidrs.vpc),
+      isDns: this.isDnsEndpoint(endpoint),
+      isAlb: pod === undefined && ipv4InAny(ip, this.cidrs.alb),
+      stores: pod === undefined ? DATA_STORE_NAMES.filter((store) => ipv4InAny(ip, this.cidrs[store])) : [],
+      isPaymentApi: pod === undefined && this.isPaymentEndpoint(endpoint),
+    };
+  }
+
+  /** Whether `place` serves on this port: the side that does is the server of the connection. */
+  listens(place: Place, port: number, protocol: Protocol): boolean {
+    if (port === 53) return true;
+    if (place.pod !== undefined) {
+      const { info } = place.pod;
+      if (info.ports.some((declared) => declared.port === port && declared.protocol === protocol))
+        return true;
+      // A service's configured port is where the ALB and its clients reach it, declared or not.
+      return (
+        protocol === "TCP" &&
+        info.namespace === this.config.namespace &&
+        SERVICE_NAMES.some(
+          (service) =>
+            this.config.services[service].port === port &&
+            hasLabels(info.labels, this.config.services[service].podLabels),
+        )
+      );
+    }
+    if (protocol !== "TCP") return false;
+    if (place.stores.some((store) => this.config.dataStores[store].port === port)) return true;
+    return place.isPaymentApi && this.config.paymentApi.ports.includes(port);
+  }
+
+  /** The name a destination or source goes by in the report; data stores sharing a subnet are told apart by port. */
+  nameOf(place: Place, serverPort: number): string {
+    if (place.pod !== undefined) return place.isDns ? KUBE_DNS_NAME : place.pod.workload;
+    if (place.isDns) return KUBE_DNS_NAME;
+    if (place.stores.length > 0) {
+      const byPort = place.stores.filter((store) => this.config.dataStores[store].port === serverPort);
+      return (byPort.length > 0 ? byPort : place.stores).join("|");
+    }
+    if (place.isAlb) return ALB_NAME;
+    return place.ip;
+  }
+
+  /** A bare address inside the VPC: a pod the snapshot missed, a node, another ENI. Its verdict is a guess. */
+  isUnattributed(place: Place): boolean {
+    return (
+      place.pod === undefined && !place.isDns && place.stores.length === 0 && !place.isAlb && place.inVpc
+    );
+  }
+}
