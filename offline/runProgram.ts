@@ -238,7 +238,10 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     const provider = resources.find(
       (resource) => providerRef !== undefined && providerRef.startsWith(`${resource.urn}::`),
     );
-    const roles = provider?.inputs.assumeRoles as { roleArn?: string }[] | undefined;
+    // The SDK sends a provider's structured inputs as JSON text, as the engine passes provider config.
+    const given = provider?.inputs.assumeRoles;
+    const roles = (typeof given === "string" ? JSON.parse(given) : given) as
+      { roleArn?: string }[] | undefined;
     return { assumedRole: roles?.[0]?.roleArn };
   };
 
