@@ -3,60 +3,22 @@
  *
  * Each distinct AWS object is read once (lookups are memoised by kind and id), independent chains
  * run concurrently, and a failure names the AWS object, the config key that pointed at it and the
- * fix. Nothing here registers a resource, so a failed lookup leaves the stack untouched.
+ * fix. Nothing here registers a resource (except, for a data store in another account, the provider
+ * that assumes its role), so a failed lookup leaves no policy behind.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalCidrs } from "./cidrs";
-import { isAnyPolicyEnforced, type StackConfig } from "./config";
+import { dataStorePortsOf, isAnyPolicyEnforced, type StackConfig } from "./config";
+import { DATA_STORE_NAMES, type DataStoreName } from "./flowTable";
+import { readAlbSubnets, readNodeGroupSubnets, type NodeGroupSubnets } from "./awsAlb";
+import { readMq, readPostgres, readRedis, type StoreLocation } from "./awsDataStores";
+import { AwsReader, readSubnets, type AwsScope, type Subnet } from "./awsReader";
+import { SHARED_SUBNET_FIX, describeSharedSubnet, findSharedSubnets, type UsedSubnet } from "./sharedSubnets";
 import { NOT_INSTALLED, readVpcCniState, type VpcCniState } from "./vpcCni";
 import type { ResolvedCidrs } from "./networkPolicies";
 
-/** The AWS objects this program reads, with the IAM action each read needs. */
-const AWS_OBJECTS = {
-  eksCluster: { what: "EKS cluster", iamAction: "eks:DescribeCluster" },
-  eksAddon: { what: "EKS add-on", iamAction: "eks:DescribeAddon" },
-  vpc: { what: "VPC", iamAction: "ec2:DescribeVpcs" },
-  subnet: { what: "subnet", iamAction: "ec2:DescribeSubnets" },
-  albSubnets: { what: "ALB subnets (tag kubernetes.io/role/elb)", iamAction: "ec2:DescribeSubnets" },
-  replicationGroup: {
-    what: "ElastiCache replication group",
-    iamAction: "elasticache:DescribeReplicationGroups",
-  },
-  cacheCluster: { what: "ElastiCache cache cluster", iamAction: "elasticache:DescribeCacheClusters" },
-  cacheSubnetGroup: {
-    what: "ElastiCache cache subnet group",
-    iamAction: "elasticache:DescribeCacheSubnetGroups",
-  },
-  dbInstance: { what: "RDS DB instance", iamAction: "rds:DescribeDBInstances" },
-  dbCluster: { what: "RDS DB cluster", iamAction: "rds:DescribeDBClusters" },
-  dbSubnetGroup: { what: "RDS DB subnet group", iamAction: "rds:DescribeDBSubnetGroups" },
-  mqBroker: { what: "Amazon MQ broker", iamAction: "mq:DescribeBroker (and mq:ListBrokers for a name)" },
-} as const;
-export type AwsObjectKind = keyof typeof AWS_OBJECTS;
-
-/** A lookup failed: the message is complete on its own, so Pulumi prints it without a stack trace. */
-export class AwsLookupError extends pulumi.RunError {
-  constructor(
-    message: string,
-    readonly kind: AwsObjectKind,
-    readonly id: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface LookupContext {
-  readonly region: string;
-  /** A lookup that has not answered after this long fails instead of hanging the preview. */
-  readonly timeoutMs: number;
-}
-
-export interface Subnet {
-  readonly id: string;
-  readonly cidr: string;
-  readonly vpcId: string;
-}
+export { AwsLookupError, type AwsObjectKind, type Subnet } from "./awsReader";
 
 export interface EksClusterInfo {
   readonly name: string;
@@ -77,307 +39,189 @@ export interface DiscoveredNetwork {
   readonly subnets: Readonly<Record<"alb" | "redis" | "postgres" | "mq", readonly Subnet[]>>;
   /** The vpc-cni add-on, read when this stage enforces a policy and the add-on is not managed here. */
   readonly vpcCni?: VpcCniState;
+  /** Accepted risks (data-store subnets shared with the cluster under allowSharedSubnets), for the plan and the pack. */
+  readonly warnings: readonly string[];
   /** How many AWS reads the discovery made, one per distinct object. */
   readonly lookupCount: number;
 }
 
-function classifyFailure(cause: unknown): { reason: string; fix: string } {
-  const text = cause instanceof Error ? cause.message : String(cause);
-  if (/AccessDenied|UnauthorizedOperation|not authorized|AuthorizationError|403/i.test(text)) {
-    return { reason: `access denied (${rootCause(text)})`, fix: "grant the deploying role" };
-  }
-  if (/timed out|timeout/i.test(text)) {
-    return { reason: rootCause(text), fix: "check the AWS endpoint is reachable from here, then retry" };
-  }
-  if (/not ?found|couldn't find|no matching|empty result|does not exist|NotFound/i.test(text)) {
-    return {
-      reason: `not found (${rootCause(text)})`,
-      fix: "check the identifier and the region in the stack file",
-    };
-  }
-  return { reason: rootCause(text), fix: "check the identifier, the region and the credentials" };
+interface ClusterRead extends EksClusterInfo {
+  readonly ipFamily: string;
 }
 
-/** The provider wraps the AWS error in lines of context; the last line is the AWS error itself. */
-function rootCause(text: string): string {
-  const lines = text
-    .split("\n")
-    .map((line) => line.trim().replace(/^\*\s*/, ""))
-    .filter((line) => line !== "");
-  return lines.at(-1) ?? text;
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Memoises reads by kind and id so a subnet shared by two data stores, or a VPC reached twice, costs
- * one call; and turns any failure into an AwsLookupError that says what to fix.
- */
-export class AwsReader {
-  private readonly cache = new Map<string, Promise<unknown>>();
-
-  constructor(private readonly context: LookupContext) {}
-
-  get lookupCount(): number {
-    return this.cache.size;
-  }
-
-  read<T>(kind: AwsObjectKind, id: string, origin: string, fetch: () => Promise<T>): Promise<T> {
-    const key = `${kind}/${id}`;
-    const cached = this.cache.get(key);
-    if (cached !== undefined) return cached as Promise<T>;
-    const object = AWS_OBJECTS[kind];
-    const pending = withTimeout(fetch(), this.context.timeoutMs).catch((cause: unknown) => {
-      if (cause instanceof AwsLookupError) throw cause;
-      const { reason, fix } = classifyFailure(cause);
-      const permission = reason.startsWith("access denied") ? ` ${object.iamAction}` : "";
-      throw new AwsLookupError(
-        `${object.what} '${id}' (${origin}) could not be read in ${this.context.region}: ${reason}. ` +
-          `Fix: ${fix}${permission}.`,
-        kind,
-        id,
-      );
-    });
-    this.cache.set(key, pending);
-    return pending;
-  }
-
-  /** A structural problem in an AWS answer (an empty subnet group, say), reported like a failed read. */
-  fail(kind: AwsObjectKind, id: string, origin: string, problem: string, fix: string): never {
-    throw new AwsLookupError(
-      `${AWS_OBJECTS[kind].what} '${id}' (${origin}) in ${this.context.region}: ${problem}. Fix: ${fix}.`,
-      kind,
-      id,
-    );
-  }
-}
-
-function nonEmpty(
-  reader: AwsReader,
-  kind: AwsObjectKind,
-  id: string,
-  origin: string,
-  subnetIds: readonly string[] | undefined,
-): readonly string[] {
-  if (subnetIds === undefined || subnetIds.length === 0) {
-    reader.fail(
-      kind,
-      id,
-      origin,
-      "it lists no subnets",
-      "give it subnets in AWS, or point the config at the right object",
-    );
-  }
-  return subnetIds;
-}
-
-async function readSubnets(
-  reader: AwsReader,
-  ids: readonly string[],
-  origin: string,
-  region: string,
-): Promise<Subnet[]> {
-  const subnets = await Promise.all(
-    [...new Set(ids)].sort().map((id) =>
-      reader.read("subnet", id, origin, async () => {
-        const subnet = await aws.ec2.getSubnet({ id, region });
-        return { id: subnet.id, cidr: subnet.cidrBlock, vpcId: subnet.vpcId };
-      }),
-    ),
-  );
-  return subnets;
-}
-
-async function readCluster(reader: AwsReader, config: StackConfig): Promise<EksClusterInfo> {
-  const { name, region } = config.cluster;
-  return reader.read("eksCluster", name, "flash-netpol:cluster.name", async () => {
-    const cluster = await aws.eks.getCluster({ name, region });
+async function readCluster(reader: AwsReader, config: StackConfig, scope: AwsScope): Promise<EksClusterInfo> {
+  const { name } = config.cluster;
+  const origin = "flash-netpol:cluster.name";
+  const cluster: ClusterRead = await reader.read("eksCluster", name, origin, scope, async () => {
+    const found = await aws.eks.getCluster({ name, region: scope.region });
+    const network = found.kubernetesNetworkConfigs[0];
     return {
       name,
-      endpoint: cluster.endpoint,
-      certificateAuthority: cluster.certificateAuthorities[0]?.data ?? "",
-      vpcId: cluster.vpcConfig.vpcId,
-      subnetIds: cluster.vpcConfig.subnetIds,
-      serviceIpv4Cidr: cluster.kubernetesNetworkConfigs[0]?.serviceIpv4Cidr || undefined,
+      endpoint: found.endpoint,
+      certificateAuthority: found.certificateAuthorities[0]?.data ?? "",
+      vpcId: found.vpcConfig.vpcId,
+      subnetIds: found.vpcConfig.subnetIds,
+      serviceIpv4Cidr: network?.serviceIpv4Cidr || undefined,
+      ipFamily: network?.ipFamily || "ipv4",
     };
   });
+  if (cluster.ipFamily !== "ipv4") {
+    reader.fail(
+      "eksCluster",
+      name,
+      origin,
+      scope,
+      `its ipFamily is ${cluster.ipFamily}: pods have IPv6 addresses, and the policies this program renders are IPv4 only`,
+      "run flash-netpol against an IPv4 cluster; IPv6 clusters are not supported",
+    );
+  }
+  return {
+    name: cluster.name,
+    endpoint: cluster.endpoint,
+    certificateAuthority: cluster.certificateAuthority,
+    vpcId: cluster.vpcId,
+    subnetIds: cluster.subnetIds,
+    serviceIpv4Cidr: cluster.serviceIpv4Cidr,
+  };
 }
 
-async function readVpcCidrs(reader: AwsReader, vpcId: string, region: string): Promise<string[]> {
-  return reader.read("vpc", vpcId, "the EKS cluster's VPC", async () => {
-    const vpc = await aws.ec2.getVpc({ id: vpcId, region });
+async function readVpcCidrs(reader: AwsReader, vpcId: string, scope: AwsScope): Promise<string[]> {
+  return reader.read("vpc", vpcId, "the EKS cluster's VPC", scope, async () => {
+    const vpc = await aws.ec2.getVpc({ id: vpcId, region: scope.region });
     const associated = vpc.cidrBlockAssociations.filter((association) => association.state === "associated");
     return [vpc.cidrBlock, ...associated.map((association) => association.cidrBlock)];
   });
 }
 
-interface StoreLocation {
-  readonly subnets: Subnet[];
-  readonly endpoint: string;
-}
-
-async function readRedis(reader: AwsReader, config: StackConfig): Promise<StoreLocation> {
-  const region = config.cluster.region;
-  const groupId = config.dataStores.redis.replicationGroupId;
-  const origin = "flash-netpol:dataStores.redis.replicationGroupId";
-  const group = await reader.read("replicationGroup", groupId, origin, () =>
-    aws.elasticache.getReplicationGroup({ replicationGroupId: groupId, region }),
-  );
-  // Every member of a replication group sits in the group's one cache subnet group, so one member tells it.
-  const memberId = [...group.memberClusters].sort()[0];
-  if (memberId === undefined) {
-    reader.fail(
-      "replicationGroup",
-      groupId,
-      origin,
-      "it has no member clusters",
-      "wait until the group is available",
-    );
-  }
-  const member = await reader.read("cacheCluster", memberId, `member of ${groupId}`, () =>
-    aws.elasticache.getCluster({ clusterId: memberId, region }),
-  );
-  const subnetGroup = await reader.read(
-    "cacheSubnetGroup",
-    member.subnetGroupName,
-    `used by ${memberId}`,
-    () => aws.elasticache.getSubnetGroup({ name: member.subnetGroupName, region }),
-  );
-  const ids = nonEmpty(
-    reader,
-    "cacheSubnetGroup",
-    member.subnetGroupName,
-    `used by ${memberId}`,
-    subnetGroup.subnetIds,
-  );
-  return {
-    subnets: await readSubnets(reader, ids, `cache subnet group ${member.subnetGroupName}`, region),
-    endpoint: group.primaryEndpointAddress || group.configurationEndpointAddress,
-  };
-}
-
-async function readPostgres(reader: AwsReader, config: StackConfig): Promise<StoreLocation> {
-  const region = config.cluster.region;
-  const { dbInstanceIdentifier, dbClusterIdentifier } = config.dataStores.postgres;
-  // Aurora is read as a cluster, a plain RDS database as an instance; both name a DB subnet group.
-  const owner = dbClusterIdentifier ?? dbInstanceIdentifier!;
-  const { subnetGroupName, endpoint } =
-    dbClusterIdentifier !== undefined
-      ? await reader.read(
-          "dbCluster",
-          owner,
-          "flash-netpol:dataStores.postgres.dbClusterIdentifier",
-          async () => {
-            const cluster = await aws.rds.getCluster({ clusterIdentifier: owner, region });
-            return { subnetGroupName: cluster.dbSubnetGroupName, endpoint: cluster.endpoint };
-          },
-        )
-      : await reader.read(
-          "dbInstance",
-          owner,
-          "flash-netpol:dataStores.postgres.dbInstanceIdentifier",
-          async () => {
-            const instance = await aws.rds.getInstance({ dbInstanceIdentifier: owner, region });
-            return { subnetGroupName: instance.dbSubnetGroup, endpoint: instance.address };
-          },
-        );
-  const subnetGroup = await reader.read("dbSubnetGroup", subnetGroupName, `used by ${owner}`, () =>
-    aws.rds.getSubnetGroup({ name: subnetGroupName, region }),
-  );
-  const ids = nonEmpty(reader, "dbSubnetGroup", subnetGroupName, `used by ${owner}`, subnetGroup.subnetIds);
-  return { subnets: await readSubnets(reader, ids, `DB subnet group ${subnetGroupName}`, region), endpoint };
-}
-
-async function readMq(reader: AwsReader, config: StackConfig): Promise<StoreLocation> {
-  const region = config.cluster.region;
-  const { brokerName, brokerId } = config.dataStores.mq;
-  const id = brokerId ?? brokerName!;
-  const origin =
-    brokerId !== undefined ? "flash-netpol:dataStores.mq.brokerId" : "flash-netpol:dataStores.mq.brokerName";
-  const broker = await reader.read("mqBroker", id, origin, () =>
-    aws.mq.getBroker(brokerId !== undefined ? { brokerId, region } : { brokerName, region }),
-  );
-  const ids = nonEmpty(reader, "mqBroker", id, origin, broker.subnetIds);
-  // amqps://b-1234.mq.ap-northeast-2.amazonaws.com:5671 -> the host name
-  const url = broker.instances[0]?.endpoints.find((candidate) => candidate.startsWith("amqps://")) ?? "";
-  return {
-    subnets: await readSubnets(reader, ids, `broker ${id}`, region),
-    endpoint: url.replace(/^amqps:\/\//, "").replace(/:\d+$/, ""),
-  };
-}
-
-async function readAlbSubnets(
-  reader: AwsReader,
-  config: StackConfig,
-  cluster: EksClusterInfo,
-): Promise<Subnet[]> {
-  const region = config.cluster.region;
-  if (config.alb.targetType === "instance") {
-    // Instance targets receive ALB traffic through a NodePort, forwarded from the node's own address.
-    return readSubnets(reader, cluster.subnetIds, `node subnets of EKS cluster ${cluster.name}`, region);
-  }
-  const tagged = await reader.read("albSubnets", cluster.vpcId, "flash-netpol:alb (discovery)", () =>
-    aws.ec2.getSubnets({
-      region,
-      filters: [
-        { name: "vpc-id", values: [cluster.vpcId] },
-        { name: "tag-key", values: ["kubernetes.io/role/elb"] },
-      ],
-    }),
-  );
-  if (tagged.ids.length === 0) {
-    reader.fail(
-      "albSubnets",
-      cluster.vpcId,
-      "flash-netpol:alb",
-      "no subnet in the cluster VPC carries the tag kubernetes.io/role/elb",
-      "tag the internet-facing ALB's subnets (the AWS Load Balancer Controller needs it too), or set flash-netpol:alb.cidrs",
-    );
-  }
-  return readSubnets(reader, tagged.ids, "ALB subnets", region);
-}
-
 const NOT_FOUND = /couldn't find|not ?found|ResourceNotFoundException/i;
 
-async function readVpcCni(reader: AwsReader, config: StackConfig): Promise<VpcCniState> {
-  const { name, region } = config.cluster;
-  return reader.read("eksAddon", `${name}:vpc-cni`, "the NetworkPolicy enforcement check", async () => {
-    try {
-      const addon = await aws.eks.getAddon({ clusterName: name, addonName: "vpc-cni", region });
-      return readVpcCniState(addon.addonVersion, addon.configurationValues);
-    } catch (cause) {
-      // A self-managed CNI has no add-on: that is a finding, reported with its own fix, not a failed read.
-      if (cause instanceof Error && NOT_FOUND.test(cause.message)) return NOT_INSTALLED;
-      throw cause;
-    }
-  });
+async function readVpcCni(reader: AwsReader, config: StackConfig, scope: AwsScope): Promise<VpcCniState> {
+  const { name } = config.cluster;
+  return reader.read(
+    "eksAddon",
+    `${name}:vpc-cni`,
+    "the NetworkPolicy enforcement check",
+    scope,
+    async () => {
+      try {
+        const addon = await aws.eks.getAddon({
+          clusterName: name,
+          addonName: "vpc-cni",
+          region: scope.region,
+        });
+        return readVpcCniState(addon.addonVersion, addon.configurationValues);
+      } catch (cause) {
+        // A self-managed CNI has no add-on: that is a finding, reported with its own fix, not a failed read.
+        if (cause instanceof Error && NOT_FOUND.test(cause.message)) return NOT_INSTALLED;
+        throw cause;
+      }
+    },
+  );
 }
 
 const cidrsOf = (subnets: readonly Subnet[]): string[] =>
   canonicalCidrs(subnets.map((subnet) => subnet.cidr));
 
+/**
+ * Where each data store is read: the cluster's region and credentials unless the store names its
+ * own region, or a role in another account (then through a provider that assumes it).
+ */
+function storeScope(config: StackConfig, store: DataStoreName, clusterScope: AwsScope): AwsScope {
+  const { region = config.cluster.region, roleArn } = config.dataStores[store];
+  if (roleArn === undefined) {
+    return region === clusterScope.region ? clusterScope : { region, description: region };
+  }
+  const provider = new aws.Provider(`flash-netpol-${store}-aws`, {
+    region,
+    assumeRoles: [{ roleArn, sessionName: "flash-netpol-discovery" }],
+  });
+  return { region, provider, description: `${region} as ${roleArn}` };
+}
+
+/** The cluster's own subnets, with who uses each, that no data store may share unnoticed. */
+async function clusterSubnets(
+  reader: AwsReader,
+  config: StackConfig,
+  cluster: EksClusterInfo,
+  nodeGroups: NodeGroupSubnets[],
+  scope: AwsScope,
+): Promise<UsedSubnet[]> {
+  const controlPlane = await readSubnets(
+    reader,
+    cluster.subnetIds,
+    `subnets of EKS cluster ${cluster.name}`,
+    "flash-netpol:cluster.name",
+    scope,
+  );
+  const pods = await readSubnets(
+    reader,
+    config.cluster.podSubnetIds ?? [],
+    "pod subnets (custom networking)",
+    "flash-netpol:cluster.podSubnetIds",
+    scope,
+  );
+  return [
+    ...controlPlane.map((subnet) => ({ subnet, usedBy: `EKS cluster ${cluster.name}` })),
+    ...nodeGroups.flatMap((group) =>
+      group.subnets.map((subnet) => ({ subnet, usedBy: `EKS node group ${group.nodeGroup}` })),
+    ),
+    ...pods.map((subnet) => ({ subnet, usedBy: "pod subnet (flash-netpol:cluster.podSubnetIds)" })),
+  ];
+}
+
+class SharedSubnetError extends pulumi.RunError {}
+
+/** Fails on a data store sharing subnets with the cluster or the ALB, unless the stack accepts it. */
+function checkSharedSubnets(
+  config: StackConfig,
+  stores: Readonly<Record<DataStoreName, StoreLocation>>,
+  used: readonly UsedSubnet[],
+): string[] {
+  const warnings: string[] = [];
+  const problems: string[] = [];
+  for (const store of DATA_STORE_NAMES) {
+    const shared = findSharedSubnets(store, stores[store].subnetOwner, stores[store].subnets, used);
+    const lines = shared.map((found) => describeSharedSubnet(found, dataStorePortsOf(config, store)));
+    if (lines.length === 0) continue;
+    if (config.dataStores[store].allowSharedSubnets) {
+      warnings.push(...lines.map((line) => `${line} (accepted: allowSharedSubnets is true)`));
+    } else {
+      problems.push(`${lines.join(";\n  ")}.\n  ${SHARED_SUBNET_FIX(store)}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new SharedSubnetError(
+      `data-store subnets shared with the cluster or the ALB:\n  ${problems.join("\n  ")}`,
+    );
+  }
+  return warnings;
+}
+
 /** Runs every lookup chain concurrently; the longest (ElastiCache) is four reads deep. */
 export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): Promise<DiscoveredNetwork> {
-  const reader = new AwsReader({ region: config.cluster.region, timeoutMs });
-  const clusterPromise = readCluster(reader, config);
+  const reader = new AwsReader(timeoutMs);
+  const scope: AwsScope = { region: config.cluster.region, description: config.cluster.region };
+  const clusterPromise = readCluster(reader, config, scope);
+  const nodeGroupsPromise = clusterPromise.then((cluster) => readNodeGroupSubnets(reader, cluster, scope));
   const checkVpcCni = isAnyPolicyEnforced(config.rollout) && !config.manageVpcCni;
-  const [cluster, vpc, alb, redis, postgres, mq, vpcCni] = await Promise.all([
+  const [cluster, vpc, alb, nodeGroups, redis, postgres, mq, vpcCni] = await Promise.all([
     clusterPromise,
-    clusterPromise.then((cluster) => readVpcCidrs(reader, cluster.vpcId, config.cluster.region)),
+    clusterPromise.then((cluster) => readVpcCidrs(reader, cluster.vpcId, scope)),
     config.alb.cidrs !== undefined
       ? Promise.resolve<Subnet[]>([])
-      : clusterPromise.then((cluster) => readAlbSubnets(reader, config, cluster)),
-    readRedis(reader, config),
-    readPostgres(reader, config),
-    readMq(reader, config),
-    checkVpcCni ? readVpcCni(reader, config) : Promise.resolve(undefined),
+      : clusterPromise.then((cluster) => readAlbSubnets(reader, config, cluster, nodeGroupsPromise, scope)),
+    nodeGroupsPromise,
+    readRedis(reader, config, storeScope(config, "redis", scope)),
+    readPostgres(reader, config, storeScope(config, "postgres", scope)),
+    readMq(reader, config, storeScope(config, "mq", scope)),
+    checkVpcCni ? readVpcCni(reader, config, scope) : Promise.resolve(undefined),
   ]);
+  const used = [
+    ...(await clusterSubnets(reader, config, cluster, nodeGroups, scope)),
+    ...alb.map((subnet) => ({ subnet, usedBy: "the ALB" })),
+  ];
+  const warnings = checkSharedSubnets(config, { redis, postgres, mq }, used);
+  for (const warning of warnings) void pulumi.log.warn(warning);
   return {
     cluster,
     cidrs: {
@@ -391,6 +235,7 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
     endpoints: { redis: redis.endpoint, postgres: postgres.endpoint, mq: mq.endpoint },
     subnets: { alb, redis: redis.subnets, postgres: postgres.subnets, mq: mq.subnets },
     vpcCni,
+    warnings,
     lookupCount: reader.lookupCount,
   };
 }

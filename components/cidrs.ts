@@ -6,9 +6,13 @@ import * as ipaddr from "ipaddr.js";
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-/** Private and link-local ranges that public egress always excepts: RFC1918 and the instance metadata service. */
+/**
+ * Ranges public egress always excepts: RFC1918, the carrier-grade NAT space (RFC 6598, which EKS
+ * custom networking uses for pod subnets) and the instance metadata service.
+ */
 export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = [
   "10.0.0.0/8",
+  "100.64.0.0/10",
   "172.16.0.0/12",
   "192.168.0.0/16",
   "169.254.0.0/16",

@@ -105,42 +105,126 @@ export const DATA_STORE_DEFAULT_PORTS: Record<DataStoreName, number> = {
   postgres: 15432,
   mq: 5671,
 };
+/** ElastiCache Serverless serves reads on a second port of the same ENIs (AWS default 6380). */
+export const SERVERLESS_READER_DEFAULT_PORT = 6380;
+/** RDS Proxy listens on its engine family's default port, whatever port the database behind it uses. */
+export const RDS_PROXY_PORTS: Readonly<Record<string, number>> = { POSTGRESQL: 5432 };
+
+const iamRoleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+    "an IAM role ARN such as arn:aws:iam::123456789012:role/flash-netpol-read",
+  );
+const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as ap-northeast-2");
+
+/**
+ * What every data store may add: where it lives when not beside the cluster (an Aurora Global
+ * secondary, a shared-services account) and whether its subnets may be shared with the cluster.
+ */
+const storePlacement = {
+  /** Defaults to cluster.region. */
+  region: awsRegion.optional(),
+  /** Read the store through a provider that assumes this role (another account). */
+  roleArn: iamRoleArn.optional(),
+  /** Accept a store whose subnets are, or overlap, subnets of the cluster or the ALB (then a warning). */
+  allowSharedSubnets: z.boolean({ error: "true or false" }).default(false),
+};
+
+const exactlyOne = (keys: readonly string[]) => (value: Record<string, unknown>) =>
+  keys.filter((key) => value[key] !== undefined).length === 1;
 
 const dataStoresConfig = z.strictObject({
-  redis: z.strictObject({
-    replicationGroupId: awsIdentifier("ElastiCache replication group id"),
-    port: port.default(DATA_STORE_DEFAULT_PORTS.redis),
-  }),
+  redis: z
+    .strictObject({
+      replicationGroupId: awsIdentifier("ElastiCache replication group id").optional(),
+      serverlessCacheName: awsIdentifier("ElastiCache Serverless cache name").optional(),
+      port: port.default(DATA_STORE_DEFAULT_PORTS.redis),
+      /** The serverless cache's reader endpoint port; only with serverlessCacheName. */
+      readerPort: port.optional(),
+      ...storePlacement,
+    })
+    .refine(
+      exactlyOne(["replicationGroupId", "serverlessCacheName"]),
+      "exactly one of replicationGroupId or serverlessCacheName (ElastiCache Serverless)",
+    )
+    .refine(
+      (value) => value.readerPort === undefined || value.serverlessCacheName !== undefined,
+      "readerPort only with serverlessCacheName (a replication group's readers use its one port)",
+    )
+    .transform((value) => ({
+      ...value,
+      readerPort:
+        value.serverlessCacheName !== undefined
+          ? (value.readerPort ?? SERVERLESS_READER_DEFAULT_PORT)
+          : undefined,
+    })),
   postgres: z
     .strictObject({
       dbInstanceIdentifier: awsIdentifier("RDS DB instance identifier").optional(),
       dbClusterIdentifier: awsIdentifier("RDS DB cluster identifier").optional(),
-      port: port.default(DATA_STORE_DEFAULT_PORTS.postgres),
+      dbProxyName: awsIdentifier("RDS Proxy name").optional(),
+      /** Defaults to 15432, or with dbProxyName to the proxy's port (5432 for PostgreSQL). */
+      port: port.optional(),
+      ...storePlacement,
     })
     .refine(
-      (value) => (value.dbInstanceIdentifier === undefined) !== (value.dbClusterIdentifier === undefined),
-      "exactly one of dbInstanceIdentifier (RDS instance) or dbClusterIdentifier (Aurora cluster)",
-    ),
+      exactlyOne(["dbInstanceIdentifier", "dbClusterIdentifier", "dbProxyName"]),
+      "exactly one of dbInstanceIdentifier (RDS instance), dbClusterIdentifier (Aurora cluster) or dbProxyName (RDS Proxy)",
+    )
+    .transform((value) => ({
+      ...value,
+      port:
+        value.port ??
+        (value.dbProxyName !== undefined ? RDS_PROXY_PORTS.POSTGRESQL! : DATA_STORE_DEFAULT_PORTS.postgres),
+    })),
   mq: z
     .strictObject({
       brokerName: awsIdentifier("Amazon MQ broker name").optional(),
       brokerId: awsIdentifier("Amazon MQ broker id").optional(),
       port: port.default(DATA_STORE_DEFAULT_PORTS.mq),
+      ...storePlacement,
     })
-    .refine(
-      (value) => (value.brokerName === undefined) !== (value.brokerId === undefined),
-      "exactly one of brokerName or brokerId",
-    ),
+    .refine(exactlyOne(["brokerName", "brokerId"]), "exactly one of brokerName or brokerId"),
 });
 
 const albConfig = z
   .strictObject({
-    // ip: the ALB sends from its own ENIs in the subnets tagged kubernetes.io/role/elb.
+    // ip: the ALB sends from its own ENIs in its subnets.
     // instance: it sends to a NodePort, and kube-proxy forwards from the node, so the source is the node subnets.
     targetType: z.enum(["ip", "instance"], { error: "'ip' or 'instance'" }).default("ip"),
     cidrs: z.array(cidr).min(1, "at least one CIDR, or leave cidrs out to discover the subnets").optional(),
+    /** The ALB's own name: its subnets are read from the load balancer itself. */
+    loadBalancerName: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/,
+        "a load balancer name (1-32 letters, digits, '-')",
+      )
+      .optional(),
+    /**
+     * The AWS Load Balancer Controller's stack: an IngressGroup name, or namespace/ingress for an
+     * Ingress in no group. The ALB is found by its tags elbv2.k8s.aws/cluster and ingress.k8s.aws/stack.
+     */
+    ingressGroup: z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$/,
+        "an IngressGroup name, or namespace/ingress-name",
+      )
+      .optional(),
+    /** Which subnet role tag the fallback discovery reads, as the controller does for this scheme. */
+    scheme: z
+      .enum(["internet-facing", "internal"], { error: "'internet-facing' or 'internal'" })
+      .default("internet-facing"),
   })
-  .default({ targetType: "ip" });
+  .refine(
+    (value) =>
+      [value.cidrs, value.loadBalancerName, value.ingressGroup].filter((given) => given !== undefined)
+        .length <= 1,
+    "at most one of cidrs, loadBalancerName or ingressGroup",
+  )
+  .default({ targetType: "ip", scheme: "internet-facing" });
 
 const dnsConfig = z
   .strictObject({
@@ -208,6 +292,10 @@ export const CONFIG_SCHEMA = {
       .string()
       .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as ap-northeast-2")
       .default("ap-northeast-2"),
+    /** EKS custom networking: the subnets of the ENIConfigs pods take addresses from (not readable through AWS). */
+    podSubnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]+$/, "a subnet id such as subnet-0abc12"))
+      .optional(),
   }),
   services: z
     .strictObject({
@@ -369,10 +457,19 @@ export function endpointPorts(config: StackConfig): EndpointPorts {
       SERVICE_NAMES.map((name) => [name, config.services[name].port]),
     ) as Record<ServiceName, number>,
     dataStorePorts: Object.fromEntries(
-      DATA_STORE_NAMES.map((name) => [name, config.dataStores[name].port]),
-    ) as Record<DataStoreName, number>,
+      DATA_STORE_NAMES.map((name) => [name, dataStorePortsOf(config, name)]),
+    ) as Record<DataStoreName, readonly number[]>,
     paymentApiPorts: config.paymentApi.ports,
   };
+}
+
+/** Every port a data store listens on: one, or for ElastiCache Serverless its endpoint and reader ports. */
+export function dataStorePortsOf(config: StackConfig, store: DataStoreName): readonly number[] {
+  if (store === "redis") {
+    const { port: primary, readerPort } = config.dataStores.redis;
+    return readerPort === undefined || readerPort === primary ? [primary] : [primary, readerPort];
+  }
+  return [config.dataStores[store].port];
 }
 
 export function isEnforced(rollout: RolloutConfig, service: ServiceName, direction: Direction): boolean {

@@ -200,6 +200,8 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       breakGlass: config.breakGlass,
       cidrs: this.cidrs,
       endpoints: this.network.endpoints,
+      // Risks the stack accepted in config (allowSharedSubnets): the plan and the pack report them.
+      discoveryWarnings: this.network.warnings,
       policyNames: this.policyNames,
       flowTable: this.flowTable,
     });

@@ -60,7 +60,8 @@ export const FLOW_TABLE: readonly DeclaredFlow[] = [
 /** The concrete ports of every endpoint kind, as stack config sets them. */
 export interface EndpointPorts {
   readonly servicePorts: Readonly<Record<ServiceName, number>>;
-  readonly dataStorePorts: Readonly<Record<DataStoreName, number>>;
+  /** Several for a store with more than one listener (ElastiCache Serverless: endpoint and reader). */
+  readonly dataStorePorts: Readonly<Record<DataStoreName, readonly number[]>>;
   readonly paymentApiPorts: readonly number[];
 }
 
@@ -85,7 +86,7 @@ export function portsOf(endpoint: Endpoint, ports: EndpointPorts): readonly Port
     case "service":
       return [{ port: ports.servicePorts[endpoint.service], protocol: "TCP" }];
     case "dataStore":
-      return [{ port: ports.dataStorePorts[endpoint.store], protocol: "TCP" }];
+      return ports.dataStorePorts[endpoint.store].map((port) => ({ port, protocol: "TCP" as const }));
     case "dns":
       return DNS_PORTS;
     case "paymentApi":

@@ -22,7 +22,7 @@ const cliOutput = z
         certificateAuthority: z.object({ data: z.string() }),
         resourcesVpcConfig: z.object({ vpcId: z.string(), subnetIds: z.array(z.string()) }).passthrough(),
         kubernetesNetworkConfig: z
-          .object({ serviceIpv4Cidr: z.string().optional() })
+          .object({ serviceIpv4Cidr: z.string().optional(), ipFamily: z.string().optional() })
           .passthrough()
           .optional(),
       })
@@ -60,7 +60,8 @@ const cliOutput = z
           .object({
             SubnetId: z.string(),
             VpcId: z.string(),
-            CidrBlock: z.string(),
+            // An IPv6-only subnet has no IPv4 CIDR: the CLI prints no CidrBlock.
+            CidrBlock: z.string().optional(),
             AvailabilityZone: z.string(),
             Tags: z.array(awsTag).default([]),
           })
@@ -75,10 +76,12 @@ const cliOutput = z
             MemberClusters: z.array(z.string()),
             NodeGroups: z
               .array(
-                z.object({ PrimaryEndpoint: z.object({ Address: z.string() }).optional() }).passthrough(),
+                z
+                  .object({ PrimaryEndpoint: z.object({ Address: z.string(), Port: z.number() }).optional() })
+                  .passthrough(),
               )
               .optional(),
-            ConfigurationEndpoint: z.object({ Address: z.string() }).optional(),
+            ConfigurationEndpoint: z.object({ Address: z.string(), Port: z.number() }).optional(),
           })
           .passthrough(),
       )
@@ -95,7 +98,7 @@ const cliOutput = z
           .object({
             DBInstanceIdentifier: z.string(),
             DBSubnetGroup: z.object({ DBSubnetGroupName: z.string() }).passthrough(),
-            Endpoint: z.object({ Address: z.string() }).passthrough().optional(),
+            Endpoint: z.object({ Address: z.string(), Port: z.number() }).passthrough().optional(),
           })
           .passthrough(),
       )
@@ -107,6 +110,7 @@ const cliOutput = z
             DBClusterIdentifier: z.string(),
             DBSubnetGroup: z.string(),
             Endpoint: z.string().optional(),
+            Port: z.number(),
           })
           .passthrough(),
       )
@@ -117,7 +121,60 @@ const cliOutput = z
     BrokerSummaries: z
       .array(z.object({ BrokerId: z.string(), BrokerName: z.string() }).passthrough())
       .optional(),
+    ServerlessCaches: z
+      .array(
+        z
+          .object({
+            ServerlessCacheName: z.string(),
+            Engine: z.string(),
+            Endpoint: z.object({ Address: z.string(), Port: z.number() }).optional(),
+            ReaderEndpoint: z.object({ Address: z.string(), Port: z.number() }).optional(),
+            SubnetIds: z.array(z.string()).default([]),
+          })
+          .passthrough(),
+      )
+      .optional(),
+    DBProxies: z
+      .array(
+        z
+          .object({
+            DBProxyName: z.string(),
+            EngineFamily: z.string(),
+            Endpoint: z.string(),
+            VpcId: z.string(),
+            VpcSubnetIds: z.array(z.string()),
+          })
+          .passthrough(),
+      )
+      .optional(),
+    LoadBalancers: z
+      .array(
+        z
+          .object({
+            LoadBalancerArn: z.string(),
+            LoadBalancerName: z.string(),
+            Scheme: z.string(),
+            VpcId: z.string(),
+            Type: z.string(),
+            AvailabilityZones: z.array(
+              z.object({ ZoneName: z.string(), SubnetId: z.string() }).passthrough(),
+            ),
+          })
+          .passthrough(),
+      )
+      .optional(),
+    TagDescriptions: z
+      .array(z.object({ ResourceArn: z.string(), Tags: z.array(awsTag) }).passthrough())
+      .optional(),
+    nodegroups: z.array(z.string()).optional(),
+    nodegroup: z
+      .object({ nodegroupName: z.string(), clusterName: z.string(), subnets: z.array(z.string()) })
+      .passthrough()
+      .optional(),
     BrokerId: z.string().optional(),
+    DeploymentMode: z.string().optional(),
+    EngineType: z.string().optional(),
+    PubliclyAccessible: z.boolean().optional(),
     BrokerName: z.string().optional(),
     SubnetIds: z.array(z.string()).optional(),
     BrokerInstances: z
@@ -136,8 +193,16 @@ const cliOutput = z
 
 const fixtureFile = z.object({
   description: z.string().optional(),
+  /** The region of every call whose command has no --region. */
   region: z.string(),
-  calls: z.array(z.object({ command: z.string(), output: cliOutput })),
+  calls: z.array(
+    z.object({
+      command: z.string(),
+      /** The output was captured with credentials of this role (another account): only a provider assuming it sees it. */
+      assumedRole: z.string().optional(),
+      output: cliOutput,
+    }),
+  ),
 });
 
 export type AwsFixture = z.output<typeof fixtureFile>;
@@ -175,12 +240,30 @@ function notFound(what: string, id: string): Error {
 
 type Answer = Record<string, unknown>;
 
+/** Where a call was recorded: the --region of its command, and the role it ran as. */
+interface RecordedOutput {
+  readonly region: string;
+  readonly assumedRole?: string;
+  readonly output: CliOutput;
+}
+
+/** Who is asking: the provider's assumed role, when the program reads through one. */
+export interface CallerIdentity {
+  readonly assumedRole?: string;
+}
+
 /** Every object of every recorded call, indexed the way the data sources look them up. */
 export class AwsFixtureAnswers {
-  private readonly outputs: CliOutput[];
+  private readonly recorded: RecordedOutput[];
+  /** The outputs visible to the current call (its region and account). */
+  private outputs: CliOutput[] = [];
 
   constructor(readonly fixture: AwsFixture) {
-    this.outputs = fixture.calls.map((call) => call.output);
+    this.recorded = fixture.calls.map((call) => ({
+      region: /--region\s+(\S+)/.exec(call.command)?.[1] ?? fixture.region,
+      assumedRole: call.assumedRole,
+      output: call.output,
+    }));
   }
 
   private all<K extends keyof CliOutput>(
@@ -195,14 +278,23 @@ export class AwsFixtureAnswers {
     return this.all("Subnets").find((subnet) => subnet.SubnetId === id);
   }
 
+  private tagsOf(arn: string): Record<string, string> {
+    const description = this.all("TagDescriptions").find((found) => found.ResourceArn === arn);
+    return Object.fromEntries((description?.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
+  }
+
   /** The provider data-source token and its arguments, answered as that data source would. */
-  answer(token: string, args: Record<string, unknown>): Answer {
+  answer(token: string, args: Record<string, unknown>, caller: CallerIdentity = {}): Answer {
     const region = typeof args.region === "string" ? args.region : this.fixture.region;
-    if (region !== this.fixture.region) {
+    if (!this.recorded.some((recorded) => recorded.region === region)) {
       throw new Error(
-        `the fixture was recorded in ${this.fixture.region}, but the program asked ${token} in ${region}`,
+        `the fixture was recorded in ${[...new Set(this.recorded.map((recorded) => recorded.region))].join(", ")}, but the program asked ${token} in ${region}`,
       );
     }
+    // AWS answers from the region asked and the account of the credentials: nothing else is visible.
+    this.outputs = this.recorded
+      .filter((recorded) => recorded.region === region && recorded.assumedRole === caller.assumedRole)
+      .map((recorded) => recorded.output);
     switch (token) {
       case "aws:eks/getCluster:getCluster": {
         const cluster = this.outputs
@@ -219,7 +311,10 @@ export class AwsFixtureAnswers {
             subnetIds: cluster.resourcesVpcConfig.subnetIds,
           },
           kubernetesNetworkConfigs: [
-            { serviceIpv4Cidr: cluster.kubernetesNetworkConfig?.serviceIpv4Cidr ?? "" },
+            {
+              serviceIpv4Cidr: cluster.kubernetesNetworkConfig?.serviceIpv4Cidr ?? "",
+              ipFamily: cluster.kubernetesNetworkConfig?.ipFamily ?? "",
+            },
           ],
           region,
         };
@@ -257,9 +352,10 @@ export class AwsFixtureAnswers {
         if (subnet === undefined) throw new Error("no matching EC2 Subnet found");
         return {
           id: subnet.SubnetId,
-          cidrBlock: subnet.CidrBlock,
+          cidrBlock: subnet.CidrBlock ?? "",
           vpcId: subnet.VpcId,
           availabilityZone: subnet.AvailabilityZone,
+          tags: Object.fromEntries(subnet.Tags.map((tag) => [tag.Key, tag.Value])),
           region,
         };
       }
@@ -269,8 +365,12 @@ export class AwsFixtureAnswers {
           filters.every((filter) => {
             if (filter.name === "vpc-id") return filter.values.includes(subnet.VpcId);
             if (filter.name === "tag-key") return subnet.Tags.some((tag) => filter.values.includes(tag.Key));
+            if (filter.name.startsWith("tag:")) {
+              const key = filter.name.slice("tag:".length);
+              return subnet.Tags.some((tag) => tag.Key === key && filter.values.includes(tag.Value));
+            }
             throw new Error(
-              `the fixture answers getSubnets filters vpc-id and tag-key only, not ${filter.name}`,
+              `the fixture answers getSubnets filters vpc-id, tag-key and tag:<key> only, not ${filter.name}`,
             );
           }),
         );
@@ -286,7 +386,11 @@ export class AwsFixtureAnswers {
           id: group.ReplicationGroupId,
           replicationGroupId: group.ReplicationGroupId,
           memberClusters: group.MemberClusters,
-          primaryEndpointAddress: group.NodeGroups?.[0]?.PrimaryEndpoint?.Address ?? "",
+          // The provider reads the port from the configuration endpoint (cluster mode) or the first node group's primary.
+          port: group.ConfigurationEndpoint?.Port ?? group.NodeGroups?.[0]?.PrimaryEndpoint?.Port ?? 0,
+          primaryEndpointAddress: group.ConfigurationEndpoint
+            ? ""
+            : (group.NodeGroups?.[0]?.PrimaryEndpoint?.Address ?? ""),
           configurationEndpointAddress: group.ConfigurationEndpoint?.Address ?? "",
           region,
         };
@@ -321,6 +425,7 @@ export class AwsFixtureAnswers {
           dbInstanceIdentifier: instance.DBInstanceIdentifier,
           dbSubnetGroup: instance.DBSubnetGroup.DBSubnetGroupName,
           address: instance.Endpoint?.Address ?? "",
+          port: instance.Endpoint?.Port ?? 0,
           region,
         };
       }
@@ -334,6 +439,7 @@ export class AwsFixtureAnswers {
           clusterIdentifier: cluster.DBClusterIdentifier,
           dbSubnetGroupName: cluster.DBSubnetGroup,
           endpoint: cluster.Endpoint ?? "",
+          port: cluster.Port,
           region,
         };
       }
@@ -360,12 +466,112 @@ export class AwsFixtureAnswers {
           id: broker.BrokerId,
           brokerId: broker.BrokerId,
           brokerName: broker.BrokerName,
+          deploymentMode: broker.DeploymentMode ?? "",
+          engineType: broker.EngineType ?? "",
+          publiclyAccessible: broker.PubliclyAccessible ?? false,
           subnetIds: broker.SubnetIds ?? [],
           instances: (broker.BrokerInstances ?? []).map((instance) => ({
             endpoints: instance.Endpoints ?? [],
             consoleUrl: instance.ConsoleURL ?? "",
             ipAddress: instance.IpAddress ?? "",
           })),
+          region,
+        };
+      }
+      case "aws:elasticache/getServerlessCache:getServerlessCache": {
+        const cache = this.all("ServerlessCaches").find((found) => found.ServerlessCacheName === args.name);
+        if (cache === undefined) throw notFound("ElastiCache Serverless Cache", String(args.name));
+        return {
+          id: cache.ServerlessCacheName,
+          name: cache.ServerlessCacheName,
+          engine: cache.Engine,
+          endpoint: { address: cache.Endpoint?.Address ?? "", port: cache.Endpoint?.Port ?? 0 },
+          readerEndpoint: {
+            address: cache.ReaderEndpoint?.Address ?? "",
+            port: cache.ReaderEndpoint?.Port ?? 0,
+          },
+          subnetIds: cache.SubnetIds,
+          region,
+        };
+      }
+      case "aws:rds/getProxy:getProxy": {
+        const proxy = this.all("DBProxies").find((found) => found.DBProxyName === args.name);
+        if (proxy === undefined) throw notFound("RDS DB Proxy", String(args.name));
+        return {
+          id: proxy.DBProxyName,
+          name: proxy.DBProxyName,
+          endpoint: proxy.Endpoint,
+          engineFamily: proxy.EngineFamily,
+          vpcId: proxy.VpcId,
+          vpcSubnetIds: proxy.VpcSubnetIds,
+          region,
+        };
+      }
+      case "aws:lb/getLoadBalancer:getLoadBalancer": {
+        // DescribeLoadBalancers by arn or name (or all), then DescribeTags filters; exactly one must remain.
+        const wanted = (args.tags ?? {}) as Record<string, string>;
+        const matches = this.all("LoadBalancers").filter(
+          (lb) =>
+            (typeof args.arn !== "string" || lb.LoadBalancerArn === args.arn) &&
+            (typeof args.name !== "string" || lb.LoadBalancerName === args.name) &&
+            Object.entries(wanted).every(([key, value]) => this.tagsOf(lb.LoadBalancerArn)[key] === value),
+        );
+        if (
+          typeof args.name === "string" &&
+          !this.all("LoadBalancers").some((lb) => lb.LoadBalancerName === args.name)
+        ) {
+          throw new Error(
+            `reading ELBv2 Load Balancers: couldn't find resource (LoadBalancerNotFound: Load balancers '[${args.name}]' not found)`,
+          );
+        }
+        if (matches.length !== 1) {
+          throw new Error(`Search returned ${matches.length} results, please revise so only one is returned`);
+        }
+        const lb = matches[0]!;
+        return {
+          id: lb.LoadBalancerArn,
+          arn: lb.LoadBalancerArn,
+          name: lb.LoadBalancerName,
+          internal: lb.Scheme === "internal",
+          loadBalancerType: lb.Type,
+          vpcId: lb.VpcId,
+          subnets: lb.AvailabilityZones.map((zone) => zone.SubnetId),
+          tags: this.tagsOf(lb.LoadBalancerArn),
+          region,
+        };
+      }
+      case "aws:eks/getNodeGroups:getNodeGroups": {
+        // eks list-nodegroups answers for one cluster; the fixture records it next to that cluster's describe-cluster.
+        const listed = this.recorded.find(
+          (recorded) =>
+            recorded.region === region &&
+            recorded.output.nodegroups !== undefined &&
+            this.fixture.calls.some(
+              (call) =>
+                call.output === recorded.output &&
+                call.command.includes(`--cluster-name ${String(args.clusterName)}`),
+            ),
+        );
+        return {
+          id: String(args.clusterName),
+          clusterName: args.clusterName,
+          names: listed?.output.nodegroups ?? [],
+          region,
+        };
+      }
+      case "aws:eks/getNodeGroup:getNodeGroup": {
+        const group = this.outputs
+          .map((output) => output.nodegroup)
+          .find(
+            (found) => found?.clusterName === args.clusterName && found?.nodegroupName === args.nodeGroupName,
+          );
+        if (group === undefined)
+          throw notFound("EKS Node Group", `${String(args.clusterName)}:${String(args.nodeGroupName)}`);
+        return {
+          id: `${group.clusterName}:${group.nodegroupName}`,
+          clusterName: group.clusterName,
+          nodeGroupName: group.nodegroupName,
+          subnetIds: group.subnets,
           region,
         };
       }

@@ -72,6 +72,7 @@ export function renderSummary(report: PlanReport, connectivity?: PlanConnectivit
   lines.push(
     `Plan of stack ${report.stack}: namespace ${report.namespace}, ${report.manifests.length} NetworkPolicies, ${report.awsLookups} AWS lookups`,
   );
+  for (const warning of report.warnings) lines.push(`WARNING: ${warning}`);
   lines.push("");
   lines.push("Rollout stage:");
   lines.push(`  default deny (namespace)  ${report.rollout.defaultDeny}`);
@@ -115,6 +116,7 @@ export function planJson(
     manifests: report.manifests,
     rollout: report.rollout,
     flowTable: report.flowTable,
+    warnings: report.warnings,
     ...(connectivity === undefined ? {} : connectivityJson(connectivity)),
     ...(policyViolations === undefined ? {} : { policyViolations }),
   };

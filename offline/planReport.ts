@@ -25,10 +25,20 @@ export interface PlanReport {
   flowTable: EffectiveFlow[];
   rollout: StackConfig["rollout"];
   awsLookups: number;
+  /** Risks the stack accepted in config (a data store sharing the cluster's subnets), from the component's outputs. */
+  warnings: string[];
 }
 
 /** The program failed: the message is the program's own, which already names the key or AWS object. */
 export class PlanFailure extends Error {}
+
+function discoveryWarnings(run: ProgramRun): string[] {
+  const component = run.resources.find(
+    (resource) => resource.type === "flash-netpol:index:FlashNetworkPolicies",
+  );
+  const recorded = component?.outputs?.discoveryWarnings;
+  return Array.isArray(recorded) ? recorded.map(String) : [];
+}
 
 export async function buildPlan(
   options: RunOptions,
@@ -57,6 +67,7 @@ export async function buildPlan(
       flowTable: run.outputs.flowTable as EffectiveFlow[],
       rollout: config.rollout,
       awsLookups: run.awsCalls.length,
+      warnings: discoveryWarnings(run),
     },
   };
 }

@@ -233,6 +233,18 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   const clock = process.hrtime.bigint();
   const now = () => Number(process.hrtime.bigint() - clock) / 1e6;
 
+  // An invoke through an explicit provider answers with that provider's credentials: an assumed role sees its own account.
+  const callerOf = (providerRef: string | undefined) => {
+    const provider = resources.find(
+      (resource) => providerRef !== undefined && providerRef.startsWith(`${resource.urn}::`),
+    );
+    // The SDK sends a provider's structured inputs as JSON text, as the engine passes provider config.
+    const given = provider?.inputs.assumeRoles;
+    const roles = (typeof given === "string" ? JSON.parse(given) : given) as
+      { roleArn?: string }[] | undefined;
+    return { assumedRole: roles?.[0]?.roleArn };
+  };
+
   pulumi.runtime.setAllConfig(config, []);
   await pulumi.runtime.setMocks(
     {
@@ -254,7 +266,7 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
           const fault = options.awsFault?.(args.token, args.inputs);
           if (fault?.kind === "hang") await new Promise(() => undefined);
           if (fault?.kind === "error") throw new Error(fault.message);
-          return answers.answer(args.token, args.inputs);
+          return answers.answer(args.token, args.inputs, callerOf(args.provider));
         } catch (error) {
           record.failed = true;
           throw asEngineInvokeError(args.token, error);

@@ -95,9 +95,11 @@ describe("bad stack config: a clear error and nothing registered", () => {
       expected: [/flash-netpol:dataStores\.mq: got .*; expected exactly one of brokerName or brokerId/],
     },
     {
-      title: "redis without its replication group",
+      title: "redis without its replication group or serverless cache",
       overrides: { "flash-netpol:dataStores": { ...DEV_STORES, redis: { port: 6379 } } },
-      expected: [/flash-netpol:dataStores\.redis\.replicationGroupId: got nothing; expected a value/],
+      expected: [
+        /flash-netpol:dataStores\.redis: got \{"port":6379\}; expected exactly one of replicationGroupId or serverlessCacheName/,
+      ],
     },
     {
       title: "ALB target type that does not exist",

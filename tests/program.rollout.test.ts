@@ -171,11 +171,11 @@ describe("AWS lookups", () => {
     const subnetIds = run.awsCalls
       .filter((call) => call.token === "aws:ec2/getSubnet:getSubnet")
       .map((call) => call.args.id);
-    // dev: 3 ALB subnets + 2 data subnets that Redis, RDS and MQ share.
-    assert.equal(subnetIds.length, 5);
+    // dev: 3 ALB subnets + 3 cluster subnets (also the node group's) + 2 data subnets that Redis, RDS and MQ share.
+    assert.equal(subnetIds.length, 8);
   });
 
-  it("makes the expected prod lookups: 1 cluster, 1 VPC, 1 ALB subnet query, 4+3+2 store objects, 11 subnets", async () => {
+  it("makes the expected prod lookups: 1 cluster, its node groups, 1 VPC, 1 ALB subnet query, 4+3+2 store objects, 14 subnets", async () => {
     const run = await runStack({ stack: "prod" });
     const count = (token: string) => run.awsCalls.filter((call) => call.token === token).length;
     assert.equal(count("aws:eks/getCluster:getCluster"), 1);
@@ -187,7 +187,10 @@ describe("AWS lookups", () => {
     assert.equal(count("aws:rds/getCluster:getCluster"), 1);
     assert.equal(count("aws:rds/getSubnetGroup:getSubnetGroup"), 1);
     assert.equal(count("aws:mq/getBroker:getBroker"), 1);
-    assert.equal(count("aws:ec2/getSubnet:getSubnet"), 3 + 3 + 3 + 2);
+    assert.equal(count("aws:eks/getNodeGroups:getNodeGroups"), 1);
+    assert.equal(count("aws:eks/getNodeGroup:getNodeGroup"), 1);
+    // ALB, cluster (the node group's too), cache, DB and broker subnets.
+    assert.equal(count("aws:ec2/getSubnet:getSubnet"), 3 + 3 + 3 + 3 + 2);
   });
 
   it("runs independent chains concurrently: with 20 ms per answer, the chains overlap", async () => {

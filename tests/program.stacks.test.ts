@@ -102,7 +102,7 @@ describe("program under mocks: dev (everything enforced)", () => {
             {
               ipBlock: {
                 cidr: "0.0.0.0/0",
-                except: ["10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"],
+                except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"],
               },
             },
           ],
@@ -192,12 +192,13 @@ describe("program under mocks: prod (mid-rollout)", () => {
       egress: [
         { to: ipBlocks(PROD_MQ), ports: tcp(5671) },
         {
-          // prod's secondary VPC range 100.64.0.0/16 (pod custom networking) is outside RFC1918: it is excepted explicitly.
+          // prod's secondary VPC range 100.64.0.0/16 (pod custom networking) lies in the carrier-grade NAT
+          // space 100.64.0.0/10, which is always excepted, as RFC1918 is.
           to: [
             {
               ipBlock: {
                 cidr: "0.0.0.0/0",
-                except: ["10.0.0.0/8", "100.64.0.0/16", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"],
+                except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"],
               },
             },
           ],
