@@ -75,7 +75,10 @@ export interface DiscoveredNetwork {
   readonly endpoints: Readonly<Record<"redis" | "postgres" | "mq", string>>;
   /** The subnets behind each CIDR list, for the plan and the stack outputs. */
   readonly subnets: Readonly<Record<"alb" | "redis" | "postgres" | "mq", readonly Subnet[]>>;
-  /** The vpc-cni add-on, read when this stage enforces a policy and the add-on is not managed here. */
+  /**
+   * The vpc-cni add-on, read when this stage enforces a policy (to check it enforces) or when the
+   * program manages it (to adopt it and keep its current configuration).
+   */
   readonly vpcCni?: VpcCniState;
   /** How many AWS reads the discovery made, one per distinct object. */
   readonly lookupCount: number;
@@ -366,7 +369,7 @@ const cidrsOf = (subnets: readonly Subnet[]): string[] =>
 export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): Promise<DiscoveredNetwork> {
   const reader = new AwsReader({ region: config.cluster.region, timeoutMs });
   const clusterPromise = readCluster(reader, config);
-  const checkVpcCni = isAnyPolicyEnforced(config.rollout) && !config.manageVpcCni;
+  const checkVpcCni = isAnyPolicyEnforced(config.rollout) || config.manageVpcCni;
   const [cluster, vpc, alb, redis, postgres, mq, vpcCni] = await Promise.all([
     clusterPromise,
     clusterPromise.then((cluster) => readVpcCidrs(reader, cluster.vpcId, config.cluster.region)),
