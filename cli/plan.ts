@@ -19,7 +19,7 @@ import {
   renderSummary,
   renderYaml,
 } from "../offline/planFormats";
-import { buildPlan } from "../offline/planReport";
+import { PlanFailure, buildPlan } from "../offline/planReport";
 import { describeOutage } from "../analyzer/flash";
 import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
 import { packConfigFileFor, planPolicyVerdicts, renderPolicyVerdicts } from "../offline/planPolicyVerdicts";
@@ -28,7 +28,7 @@ const FORMATS = ["summary", "yaml", "json", "mermaid"] as const;
 const EXIT_OUTAGE = 3;
 const EXIT_MANDATORY_VIOLATION = 4;
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name("npm run plan --")
     .description(
@@ -37,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
     .requiredOption("--stack <name>", "stack to plan; reads Pulumi.<name>.yaml and fixtures/aws/<name>.json")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("summary"))
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
+    .option(
+      "--k8s-fixture <file>",
+      "recorded kubectl answers for the program's reads, the namespace first (default fixtures/k8s/<stack>.json)",
+    )
     .option(
       "--policy-pack-config <file>",
       "pack config for the policy verdicts (default policies/config/<stack>.json, as for pulumi preview)",
@@ -56,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     stack: string;
     format: (typeof FORMATS)[number];
     fixture?: string;
+    k8sFixture?: string;
     explain?: string[];
     policyPackConfig?: string;
     policyPack: boolean;
@@ -73,11 +78,24 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const { report, config, run } = await buildPlan({
-    stack: options.stack,
-    stackFile,
-    fixture: options.fixture,
-  });
+  if (options.k8sFixture !== undefined && !fs.existsSync(options.k8sFixture)) {
+    console.error(`plan: --k8s-fixture ${options.k8sFixture}: no such file`);
+    return 2;
+  }
+  let built: Awaited<ReturnType<typeof buildPlan>>;
+  try {
+    built = await buildPlan({
+      stack: options.stack,
+      stackFile,
+      fixture: options.fixture,
+      kubernetesFixture: options.k8sFixture,
+    });
+  } catch (error) {
+    if (!(error instanceof PlanFailure)) throw error;
+    console.error(`plan: ${error.message}`);
+    return 1;
+  }
+  const { report, config, run } = built;
   const connectivity = planConnectivity(report, config, run);
   if (options.explain !== undefined) {
     const [from, to, port] = options.explain;
@@ -128,10 +146,12 @@ function exitAfterFlush(code: number): void {
   process.stdout.write("", () => process.exit(code));
 }
 
-main(process.argv.slice(2)).then(
-  (code) => exitAfterFlush(code),
-  (error: unknown) => {
-    console.error(`plan: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => exitAfterFlush(code),
+    (error: unknown) => {
+      console.error(`plan: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

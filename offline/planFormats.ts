@@ -115,6 +115,7 @@ export function planJson(
     manifests: report.manifests,
     rollout: report.rollout,
     flowTable: report.flowTable,
+    resources: report.resources,
     ...(connectivity === undefined ? {} : connectivityJson(connectivity)),
     ...(policyViolations === undefined ? {} : { policyViolations }),
   };
