@@ -20,7 +20,7 @@ import {
   renderSummary,
   renderYaml,
 } from "../offline/planFormats";
-import { buildPlan } from "../offline/planReport";
+import { PlanFailure, buildPlan } from "../offline/planReport";
 import { describeOutage } from "../analyzer/flash";
 import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
 import {
@@ -45,6 +45,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("summary"))
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
     .option(
+      "--k8s-fixture <file>",
+      "recorded kubectl answers for the program's reads, the namespace first (default fixtures/k8s/<stack>.json)",
+    )
+    .option(
       "--policy-pack-config <file>",
       "pack config for the policy verdicts (default policies/config/<stack>.json, as for pulumi preview)",
     )
@@ -64,6 +68,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     stack: string;
     format: (typeof FORMATS)[number];
     fixture?: string;
+    k8sFixture?: string;
     explain?: string[];
     policyPackConfig?: string;
     policyPack: boolean;
@@ -81,17 +86,30 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
+  if (options.k8sFixture !== undefined && !fs.existsSync(options.k8sFixture)) {
+    errLine(`plan: --k8s-fixture ${options.k8sFixture}: no such file`);
+    return 2;
+  }
   const packConfigFile = options.policyPackConfig ?? packConfigFileFor(options.stack);
   // The pack starts while the program runs: its start-up is most of a plan's wall time.
   const harness = options.policyPack
     ? startPlanPolicyHarness(options.stack, readStackConfig(stackFile), packConfigFile)
     : undefined;
   harness?.catch(() => undefined);
-  const { report, config, run } = await buildPlan({
-    stack: options.stack,
-    stackFile,
-    fixture: options.fixture,
-  });
+  let built: Awaited<ReturnType<typeof buildPlan>>;
+  try {
+    built = await buildPlan({
+      stack: options.stack,
+      stackFile,
+      fixture: options.fixture,
+      kubernetesFixture: options.k8sFixture,
+    });
+  } catch (error) {
+    if (!(error instanceof PlanFailure)) throw error;
+    errLine(`plan: ${error.message}`);
+    return 1;
+  }
+  const { report, config, run } = built;
   const connectivity = planConnectivity(report, config, run);
   if (options.explain !== undefined) {
     const [from, to, port] = options.explain;

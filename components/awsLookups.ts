@@ -37,7 +37,10 @@ export interface DiscoveredNetwork {
   readonly endpoints: Readonly<Record<"redis" | "postgres" | "mq", string>>;
   /** The subnets behind each CIDR list, for the plan and the stack outputs. */
   readonly subnets: Readonly<Record<"alb" | "redis" | "postgres" | "mq", readonly Subnet[]>>;
-  /** The vpc-cni add-on, read when this stage enforces a policy and the add-on is not managed here. */
+  /**
+   * The vpc-cni add-on, read when this stage enforces a policy (to check it enforces) or when the
+   * program manages it (to adopt it and keep its current configuration).
+   */
   readonly vpcCni?: VpcCniState;
   /** Accepted risks (data-store subnets shared with the cluster under allowSharedSubnets), for the plan and the pack. */
   readonly warnings: readonly string[];
@@ -203,7 +206,7 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
   const scope: AwsScope = { region: config.cluster.region, description: config.cluster.region };
   const clusterPromise = readCluster(reader, config, scope);
   const nodeGroupsPromise = clusterPromise.then((cluster) => readNodeGroupSubnets(reader, cluster, scope));
-  const checkVpcCni = isAnyPolicyEnforced(config.rollout) && !config.manageVpcCni;
+  const checkVpcCni = isAnyPolicyEnforced(config.rollout) || config.manageVpcCni;
   const [cluster, vpc, alb, nodeGroups, redis, postgres, mq, vpcCni] = await Promise.all([
     clusterPromise,
     clusterPromise.then((cluster) => readVpcCidrs(reader, cluster.vpcId, scope)),

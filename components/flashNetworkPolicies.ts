@@ -1,9 +1,11 @@
 /**
- * The flash-ticket NetworkPolicies as one component: AWS discovery, then one NetworkPolicy per
- * service and direction, the DNS allow and the namespace default deny, on a Kubernetes provider for
- * the EKS cluster.
+ * The flash-ticket NetworkPolicies as one component, in the shape of pulumi-eks' components: the
+ * asynchronous AWS discovery and checks run in a static factory before construction; the constructor
+ * passes its real args to super, registers every child with `parent: this` and ends with
+ * registerOutputs. Kubernetes reads (the namespace, opted-in Deployments) are resources too: every
+ * child that changes the cluster depends on them, so the engine applies nothing until they succeeded.
  */
-import * as eks from "@pulumi/eks";
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
@@ -19,10 +21,28 @@ import {
 } from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
-import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration } from "./vpcCni";
+import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration, type VpcCniState } from "./vpcCni";
+
+export const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
 
 export interface FlashNetworkPoliciesArgs {
   readonly config: StackConfig;
+}
+
+/** What the factory found before construction: AWS facts and the rendered policies. */
+interface Discovered {
+  readonly network: DiscoveredNetwork;
+  readonly generated: GeneratedPolicy[];
+}
+
+/**
+ * The args as the engine records them (a component's inputs go to state and to every analyzer). The
+ * kubeconfig travels beside the config as a secret: nested inside it, it would make the whole config
+ * a secret (the SDK marks the object that holds a secret output).
+ */
+function componentInputs(args: FlashNetworkPoliciesArgs): pulumi.Inputs {
+  const { kubeconfig, ...config } = args.config;
+  return { config, kubeconfig: kubeconfig === undefined ? undefined : pulumi.secret(kubeconfig) };
 }
 
 export interface FlashNetworkPoliciesOptions extends pulumi.ComponentResourceOptions {
@@ -59,13 +79,13 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
   public readonly cidrs: ResolvedCidrs;
   public readonly network: DiscoveredNetwork;
   public readonly flowTable: EffectiveFlow[];
-  public policies: k8s.networking.v1.NetworkPolicy[] = [];
+  public readonly policies: k8s.networking.v1.NetworkPolicy[];
+  public readonly vpcCniAddon?: aws.eks.Addon;
   private readonly provider: k8s.Provider;
-  private readonly vpcCniAddon?: eks.VpcCniAddon;
 
   /**
-   * Checks everything before any NetworkPolicy exists: AWS discovery, the CNI's enforcement, every
-   * rendered manifest and, opted in, the Deployments. A failure leaves no policy half-applied.
+   * Checks everything that needs no cluster before any resource exists: the config, AWS discovery,
+   * the CNI's enforcement and every rendered manifest. A failure registers nothing.
    */
   static async create(
     name: string,
@@ -75,23 +95,21 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     const { config } = args;
     if (config.kubeconfig !== undefined) validateKubeconfig(config.kubeconfig, "flash-netpol:kubeconfig");
     const network = await discoverNetwork(config, config.lookupTimeoutSeconds * 1000);
-    if (network.vpcCni !== undefined) assertNetworkPolicyEnforced(config, network.vpcCni);
+    // A managed add-on is configured to enforce by this stack; an unmanaged one must already enforce.
+    if (network.vpcCni !== undefined && !config.manageVpcCni)
+      assertNetworkPolicyEnforced(config, network.vpcCni);
     const generated = generatePolicies(config, network.cidrs);
-    const component = new FlashNetworkPolicies(name, args, network, generated, opts);
-    if (config.verifySelectors) await component.verifyDeployments(config, generated);
-    component.registerPolicies(config, generated);
-    return component;
+    return new FlashNetworkPolicies(name, args, { network, generated }, opts);
   }
 
   private constructor(
     name: string,
     args: FlashNetworkPoliciesArgs,
-    network: DiscoveredNetwork,
-    generated: GeneratedPolicy[],
+    { network, generated }: Discovered,
     opts: FlashNetworkPoliciesOptions,
   ) {
     const { kubernetesProvider, ...componentOptions } = opts;
-    super("flash-netpol:index:FlashNetworkPolicies", name, {}, componentOptions);
+    super(COMPONENT_TYPE, name, componentInputs(args), componentOptions);
     const { config } = args;
     this.namespace = config.namespace;
     this.network = network;
@@ -114,73 +132,11 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
         { parent: this },
       );
 
-    if (config.manageVpcCni) {
-      this.vpcCniAddon = new eks.VpcCniAddon(
-        `${name}-vpc-cni`,
-        {
-          clusterName: config.cluster.name,
-          enableNetworkPolicy: true,
-          configurationValues: desiredVpcCniConfiguration(config.networkPolicyEnforcingMode),
-          resolveConflictsOnUpdate: "OVERWRITE",
-        },
-        { parent: this },
-      );
-    }
-  }
-
-  /** Reads each service's Deployment (read-only) and fails on a selector or port that matches nothing. */
-  private async verifyDeployments(config: StackConfig, generated: GeneratedPolicy[]): Promise<void> {
-    const snapshots = await Promise.all(
-      SERVICE_NAMES.map(async (service) => {
-        const id = `${config.namespace}/${deploymentNameOf(config, service)}`;
-        const deployment = k8s.apps.v1.Deployment.get(`${service}-deployment`, id, {
-          parent: this,
-          provider: this.provider,
-        });
-        try {
-          return [
-            service,
-            await valueOf(deployment.spec.apply((spec) => ({ spec }) as DeploymentSnapshot)),
-          ] as const;
-        } catch (cause) {
-          throw new pulumi.RunError(
-            `flash-netpol:verifySelectors: Deployment ${id} (flash-netpol:deployments.${service}) could not be read: ` +
-              `${cause instanceof Error ? cause.message : String(cause)}. Fix: set the Deployment's name, or turn verifySelectors off.`,
-          );
-        }
-      }),
-    );
-    const problems = checkDeployments(
-      config,
-      generated,
-      Object.fromEntries(snapshots) as Record<ServiceName, DeploymentSnapshot>,
-    );
-    if (problems.length > 0) {
-      throw new pulumi.RunError(
-        `flash-netpol:verifySelectors found mistakes:\n  - ${problems.join("\n  - ")}`,
-      );
-    }
-  }
-
-  private registerPolicies(config: StackConfig, generated: GeneratedPolicy[]): void {
-    // Policies wait for a managed CNI add-on, so they are never applied before the CNI enforces them.
-    const cni = this.vpcCniAddon ? [this.vpcCniAddon] : [];
-    const register = (policy: GeneratedPolicy, dependsOn: pulumi.Resource[]) =>
-      new k8s.networking.v1.NetworkPolicy(policy.manifest.metadata.name, policy.manifest, {
-        parent: this,
-        provider: this.provider,
-        dependsOn: [...cni, ...dependsOn],
-      });
-
-    // Allows first; the default deny depends on all of them, so `pulumi up` creates it last and
-    // `pulumi destroy` deletes it first: no moment has the deny without its allows.
-    const allows = generated
-      .filter((policy) => policy.role.kind !== "defaultDeny")
-      .map((policy) => register(policy, []));
-    const denies = generated
-      .filter((policy) => policy.role.kind === "defaultDeny")
-      .map((policy) => register(policy, allows));
-    this.policies = [...allows, ...denies];
+    const checked = this.readCluster(name, config, generated);
+    this.vpcCniAddon = config.manageVpcCni
+      ? this.manageVpcCni(name, config, network.vpcCni, checked)
+      : undefined;
+    this.policies = this.registerPolicies(generated, checked);
 
     // Recorded in the engine's state, so a stack policy (flows-match-flow-table) can rebuild the
     // model the policies were generated from without re-reading config or AWS.
@@ -195,27 +151,115 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       dataStorePorts: endpointPorts(config).dataStorePorts,
       paymentApiPorts: config.paymentApi.ports,
       nodeLocalDnsAddress: config.dns.nodeLocalAddress ?? null,
-      serviceIpv4Cidr: this.network.cluster.serviceIpv4Cidr ?? null,
+      serviceIpv4Cidr: network.cluster.serviceIpv4Cidr ?? null,
       rollout: config.rollout,
       breakGlass: config.breakGlass,
       cidrs: this.cidrs,
-      endpoints: this.network.endpoints,
+      endpoints: network.endpoints,
       // Risks the stack accepted in config (allowSharedSubnets): the plan and the pack report them.
-      discoveryWarnings: this.network.warnings,
+      discoveryWarnings: network.warnings,
       policyNames: this.policyNames,
       flowTable: this.flowTable,
     });
   }
-}
 
-/** The value of an output, once the engine has it (reads resolve during preview as well). */
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    output.apply((value) => {
-      resolve(value);
-      return value;
-    });
-    // A failed read rejects the output's inner promise; surface it instead of hanging.
-    (output as unknown as { promise(): Promise<T> }).promise().catch(reject);
-  });
+  /**
+   * Reads the namespace (and, opted in, each service's Deployment) through the stack's provider. A
+   * read needs the cluster: when it cannot be reached, or the namespace does not exist, the read
+   * fails and with it the preview, where a create would only have echoed its inputs. The result is
+   * the set of reads, once every check on them passed; the cluster's children depend on it.
+   */
+  private readCluster(
+    name: string,
+    config: StackConfig,
+    generated: GeneratedPolicy[],
+  ): pulumi.Output<pulumi.Resource[]> {
+    const read = { parent: this, provider: this.provider };
+    const namespace = k8s.core.v1.Namespace.get(`${name}-namespace`, config.namespace, read);
+    if (!config.verifySelectors) return pulumi.output(namespace.id).apply(() => [namespace]);
+    const deployments = SERVICE_NAMES.map((service) =>
+      k8s.apps.v1.Deployment.get(
+        `${service}-deployment`,
+        `${config.namespace}/${deploymentNameOf(config, service)}`,
+        read,
+      ),
+    );
+    return pulumi
+      .all([namespace.id, pulumi.all(deployments.map((deployment) => deployment.spec))])
+      .apply(([, specs]) => {
+        const snapshots = Object.fromEntries(
+          SERVICE_NAMES.map((service, index) => [service, { spec: specs[index] } as DeploymentSnapshot]),
+        ) as Record<ServiceName, DeploymentSnapshot>;
+        const problems = checkDeployments(config, generated, snapshots);
+        if (problems.length > 0) {
+          throw new pulumi.RunError(
+            `flash-netpol:verifySelectors found mistakes:\n  - ${problems.join("\n  - ")}`,
+          );
+        }
+        return [namespace, ...deployments];
+      });
+  }
+
+  /**
+   * The vpc-cni add-on as aws.eks.Addon. An installed add-on is adopted with the `import` option
+   * (EKS's CreateAddon fails on an existing one); it keeps its installed version and its current
+   * configuration, merged with what network policy needs. `retainOnDelete` leaves it as configured on
+   * `pulumi destroy` or when manageVpcCni is turned off, so the next run's enforcement check passes.
+   */
+  private manageVpcCni(
+    name: string,
+    config: StackConfig,
+    current: VpcCniState | undefined,
+    checked: pulumi.Output<pulumi.Resource[]>,
+  ): aws.eks.Addon {
+    const installed = current?.installed === true;
+    return new aws.eks.Addon(
+      `${name}-vpc-cni`,
+      {
+        clusterName: config.cluster.name,
+        addonName: "vpc-cni",
+        addonVersion: installed ? current.addonVersion : undefined,
+        configurationValues: JSON.stringify(
+          desiredVpcCniConfiguration(config.networkPolicyEnforcingMode, current?.configuration),
+        ),
+        // Only used when the CNI runs self-managed (no add-on): the add-on takes over aws-node.
+        resolveConflictsOnCreate: "OVERWRITE",
+        // The configuration sent is the add-on's own plus ours, so overwriting keeps its settings.
+        resolveConflictsOnUpdate: "OVERWRITE",
+        preserve: true,
+        region: config.cluster.region,
+      },
+      {
+        parent: this,
+        dependsOn: checked,
+        import: installed ? `${config.cluster.name}:vpc-cni` : undefined,
+        retainOnDelete: true,
+      },
+    );
+  }
+
+  private registerPolicies(
+    generated: GeneratedPolicy[],
+    checked: pulumi.Output<pulumi.Resource[]>,
+  ): k8s.networking.v1.NetworkPolicy[] {
+    // Policies wait for the reads and checks, and for a managed CNI add-on, so they are never applied
+    // to an unchecked cluster or before the CNI enforces them.
+    const cni = this.vpcCniAddon ? [this.vpcCniAddon] : [];
+    const register = (policy: GeneratedPolicy, after: pulumi.Resource[]) =>
+      new k8s.networking.v1.NetworkPolicy(policy.manifest.metadata.name, policy.manifest, {
+        parent: this,
+        provider: this.provider,
+        dependsOn: checked.apply((reads) => [...reads, ...cni, ...after]),
+      });
+
+    // Allows first; the default deny depends on all of them, so `pulumi up` creates it last and
+    // `pulumi destroy` deletes it first: no moment has the deny without its allows.
+    const allows = generated
+      .filter((policy) => policy.role.kind !== "defaultDeny")
+      .map((policy) => register(policy, []));
+    const denies = generated
+      .filter((policy) => policy.role.kind === "defaultDeny")
+      .map((policy) => register(policy, allows));
+    return [...allows, ...denies];
+  }
 }

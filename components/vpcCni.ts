@@ -51,7 +51,15 @@ export function readVpcCniState(addonVersion: string, configurationValues: strin
   };
 }
 
-/** The add-on configuration this program wants: network policy on, verdict logs on, the chosen mode. */
+/** aws-node logs at DEBUG unless told otherwise; INFO keeps the node's disk and log shipping sane. */
+const DEFAULT_LOG_LEVEL = "INFO";
+
+/**
+ * The add-on configuration this program sends: the add-on's current configuration (read with
+ * aws.eks.getAddon) with network policy on, verdict logs on, the chosen mode, and the CNI's two log
+ * levels set explicitly (kept where the add-on already sets them). Nothing else is added, so no
+ * default of another tool replaces a setting the cluster runs with.
+ */
 export function desiredVpcCniConfiguration(
   mode: EnforcingMode,
   current: Record<string, unknown> = {},
@@ -62,7 +70,12 @@ export function desiredVpcCniConfiguration(
     ...current,
     enableNetworkPolicy: "true",
     nodeAgent: { ...nodeAgent, enablePolicyEventLogs: "true", enableCloudWatchLogs: "true" },
-    env: { ...env, NETWORK_POLICY_ENFORCING_MODE: mode },
+    env: {
+      ...env,
+      AWS_VPC_K8S_CNI_LOGLEVEL: env.AWS_VPC_K8S_CNI_LOGLEVEL ?? DEFAULT_LOG_LEVEL,
+      AWS_VPC_K8S_PLUGIN_LOG_LEVEL: env.AWS_VPC_K8S_PLUGIN_LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
+      NETWORK_POLICY_ENFORCING_MODE: mode,
+    },
   };
 }
 

@@ -117,6 +117,7 @@ export function planJson(
     rollout: report.rollout,
     flowTable: report.flowTable,
     warnings: report.warnings,
+    resources: report.resources,
     ...(connectivity === undefined ? {} : connectivityJson(connectivity)),
     ...(policyViolations === undefined ? {} : { policyViolations }),
   };

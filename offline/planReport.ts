@@ -4,6 +4,7 @@
  * can never disagree.
  */
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, type StackConfig } from "../components/config";
 import { SERVICE_NAMES, type ServiceName } from "../components/flowTable";
 import type { NetworkPolicyManifest, ResolvedCidrs } from "../components/networkPolicies";
@@ -14,6 +15,26 @@ export interface PlanService {
   name: ServiceName;
   podLabels: Record<string, string>;
   port: number;
+}
+
+/**
+ * One resource as the program registered it, in the order it asked the engine: what a reviewer
+ * compares with `pulumi preview --json`. Secrets read "[secret]".
+ */
+export interface PlanResource {
+  type: string;
+  name: string;
+  urn: string;
+  parent?: string;
+  dependsOn: string[];
+  /** The provider reference, `urn::id`. */
+  provider?: string;
+  inputs: Record<string, unknown>;
+  /** A read of an existing object (`.get`): the id read. Nothing is created. */
+  readId?: string;
+  /** The `import` option: the existing object the engine adopts instead of creating one. */
+  importId?: string;
+  retainOnDelete?: boolean;
 }
 
 export interface PlanReport {
@@ -27,6 +48,30 @@ export interface PlanReport {
   awsLookups: number;
   /** Risks the stack accepted in config (a data store sharing the cluster's subnets), from the component's outputs. */
   warnings: string[];
+  resources: PlanResource[];
+}
+
+function redactSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (value === null || typeof value !== "object") return value;
+  const object = value as Record<string, unknown>;
+  if (object[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return "[secret]";
+  return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, redactSecrets(item)]));
+}
+
+export function planResources(run: ProgramRun): PlanResource[] {
+  return run.resources.map((resource) => ({
+    type: resource.type,
+    name: resource.name,
+    urn: resource.urn,
+    parent: resource.parent,
+    dependsOn: resource.dependencies,
+    provider: resource.provider,
+    inputs: redactSecrets(resource.inputs) as Record<string, unknown>,
+    ...(resource.readId === undefined ? {} : { readId: resource.readId }),
+    ...(resource.options.importId === undefined ? {} : { importId: resource.options.importId }),
+    ...(resource.options.retainOnDelete ? { retainOnDelete: true } : {}),
+  }));
 }
 
 /** The program failed: the message is the program's own, which already names the key or AWS object. */
@@ -40,12 +85,43 @@ function discoveryWarnings(run: ProgramRun): string[] {
   return Array.isArray(recorded) ? recorded.map(String) : [];
 }
 
+/**
+ * A failed read of the namespace is what `pulumi preview` reports too (the SDK's "failed to read
+ * resource" around the engine's or provider's reason); the plan adds what it means and the fix.
+ */
+function describeFailure(error: Error, options: RunOptions, config: StackConfig | undefined): string {
+  if (config === undefined || !error.message.includes("[kubernetes:core/v1:Namespace]")) return error.message;
+  const fixture =
+    typeof options.kubernetesFixture === "string"
+      ? options.kubernetesFixture
+      : `fixtures/k8s/${options.stack}.json`;
+  const unreachable = /unreachable/.test(error.message);
+  return (
+    `namespace ${config.namespace} (flash-netpol:namespace) could not be read from EKS cluster ${config.cluster.name} ` +
+    `(${config.cluster.region}), answered from ${fixture}: ${error.message}. ` +
+    `\`pulumi preview\` fails the same way, before any NetworkPolicy is registered. Fix: ` +
+    (unreachable
+      ? `make the cluster reachable (aws eks get-token --cluster-name ${config.cluster.name} --region ${config.cluster.region} must work, and the endpoint must answer from here)`
+      : `create the namespace (it belongs to the application), or set flash-netpol:namespace to the application's namespace; ` +
+        `then record it with: kubectl get namespace ${config.namespace} -o json (key "namespace" of ${fixture})`) +
+    "."
+  );
+}
+
 export async function buildPlan(
   options: RunOptions,
 ): Promise<{ report: PlanReport; run: ProgramRun; config: StackConfig }> {
   const run = await runStack(options);
-  if (run.error !== undefined) throw new PlanFailure(run.error.message);
   const stackFile = options.stackFile ?? `Pulumi.${options.stack}.yaml`;
+  if (run.error !== undefined) {
+    let config: StackConfig | undefined;
+    try {
+      config = parseStackConfig(run.config, path.basename(stackFile));
+    } catch {
+      // The program's own message already says what is wrong with the config.
+    }
+    throw new PlanFailure(describeFailure(run.error, options, config));
+  }
   const config = parseStackConfig(run.config, path.basename(stackFile));
   const order = run.outputs.policyNames as string[];
   const manifests = networkPolicies(run)
@@ -68,6 +144,7 @@ export async function buildPlan(
       rollout: config.rollout,
       awsLookups: run.awsCalls.length,
       warnings: discoveryWarnings(run),
+      resources: planResources(run),
     },
   };
 }

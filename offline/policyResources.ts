@@ -26,49 +26,53 @@ export function durationSeconds(text: string | undefined): number {
  */
 export function fromRegisteredResources(registered: readonly RegisteredResource[]): AnalyzedResource[] {
   const byUrn = new Map(registered.map((resource) => [resource.urn, resource]));
-  return registered.map((resource) => {
-    let provider: ProviderReference | undefined;
-    if (resource.provider !== undefined) {
-      const providerUrn = resource.provider.split("::").slice(0, -1).join("::");
-      const providerResource = byUrn.get(providerUrn);
-      provider = {
-        type:
-          providerResource?.type ??
-          providerUrn.split("::").at(-2)?.split("$").at(-1) ??
-          "pulumi:providers:kubernetes",
-        name: providerResource?.name ?? providerUrn.split("::").at(-1) ?? "",
-        urn: providerUrn,
-        properties: providerResource?.inputs ?? {},
-      };
-    }
-    const timeouts = resource.options.customTimeouts;
-    return {
-      type: resource.type,
-      name: resource.name,
-      urn: resource.urn,
-      inputs: resource.inputs,
-      outputs: resource.outputs,
-      parent: resource.parent,
-      dependencies: resource.dependencies,
-      provider,
-      options: {
-        protect: resource.options.protect,
-        ignoreChanges: resource.options.ignoreChanges,
-        deleteBeforeReplace: resource.options.deleteBeforeReplace,
-        additionalSecretOutputs: resource.options.additionalSecretOutputs,
-        aliases: resource.options.aliases,
-        customTimeouts:
-          timeouts === undefined
-            ? undefined
-            : {
-                create: durationSeconds(timeouts.create),
-                update: durationSeconds(timeouts.update),
-                delete: durationSeconds(timeouts.delete),
-              },
+  // Reads (`.get`) are neither analyzed nor part of the stack AnalyzeStack sees: the engine keeps
+  // them in `reads`, apart from `news` (pulumi step_executor.go, v3.248.0).
+  return registered
+    .filter((resource) => resource.readId === undefined)
+    .map((resource) => {
+      let provider: ProviderReference | undefined;
+      if (resource.provider !== undefined) {
+        const providerUrn = resource.provider.split("::").slice(0, -1).join("::");
+        const providerResource = byUrn.get(providerUrn);
+        provider = {
+          type:
+            providerResource?.type ??
+            providerUrn.split("::").at(-2)?.split("$").at(-1) ??
+            "pulumi:providers:kubernetes",
+          name: providerResource?.name ?? providerUrn.split("::").at(-1) ?? "",
+          urn: providerUrn,
+          properties: providerResource?.inputs ?? {},
+        };
+      }
+      const timeouts = resource.options.customTimeouts;
+      return {
+        type: resource.type,
+        name: resource.name,
+        urn: resource.urn,
+        inputs: resource.inputs,
+        outputs: resource.outputs,
         parent: resource.parent,
-      },
-    };
-  });
+        dependencies: resource.dependencies,
+        provider,
+        options: {
+          protect: resource.options.protect,
+          ignoreChanges: resource.options.ignoreChanges,
+          deleteBeforeReplace: resource.options.deleteBeforeReplace,
+          additionalSecretOutputs: resource.options.additionalSecretOutputs,
+          aliases: resource.options.aliases,
+          customTimeouts:
+            timeouts === undefined
+              ? undefined
+              : {
+                  create: durationSeconds(timeouts.create),
+                  update: durationSeconds(timeouts.update),
+                  delete: durationSeconds(timeouts.delete),
+                },
+          parent: resource.parent,
+        },
+      };
+    });
 }
 
 /** A default Kubernetes provider, as `pulumi preview` would use for objects given without one. */

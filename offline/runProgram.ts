@@ -23,11 +23,16 @@ export interface ResourceOptionsSeen {
   additionalSecretOutputs: string[];
   aliases: string[];
   customTimeouts?: { create: string; update: string; delete: string };
+  /** The `import` option: the id of an existing object the engine adopts instead of creating. */
+  importId?: string;
+  retainOnDelete?: boolean;
 }
 
 /** A resource as the engine sees it when the program registers it. */
 export interface RegisteredResource {
   type: string;
+  /** Set for a read of an existing object (`Resource.get`, a ReadResource call): the id read. */
+  readId?: string;
   name: string;
   urn: string;
   custom: boolean;
@@ -65,6 +70,13 @@ export interface RunOptions {
   awsFault?: (token: string, args: Record<string, unknown>) => AwsFault | undefined;
   /** Defaults to fixtures/k8s/<stack>.json: what the cluster answers to read-only resource reads. */
   kubernetesFixture?: string | KubernetesFixture;
+  /**
+   * The cluster cannot be reached (`aws eks get-token` fails, the endpoint does not answer): every
+   * Kubernetes read fails the way the provider fails it. The text is the provider's reason.
+   */
+  kubernetesUnreachable?: string;
+  /** The program to run; defaults to index.ts at the project root. */
+  programFile?: string;
   preview?: boolean;
 }
 
@@ -110,19 +122,63 @@ export function kubernetesFixtureObjects(fixture: KubernetesFixture): Kubernetes
   ];
 }
 
-/** A read of an existing Kubernetes object, answered like the provider's read: the live object, or not found. */
-function readKubernetesObject(fixture: KubernetesFixture, type: string, id: string): Record<string, unknown> {
+/**
+ * A read of an existing Kubernetes object (`.get`), answered as the provider and engine answer it:
+ * the live object; for an object the cluster does not have, the provider's Read returns no outputs
+ * and the engine fails the read with "resource '<id>' does not exist" (pulumi step.go ReadStep);
+ * for an unreachable cluster the provider's Read fails outright (pulumi-kubernetes provider.go Read).
+ */
+function readKubernetesObject(
+  fixture: KubernetesFixture,
+  unreachable: string | undefined,
+  type: string,
+  id: string,
+): Record<string, unknown> {
+  if (unreachable !== undefined) {
+    throw new Error(
+      `configured Kubernetes cluster is unreachable: ${unreachable}; failed to read resource state due to unreachable cluster. ` +
+        `If the cluster was deleted, you can remove this resource from Pulumi state by rerunning the operation with the ` +
+        `PULUMI_K8S_DELETE_UNREACHABLE environment variable set to "true"`,
+    );
+  }
   const kind = type.split(":").pop();
-  const [namespace, name] = id.includes("/") ? id.split("/", 2) : ["default", id];
+  const [namespace, name] = id.includes("/") ? id.split("/", 2) : [undefined, id];
   const found = kubernetesFixtureObjects(fixture).find(
-    (item) =>
-      item.kind === kind &&
-      (item.metadata.namespace ?? "default") === namespace &&
-      item.metadata.name === name,
+    (item) => item.kind === kind && item.metadata.namespace === namespace && item.metadata.name === name,
   );
-  if (found === undefined)
-    throw new Error(`${kind?.toLowerCase()}s "${name}" not found in namespace "${namespace}"`);
+  if (found === undefined) throw new Error(`resource '${id}' does not exist`);
   return found as unknown as Record<string, unknown>;
+}
+
+/**
+ * Where the mock runtime would only echo inputs, the offline run enforces what the real
+ * implementation enforces. eks:index:VpcCniAddon is a remote component: its constructor runs in the
+ * pulumi-eks provider and throws before creating anything (pulumi-eks v4.3.0
+ * nodejs/eks/addons/cni-addon.ts:266-289), although its .d.ts marks both versions optional.
+ */
+export function checkRemoteComponentContract(type: string, inputs: Record<string, unknown>): void {
+  if (type !== "eks:index:VpcCniAddon") return;
+  if (inputs.clusterName === undefined) throw new Error("Missing required option 'clusterName'");
+  if (!inputs.addonVersion && !inputs.clusterVersion) {
+    throw new Error(
+      "You need to specify either `addonVersion` or `clusterVersion` to determine the version of the vpc-cni addon to use.",
+    );
+  }
+}
+
+/**
+ * The `import` resource option makes the engine read the existing object through the provider before
+ * anything else (pulumi step.go ImportStep.Apply); a missing object fails with "resource '<id>' does
+ * not exist". The AWS fixture holds what that read returns.
+ */
+function importedAwsState(answers: AwsFixtureAnswers, type: string, id: string): Record<string, unknown> {
+  if (type !== "aws:eks/addon:Addon") throw new Error(`the offline run cannot import ${type} '${id}'`);
+  const [clusterName, addonName] = id.split(":");
+  try {
+    return answers.answer("aws:eks/getAddon:getAddon", { clusterName, addonName }) as Record<string, unknown>;
+  } catch {
+    throw new Error(`resource '${id}' does not exist`);
+  }
 }
 
 export interface ProgramRun {
@@ -166,7 +222,22 @@ function applyOverrides(
   return result;
 }
 
+interface ReadRequest {
+  getType(): string;
+  getName(): string;
+  getId(): string;
+  getParent(): string;
+  getProperties(): unknown;
+  getDependenciesList(): string[];
+  getProvider(): string;
+  getAdditionalsecretoutputsList(): string[];
+}
+
 interface MonitorLike {
+  readResource(
+    request: ReadRequest,
+    callback: (error: Error | null, response?: { getUrn(): string }) => void,
+  ): void;
   registerResourceOutputs(
     request: { getUrn(): string; getOutputs(): unknown },
     callback: (error: Error | null, response?: unknown) => void,
@@ -191,6 +262,8 @@ interface RegisterRequest {
   getAdditionalsecretoutputsList(): string[];
   getAliasurnsList(): string[];
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getImportid(): string;
+  getRetainondelete(): boolean | undefined;
 }
 
 /**
@@ -228,15 +301,18 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   const answers = new AwsFixtureAnswers(fixture);
   const kubernetes = loadKubernetesFixture(options.stack, options.kubernetesFixture);
   const awsCalls: AwsCallRecord[] = [];
-  const resources: RegisteredResource[] = [];
+  // Indexed by the order the program asked for each registration or read (the engine's order), not
+  // the order the answers came back in.
+  const registered: (RegisteredResource | undefined)[] = [];
   const pending = new Set<Promise<void>>();
   const clock = process.hrtime.bigint();
   const now = () => Number(process.hrtime.bigint() - clock) / 1e6;
 
   // An invoke through an explicit provider answers with that provider's credentials: an assumed role sees its own account.
   const callerOf = (providerRef: string | undefined) => {
-    const provider = resources.find(
-      (resource) => providerRef !== undefined && providerRef.startsWith(`${resource.urn}::`),
+    const provider = registered.find(
+      (resource) =>
+        providerRef !== undefined && resource !== undefined && providerRef.startsWith(`${resource.urn}::`),
     );
     // The SDK sends a provider's structured inputs as JSON text, as the engine passes provider config.
     const given = provider?.inputs.assumeRoles;
@@ -248,10 +324,18 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(config, []);
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) =>
-        args.id
-          ? { id: args.id, state: readKubernetesObject(kubernetes, args.type, args.id) }
-          : { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs },
+      newResource: (args) => {
+        checkRemoteComponentContract(args.type, args.inputs);
+        if (!args.id) return { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
+        // An id is a read (`.get`) or an import (the `import` option): the provider reads the live object.
+        if (args.type.startsWith("kubernetes:")) {
+          return {
+            id: args.id,
+            state: readKubernetesObject(kubernetes, options.kubernetesUnreachable, args.type, args.id),
+          };
+        }
+        return { id: args.id, state: { ...importedAwsState(answers, args.type, args.id), ...args.inputs } };
+      },
       call: async (args) => {
         const record: AwsCallRecord = {
           token: args.token,
@@ -286,10 +370,11 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     let settle: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (settle = resolve));
     pending.add(done);
+    const index = registered.push(undefined) - 1;
     register(request, (error, response) => {
       if (!error && response) {
         const timeouts = request.getCustomtimeouts();
-        resources.push({
+        registered[index] = {
           type: request.getType(),
           name: request.getName(),
           urn: response.getUrn(),
@@ -310,8 +395,46 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
             customTimeouts: timeouts
               ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
               : undefined,
+            importId: request.getImportid() || undefined,
+            retainOnDelete: request.getRetainondelete() ?? false,
           },
-        });
+        };
+      }
+      callback(error, response);
+      settle();
+      pending.delete(done);
+    });
+  };
+
+  const read = monitor.readResource.bind(monitor);
+  monitor.readResource = (request, callback) => {
+    let settle: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    pending.add(done);
+    const index = registered.push(undefined) - 1;
+    read(request, (error, response) => {
+      if (!error && response) {
+        registered[index] = {
+          type: request.getType(),
+          name: request.getName(),
+          readId: request.getId(),
+          urn: response.getUrn(),
+          custom: true,
+          inputs: pulumi.runtime.deserializeProperties(request.getProperties() as never) as Record<
+            string,
+            unknown
+          >,
+          parent: request.getParent() || undefined,
+          dependencies: request.getDependenciesList(),
+          provider: request.getProvider() || undefined,
+          options: {
+            protect: false,
+            ignoreChanges: [],
+            deleteBeforeReplace: false,
+            additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+            aliases: [],
+          },
+        };
       }
       callback(error, response);
       settle();
@@ -336,9 +459,10 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     unhandled.push(reason instanceof Error ? reason : new Error(String(reason)));
   process.on("unhandledRejection", onUnhandled);
 
+  const resources: RegisteredResource[] = [];
   const run: ProgramRun = { stack: options.stack, config, resources, outputs: {}, awsCalls };
   try {
-    const loaded = (await import(path.join(PROJECT_ROOT, "index.ts"))) as
+    const loaded = (await import(options.programFile ?? path.join(PROJECT_ROOT, "index.ts"))) as
       { default: ProgramEntry } | ProgramEntry;
     const program = typeof loaded === "function" ? loaded : loaded.default;
     run.outputs = await program();
@@ -356,6 +480,7 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   await new Promise((resolve) => setImmediate(resolve));
   process.off("unhandledRejection", onUnhandled);
   if (run.error === undefined && unhandled.length > 0) run.error = unhandled[0];
+  for (const resource of registered) if (resource !== undefined) resources.push(resource);
   for (const resource of resources) {
     const outputs = outputsByUrn.get(resource.urn);
     if (outputs !== undefined) resource.outputs = outputs;

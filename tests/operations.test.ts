@@ -40,7 +40,8 @@ describe("NetworkPolicy enforcement by the VPC CNI", () => {
     assert.ok(
       run.error.message.includes(
         `aws eks update-addon --cluster-name flash-dev --addon-name vpc-cni --region ap-northeast-2 --resolve-conflicts PRESERVE ` +
-          `--configuration-values '{"env":{"WARM_IP_TARGET":"5","NETWORK_POLICY_ENFORCING_MODE":"standard"},"enableNetworkPolicy":"true",` +
+          `--configuration-values '{"env":{"WARM_IP_TARGET":"5","AWS_VPC_K8S_CNI_LOGLEVEL":"INFO","AWS_VPC_K8S_PLUGIN_LOG_LEVEL":"INFO",` +
+          `"NETWORK_POLICY_ENFORCING_MODE":"standard"},"enableNetworkPolicy":"true",` +
           `"nodeAgent":{"enablePolicyEventLogs":"true","enableCloudWatchLogs":"true"}}'`,
       ),
       run.error.message,
@@ -95,18 +96,18 @@ describe("NetworkPolicy enforcement by the VPC CNI", () => {
       },
     });
     assert.equal(run.error, undefined, run.error?.message);
-    assert.equal(
-      run.awsCalls.filter((call) => call.token === ADDON_TOKEN).length,
-      0,
-      "managed: no check needed",
-    );
-    const addon = run.resources.find((resource) => resource.type === "eks:index:VpcCniAddon")!;
+    // Managed: read once for its version and current configuration, but not refused when it is off.
+    assert.equal(run.awsCalls.filter((call) => call.token === ADDON_TOKEN).length, 1);
+    const addon = run.resources.find((resource) => resource.type === "aws:eks/addon:Addon")!;
     assert.equal(addon.inputs.clusterName, "flash-prod");
-    assert.equal(addon.inputs.enableNetworkPolicy, true);
-    assert.deepEqual(addon.inputs.configurationValues, {
+    assert.deepEqual(JSON.parse(addon.inputs.configurationValues as string), {
       enableNetworkPolicy: "true",
       nodeAgent: { enablePolicyEventLogs: "true", enableCloudWatchLogs: "true" },
-      env: { NETWORK_POLICY_ENFORCING_MODE: "strict" },
+      env: {
+        AWS_VPC_K8S_CNI_LOGLEVEL: "INFO",
+        AWS_VPC_K8S_PLUGIN_LOG_LEVEL: "INFO",
+        NETWORK_POLICY_ENFORCING_MODE: "strict",
+      },
     });
     for (const policy of networkPolicies(run))
       assert.ok(policy.dependencies.includes(addon.urn), policy.name);
@@ -224,11 +225,12 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
       },
     });
     assert.ok(run.error);
+    // What the SDK (runtime/resource.js readResource) and the engine (step.go ReadStep) report: the
+    // read resource's name says which service's Deployment it was.
     assert.match(
       run.error.message,
-      /Deployment flash-ticket\/payment-worker \(flash-netpol:deployments\.flash-pay\) could not be read/,
+      /failed to read resource #flash-ticket\/payment-worker 'flash-pay-deployment' \[kubernetes:apps\/v1:Deployment\]: resource 'flash-ticket\/payment-worker' does not exist/,
     );
-    assert.match(run.error.message, /not found/);
     assert.deepEqual(policyNamesOf(run), []);
   });
 });

@@ -12,6 +12,7 @@ import {
 } from "../../components/networkPolicies";
 import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
 import { portCovers, protocolOf, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
+import { notingPackFact } from "./packFacts";
 
 export const NAME = "dns-egress-kube-dns-only";
 export const DESCRIPTION =
@@ -61,51 +62,57 @@ export const dnsEgressKubeDnsOnly: ResourceValidationPolicy = {
       nodeLocalAddress: { type: "string", pattern: "^([0-9]{1,3}\\.){3}[0-9]{1,3}$" },
     },
   },
-  validateResource: networkPolicyValidation(({ policy, resource, args }) => {
-    const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<DnsEgressConfig>>());
-    const allowedPeers =
-      `{namespaceSelector: {matchLabels: {${NAMESPACE_NAME_LABEL}: ${KUBE_DNS_NAMESPACE}}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}` +
-      (config.nodeLocalAddress === undefined ? "" : ` or {ipBlock: {cidr: ${config.nodeLocalAddress}/32}}`);
-    const found: Violation[] = [];
-    for (const located of rulesOf(policy)) {
-      if (located.direction !== "egress") continue;
-      const dnsPorts = (located.rule.ports ?? []).filter((port) => portCovers(port, DNS_PORT));
-      if (dnsPorts.length === 0) continue;
-      const where = rulePath(located);
-      const peers = located.peers ?? [];
-      if (!located.hasPeersKey || peers.length === 0) {
-        found.push({
-          message: violation(
-            resource,
-            `${where} allows port 53 to every destination`,
-            `set ${where}.to to ${allowedPeers}`,
-          ),
-        });
-      }
-      peers.forEach((peer, index) => {
-        const problem = peerProblem(peer, config);
-        if (problem !== undefined) {
+  validateResource: notingPackFact(
+    (args) => ({
+      "dns-egress-kube-dns-only.nodeLocalAddress":
+        args.getConfig<Partial<DnsEgressConfig>>().nodeLocalAddress ?? null,
+    }),
+    networkPolicyValidation(({ policy, resource, args }) => {
+      const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<DnsEgressConfig>>());
+      const allowedPeers =
+        `{namespaceSelector: {matchLabels: {${NAMESPACE_NAME_LABEL}: ${KUBE_DNS_NAMESPACE}}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}` +
+        (config.nodeLocalAddress === undefined ? "" : ` or {ipBlock: {cidr: ${config.nodeLocalAddress}/32}}`);
+      const found: Violation[] = [];
+      for (const located of rulesOf(policy)) {
+        if (located.direction !== "egress") continue;
+        const dnsPorts = (located.rule.ports ?? []).filter((port) => portCovers(port, DNS_PORT));
+        if (dnsPorts.length === 0) continue;
+        const where = rulePath(located);
+        const peers = located.peers ?? [];
+        if (!located.hasPeersKey || peers.length === 0) {
           found.push({
             message: violation(
               resource,
-              `${where}.to[${index}] ${problem}`,
+              `${where} allows port 53 to every destination`,
               `set ${where}.to to ${allowedPeers}`,
             ),
           });
         }
-      });
-      const protocols = new Set(dnsPorts.map(protocolOf));
-      const missing = ["UDP", "TCP"].filter((protocol) => !protocols.has(protocol));
-      if (missing.length > 0) {
-        found.push({
-          message: violation(
-            resource,
-            `${where} allows DNS on ${[...protocols].join(", ")} but not ${missing.join(", ")}`,
-            `list port 53 with both protocol UDP and protocol TCP in ${where}.ports (TCP carries truncated answers)`,
-          ),
+        peers.forEach((peer, index) => {
+          const problem = peerProblem(peer, config);
+          if (problem !== undefined) {
+            found.push({
+              message: violation(
+                resource,
+                `${where}.to[${index}] ${problem}`,
+                `set ${where}.to to ${allowedPeers}`,
+              ),
+            });
+          }
         });
+        const protocols = new Set(dnsPorts.map(protocolOf));
+        const missing = ["UDP", "TCP"].filter((protocol) => !protocols.has(protocol));
+        if (missing.length > 0) {
+          found.push({
+            message: violation(
+              resource,
+              `${where} allows DNS on ${[...protocols].join(", ")} but not ${missing.join(", ")}`,
+              `list port 53 with both protocol UDP and protocol TCP in ${where}.ports (TCP carries truncated answers)`,
+            ),
+          });
+        }
       }
-    }
-    return found;
-  }, DESCRIPTION),
+      return found;
+    }, DESCRIPTION),
+  ),
 };

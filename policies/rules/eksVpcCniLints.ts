@@ -5,6 +5,7 @@
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
+import { notingPackFact } from "./packFacts";
 import { isExcepted, isValidCidr, overlaps, contains } from "./cidr";
 import { protocolOf, rulePath, rulesOf, type Direction } from "./k8s";
 
@@ -36,74 +37,82 @@ export const eksVpcCniLints: ResourceValidationPolicy = {
       maxPortsPerCidr: { type: "integer", minimum: 1, default: DEFAULT_CONFIG.maxPortsPerCidr },
     },
   },
-  validateResource: networkPolicyValidation(({ policy, resource, args }) => {
-    const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<EksVpcCniLintsConfig>>());
-    const found: Violation[] = [];
-    // Per direction and CIDR: which rules name it, with which port set, and how many port entries in all.
-    const byCidr = new Map<
-      string,
-      { direction: Direction; rules: string[]; portSets: Set<string>; entries: number }
-    >();
-    for (const located of rulesOf(policy)) {
-      const ports = located.rule.ports ?? [];
-      const portSet = ports
-        .map(
-          (port) =>
-            `${String(port.port ?? "*")}${port.endPort === undefined ? "" : `-${port.endPort}`}/${protocolOf(port)}`,
-        )
-        .sort()
-        .join(",");
-      (located.peers ?? []).forEach((peer, index) => {
-        const cidr = peer.ipBlock?.cidr;
-        if (cidr === undefined || !isValidCidr(cidr)) return;
-        const key = `${located.direction} ${cidr}`;
-        const entry = byCidr.get(key) ?? {
-          direction: located.direction,
-          rules: [],
-          portSets: new Set(),
-          entries: 0,
-        };
-        entry.rules.push(rulePath(located));
-        entry.portSets.add(portSet);
-        entry.entries += ports.length;
-        byCidr.set(key, entry);
-        if (located.direction !== "egress") return;
-        const except = peer.ipBlock?.except ?? [];
-        for (const serviceCidr of config.serviceCidrs) {
-          if (!isValidCidr(serviceCidr) || !overlaps(cidr, serviceCidr)) continue;
-          if (contains(cidr, serviceCidr) && isExcepted(serviceCidr, except)) continue;
+  validateResource: notingPackFact(
+    (args) => ({
+      "eks-vpc-cni-lints.serviceCidrs": withDefaults(
+        DEFAULT_CONFIG,
+        args.getConfig<Partial<EksVpcCniLintsConfig>>(),
+      ).serviceCidrs,
+    }),
+    networkPolicyValidation(({ policy, resource, args }) => {
+      const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<EksVpcCniLintsConfig>>());
+      const found: Violation[] = [];
+      // Per direction and CIDR: which rules name it, with which port set, and how many port entries in all.
+      const byCidr = new Map<
+        string,
+        { direction: Direction; rules: string[]; portSets: Set<string>; entries: number }
+      >();
+      for (const located of rulesOf(policy)) {
+        const ports = located.rule.ports ?? [];
+        const portSet = ports
+          .map(
+            (port) =>
+              `${String(port.port ?? "*")}${port.endPort === undefined ? "" : `-${port.endPort}`}/${protocolOf(port)}`,
+          )
+          .sort()
+          .join(",");
+        (located.peers ?? []).forEach((peer, index) => {
+          const cidr = peer.ipBlock?.cidr;
+          if (cidr === undefined || !isValidCidr(cidr)) return;
+          const key = `${located.direction} ${cidr}`;
+          const entry = byCidr.get(key) ?? {
+            direction: located.direction,
+            rules: [],
+            portSets: new Set(),
+            entries: 0,
+          };
+          entry.rules.push(rulePath(located));
+          entry.portSets.add(portSet);
+          entry.entries += ports.length;
+          byCidr.set(key, entry);
+          if (located.direction !== "egress") return;
+          const except = peer.ipBlock?.except ?? [];
+          for (const serviceCidr of config.serviceCidrs) {
+            if (!isValidCidr(serviceCidr) || !overlaps(cidr, serviceCidr)) continue;
+            if (contains(cidr, serviceCidr) && isExcepted(serviceCidr, except)) continue;
+            found.push({
+              message: violation(
+                resource,
+                `${rulePath(located)}.to[${index}].ipBlock ${cidr} overlaps the ClusterIP service range ${serviceCidr}; ` +
+                  "the VPC CNI agent matches ipBlocks against pod addresses after DNAT, so this allows nothing (or not what it seems)",
+                "select the backing pods with podSelector/namespaceSelector instead of a ClusterIP ipBlock",
+              ),
+            });
+          }
+        });
+      }
+      for (const [key, entry] of byCidr) {
+        const cidr = key.slice(entry.direction.length + 1);
+        if (entry.portSets.size > 1) {
           found.push({
             message: violation(
               resource,
-              `${rulePath(located)}.to[${index}].ipBlock ${cidr} overlaps the ClusterIP service range ${serviceCidr}; ` +
-                "the VPC CNI agent matches ipBlocks against pod addresses after DNAT, so this allows nothing (or not what it seems)",
-              "select the backing pods with podSelector/namespaceSelector instead of a ClusterIP ipBlock",
+              `${entry.direction} CIDR ${cidr} appears in ${entry.rules.join(", ")} with different ports; the VPC CNI agent merges per CIDR and may apply one port list to both`,
+              `put ${cidr} in a single rule with all its ports`,
             ),
           });
         }
-      });
-    }
-    for (const [key, entry] of byCidr) {
-      const cidr = key.slice(entry.direction.length + 1);
-      if (entry.portSets.size > 1) {
-        found.push({
-          message: violation(
-            resource,
-            `${entry.direction} CIDR ${cidr} appears in ${entry.rules.join(", ")} with different ports; the VPC CNI agent merges per CIDR and may apply one port list to both`,
-            `put ${cidr} in a single rule with all its ports`,
-          ),
-        });
+        if (entry.entries > config.maxPortsPerCidr) {
+          found.push({
+            message: violation(
+              resource,
+              `${entry.direction} CIDR ${cidr} has ${entry.entries} port/protocol entries, over the VPC CNI agent's ${config.maxPortsPerCidr} per CIDR`,
+              `use endPort ranges or split the CIDR so each has at most ${config.maxPortsPerCidr} port entries`,
+            ),
+          });
+        }
       }
-      if (entry.entries > config.maxPortsPerCidr) {
-        found.push({
-          message: violation(
-            resource,
-            `${entry.direction} CIDR ${cidr} has ${entry.entries} port/protocol entries, over the VPC CNI agent's ${config.maxPortsPerCidr} per CIDR`,
-            `use endPort ranges or split the CIDR so each has at most ${config.maxPortsPerCidr} port entries`,
-          ),
-        });
-      }
-    }
-    return found;
-  }, DESCRIPTION),
+      return found;
+    }, DESCRIPTION),
+  ),
 };

@@ -7,7 +7,9 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { checkFlowsAgainstTable } from "../../analyzer/flash";
-import { report, violation } from "./common";
+import { canonicalCidrs } from "../../components/cidrs";
+import { report, violation, type Violation } from "./common";
+import { notedPackFacts, type PackFacts } from "./packFacts";
 import { NETWORK_POLICY_TYPE, isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
 
 export const NAME = "flows-match-flow-table";
@@ -20,13 +22,84 @@ function policyKey(resource: PolicyResource): string {
   return `${namespaceOf(policy, resource.provider)}/${policy.metadata?.name ?? resource.name}`;
 }
 
-export function checkStack(resources: readonly PolicyResource[]) {
+const listed = (values: readonly string[]) => `[${values.join(", ")}]`;
+
+/**
+ * Where the pack config states a fact the component recorded (discovered VPC CIDRs and service CIDR,
+ * the configured NodeLocal address) and the two disagree, the pack's other rules judge by a wrong
+ * fact: one violation per fact, naming both values and the file to fix.
+ */
+export function checkPackFacts(component: PolicyResource, facts: PackFacts): Violation[] {
+  const recorded = component.props as {
+    cidrs?: { vpc?: string[] };
+    serviceIpv4Cidr?: string | null;
+    nodeLocalDnsAddress?: string | null;
+  };
+  // urn:pulumi:<stack>::<project>::...; each stack has its pack config file of the same name.
+  const file = `policies/config/${component.urn.split("::")[0]!.split(":").at(-1)}.json`;
+  const found: Violation[] = [];
+  const compare = (
+    key: keyof PackFacts,
+    configured: string,
+    discovered: string,
+    how: string,
+    fix: string,
+  ) => {
+    if (configured === discovered) return;
+    found.push({
+      message: violation(
+        "Stack",
+        `${key} in ${file} is ${configured}, but the program ${how} ${discovered}, so the pack judges the policies by a wrong fact`,
+        `set ${key} in ${file} to ${fix}`,
+      ),
+      urn: component.urn,
+    });
+  };
+  const vpc = facts["public-egress.vpcCidrs"];
+  if (vpc !== undefined && recorded.cidrs?.vpc !== undefined) {
+    const discovered = listed(canonicalCidrs(recorded.cidrs.vpc));
+    compare("public-egress.vpcCidrs", listed(canonicalCidrs(vpc)), discovered, "discovered", discovered);
+  }
+  const service = facts["eks-vpc-cni-lints.serviceCidrs"];
+  if (service !== undefined && recorded.serviceIpv4Cidr) {
+    const discovered = listed([recorded.serviceIpv4Cidr]);
+    compare(
+      "eks-vpc-cni-lints.serviceCidrs",
+      listed(canonicalCidrs(service)),
+      discovered,
+      "discovered the cluster's service CIDR",
+      discovered,
+    );
+  }
+  const nodeLocal = facts["dns-egress-kube-dns-only.nodeLocalAddress"];
+  if (nodeLocal !== undefined) {
+    const configured = recorded.nodeLocalDnsAddress ?? null;
+    compare(
+      "dns-egress-kube-dns-only.nodeLocalAddress",
+      nodeLocal ?? "none",
+      configured ?? "none",
+      "is configured (flash-netpol:dns.nodeLocalAddress) with",
+      configured ?? "nothing (remove the key)",
+    );
+  }
+  return found;
+}
+
+export function checkStack(resources: readonly PolicyResource[], facts: PackFacts = {}) {
   const policies = resources.filter((resource) => resource.type === NETWORK_POLICY_TYPE);
   const component = resources.find((resource) => resource.type === COMPONENT_TYPE);
   // Without the component there is no model to prove against: manifests checked from a YAML file, or
   // another project using the pack. The other rules still judge every policy.
   if (component === undefined) return [];
   const byKey = new Map(policies.map((resource) => [policyKey(resource), resource]));
+  return [...checkPackFacts(component, facts), ...checkFlows(policies, component, byKey)];
+}
+
+function checkFlows(
+  policies: readonly PolicyResource[],
+  component: PolicyResource,
+  byKey: Map<string, PolicyResource>,
+): Violation[] {
   return checkFlowsAgainstTable(
     policies.map((resource) => resource.props),
     component?.props,
@@ -60,6 +133,7 @@ export const flowsMatchFlowTable: StackValidationPolicy = {
   name: NAME,
   description: DESCRIPTION,
   validateStack: (args, reportViolation) => {
-    for (const found of checkStack(args.resources)) report(reportViolation, DESCRIPTION, found);
+    for (const found of checkStack(args.resources, notedPackFacts()))
+      report(reportViolation, DESCRIPTION, found);
   },
 };

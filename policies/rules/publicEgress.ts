@@ -16,6 +16,7 @@ import {
   strictlyContains,
 } from "./cidr";
 import { rulePath, rulesOf, type PortView } from "./k8s";
+import { notingPackFact } from "./packFacts";
 
 export const NAME = "public-egress";
 export const DESCRIPTION =
@@ -62,61 +63,67 @@ export const publicEgress: ResourceValidationPolicy = {
       },
     },
   },
-  validateResource: networkPolicyValidation(({ policy, resource, args }) => {
-    const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<PublicEgressConfig>>());
-    const found: Violation[] = [];
-    for (const located of rulesOf(policy)) {
-      if (located.direction !== "egress") continue;
-      (located.peers ?? []).forEach((peer, index) => {
-        const block = peer.ipBlock;
-        if (block?.cidr === undefined) return;
-        const where = `${rulePath(located)}.to[${index}].ipBlock`;
-        if (!isValidCidr(block.cidr)) {
-          found.push({
-            message: violation(
-              resource,
-              `${where}.cidr "${block.cidr}" is not a CIDR`,
-              "write a CIDR such as 0.0.0.0/0",
-            ),
-          });
-          return;
-        }
-        if (!isPublicWide(block.cidr, config.vpcCidrs)) return;
-        const ports = located.rule.ports ?? [];
-        const allowed = (port: PortView) =>
-          typeof port.port === "number" &&
-          port.endPort === undefined &&
-          config.allowedPorts.includes(port.port);
-        const disallowed = ports.filter((port) => !allowed(port));
-        if (ports.length === 0 || disallowed.length > 0) {
-          const what = ports.length === 0 ? "every port" : disallowed.map(describePort).join(", ");
-          found.push({
-            message: violation(
-              resource,
-              `${where} ${block.cidr} reaches the public internet on ${what}`,
-              `restrict ${rulePath(located)}.ports to ${config.allowedPorts.join(", ")} (public-egress.allowedPorts), or narrow the cidr to the provider's ranges`,
-            ),
-          });
-        }
-        const except = block.except ?? [];
-        const mustExcept = [...RFC1918_CIDRS, ...config.vpcCidrs, INSTANCE_METADATA_CIDR].filter(
-          (range) => isValidCidr(range) && sameFamily(range, block.cidr!) && contains(block.cidr!, range),
-        );
-        const missing = [...new Set(mustExcept)].filter((range) => !isExcepted(range, except));
-        if (missing.length > 0) {
-          const why = missing.includes(INSTANCE_METADATA_CIDR)
-            ? " (169.254.0.0/16 is the instance metadata service: node IAM credentials)"
-            : "";
-          found.push({
-            message: violation(
-              resource,
-              `${where} ${block.cidr} does not except ${missing.join(", ")}${why}`,
-              `add ${missing.join(", ")} to ${where}.except`,
-            ),
-          });
-        }
-      });
-    }
-    return found;
-  }, DESCRIPTION),
+  validateResource: notingPackFact(
+    (args) => ({
+      "public-egress.vpcCidrs": withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<PublicEgressConfig>>())
+        .vpcCidrs,
+    }),
+    networkPolicyValidation(({ policy, resource, args }) => {
+      const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<PublicEgressConfig>>());
+      const found: Violation[] = [];
+      for (const located of rulesOf(policy)) {
+        if (located.direction !== "egress") continue;
+        (located.peers ?? []).forEach((peer, index) => {
+          const block = peer.ipBlock;
+          if (block?.cidr === undefined) return;
+          const where = `${rulePath(located)}.to[${index}].ipBlock`;
+          if (!isValidCidr(block.cidr)) {
+            found.push({
+              message: violation(
+                resource,
+                `${where}.cidr "${block.cidr}" is not a CIDR`,
+                "write a CIDR such as 0.0.0.0/0",
+              ),
+            });
+            return;
+          }
+          if (!isPublicWide(block.cidr, config.vpcCidrs)) return;
+          const ports = located.rule.ports ?? [];
+          const allowed = (port: PortView) =>
+            typeof port.port === "number" &&
+            port.endPort === undefined &&
+            config.allowedPorts.includes(port.port);
+          const disallowed = ports.filter((port) => !allowed(port));
+          if (ports.length === 0 || disallowed.length > 0) {
+            const what = ports.length === 0 ? "every port" : disallowed.map(describePort).join(", ");
+            found.push({
+              message: violation(
+                resource,
+                `${where} ${block.cidr} reaches the public internet on ${what}`,
+                `restrict ${rulePath(located)}.ports to ${config.allowedPorts.join(", ")} (public-egress.allowedPorts), or narrow the cidr to the provider's ranges`,
+              ),
+            });
+          }
+          const except = block.except ?? [];
+          const mustExcept = [...RFC1918_CIDRS, ...config.vpcCidrs, INSTANCE_METADATA_CIDR].filter(
+            (range) => isValidCidr(range) && sameFamily(range, block.cidr!) && contains(block.cidr!, range),
+          );
+          const missing = [...new Set(mustExcept)].filter((range) => !isExcepted(range, except));
+          if (missing.length > 0) {
+            const why = missing.includes(INSTANCE_METADATA_CIDR)
+              ? " (169.254.0.0/16 is the instance metadata service: node IAM credentials)"
+              : "";
+            found.push({
+              message: violation(
+                resource,
+                `${where} ${block.cidr} does not except ${missing.join(", ")}${why}`,
+                `add ${missing.join(", ")} to ${where}.except`,
+              ),
+            });
+          }
+        });
+      }
+      return found;
+    }, DESCRIPTION),
+  ),
 };

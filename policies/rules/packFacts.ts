@@ -1,0 +1,37 @@
+/**
+ * Facts about the account that the pack config states (policies/config/<stack>.json) and the
+ * program discovers or is configured with: the VPC CIDRs (public-egress), the ClusterIP range
+ * (eks-vpc-cni-lints) and the NodeLocal DNSCache address (dns-egress-kube-dns-only).
+ *
+ * The engine hands each rule only its own config (@pulumi/policy 1.21 server.js makeGetConfigFun),
+ * and a stack rule sees no other rule's. So the rules that own a fact note it each time the engine
+ * calls them: Analyze runs for every registered resource before AnalyzeStack, in the same pack
+ * process (pulumi step_generator.go analyzeAll, then AnalyzeResources), and flows-match-flow-table
+ * compares the notes with the component's recorded facts. A rule that is disabled is never called,
+ * so its fact is not compared.
+ */
+import type { ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+
+export interface PackFacts {
+  "public-egress.vpcCidrs"?: readonly string[];
+  "eks-vpc-cni-lints.serviceCidrs"?: readonly string[];
+  /** null: the config names no NodeLocal address. */
+  "dns-egress-kube-dns-only.nodeLocalAddress"?: string | null;
+}
+
+const noted: PackFacts = {};
+
+export function notedPackFacts(): PackFacts {
+  return { ...noted };
+}
+
+/** Notes the rule's fact from its config on every call, whatever the resource, then validates. */
+export function notingPackFact(
+  note: (args: ResourceValidationArgs) => PackFacts,
+  validate: ResourceValidation,
+): ResourceValidation {
+  return (args, reportViolation) => {
+    Object.assign(noted, note(args));
+    return validate(args, reportViolation);
+  };
+}

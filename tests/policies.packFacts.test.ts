@@ -1,0 +1,88 @@
+/**
+ * Pack config facts against the account (issue 9, item 7): policies/config/<stack>.json repeats the
+ * VPC CIDRs, the service CIDR and the NodeLocal address the program discovers or is configured with;
+ * flows-match-flow-table reports where they disagree, naming both values and the file, at the level
+ * the stack's pack config gives it. One pack process, driven over gRPC as the engine drives it.
+ */
+import { strict as assert } from "assert";
+import * as fs from "node:fs";
+import { PolicyHarness, stackPackConfigPath, type PolicyVerdict } from "../offline/policyHarness";
+import { fromRegisteredResources } from "../offline/policyResources";
+import { runStack, type RunOptions } from "../offline/runProgram";
+
+const RULE = "flows-match-flow-table";
+
+function packConfig(
+  stack: "dev" | "prod",
+  change: (config: Record<string, Record<string, unknown>>) => void,
+) {
+  const config = JSON.parse(fs.readFileSync(stackPackConfigPath(stack), "utf8")) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  change(config);
+  return config;
+}
+
+describe("policy pack: pack config facts match what the program discovered", function () {
+  this.timeout(120_000);
+  let harness: PolicyHarness;
+  before(async () => {
+    harness = await PolicyHarness.start({ stack: "prod" });
+  });
+  after(async () => harness?.close());
+
+  async function verdicts(options: RunOptions, config: string | object): Promise<PolicyVerdict[]> {
+    const run = await runStack(options);
+    if (run.error !== undefined) throw run.error;
+    const file = typeof config === "string" ? config : `${fs.mkdtempSync("/tmp/pack-facts-")}/config.json`;
+    if (typeof config !== "string") fs.writeFileSync(file, JSON.stringify(config));
+    await harness.configure(file);
+    return (await harness.preview(fromRegisteredResources(run.resources))).filter(
+      (verdict) => verdict.policy === RULE,
+    );
+  }
+
+  it("the committed pack configs agree with dev and prod: no verdict", async () => {
+    assert.deepEqual(await verdicts({ stack: "dev" }, stackPackConfigPath("dev")), []);
+    assert.deepEqual(await verdicts({ stack: "prod" }, stackPackConfigPath("prod")), []);
+  });
+
+  it("prod's pack config missing the secondary VPC range: mandatory, naming both values and the file", async () => {
+    const found = await verdicts(
+      { stack: "prod" },
+      packConfig("prod", (config) => (config["public-egress"]!.vpcCidrs = ["10.30.0.0/16"])),
+    );
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.equal(found[0]!.level, "mandatory");
+    // fixtures/aws/prod.json: the VPC has 10.30.0.0/16 and 100.64.0.0/16 associated.
+    assert.match(
+      found[0]!.message,
+      /public-egress\.vpcCidrs in policies\/config\/prod\.json is \[10\.30\.0\.0\/16\]/,
+    );
+    assert.match(found[0]!.message, /discovered \[10\.30\.0\.0\/16, 100\.64\.0\.0\/16\]/);
+  });
+
+  it("a service CIDR and a NodeLocal address that differ are reported too (advisory in dev)", async () => {
+    const found = await verdicts(
+      { stack: "dev" },
+      packConfig("dev", (config) => {
+        config["eks-vpc-cni-lints"]!.serviceCidrs = ["10.100.0.0/16"];
+        config["dns-egress-kube-dns-only"] = { nodeLocalAddress: "169.254.20.10" };
+      }),
+    );
+    assert.deepEqual(
+      found.map((verdict) => verdict.level),
+      ["advisory", "advisory"],
+    );
+    const text = found.map((verdict) => verdict.message).join("\n");
+    assert.match(
+      text,
+      /eks-vpc-cni-lints\.serviceCidrs in policies\/config\/dev\.json is \[10\.100\.0\.0\/16\].*\[172\.20\.0\.0\/16\]/,
+    );
+    assert.match(
+      text,
+      /dns-egress-kube-dns-only\.nodeLocalAddress in policies\/config\/dev\.json is 169\.254\.20\.10.*none/,
+    );
+  });
+});
