@@ -1,4 +1,5 @@
 import ipaddr from "ipaddr.js";
+import { isValidCidr, parseCidr } from "../components/cidrs";
 import type { IPBlock } from "./model";
 
 /** An address as its family and raw bytes, so prefix tests are plain byte comparisons. */
@@ -26,12 +27,10 @@ export function isValidAddress(ip: string): boolean {
   return ipaddr.isValid(ip);
 }
 
-export function isValidCidr(cidr: string): boolean {
-  return ipaddr.isValidCIDR(cidr);
-}
+export { isValidCidr };
 
-function parseCidr(cidr: string): ParsedCidr {
-  const [address, prefixLength] = ipaddr.parseCIDR(cidr);
+function parseIpBlockCidr(cidr: string): ParsedCidr {
+  const [address, prefixLength] = parseCidr(cidr);
   return { family: address.kind(), bytes: address.toByteArray(), prefixLength };
 }
 
@@ -49,8 +48,8 @@ function cidrContains(cidr: ParsedCidr, address: ParsedAddress): boolean {
 
 /** ipBlock semantics: inside `cidr` and outside every `except` range. */
 export function compileIpBlock(block: IPBlock): AddressMatcher {
-  const allowed = parseCidr(block.cidr);
-  const excluded = (block.except ?? []).map(parseCidr);
+  const allowed = parseIpBlockCidr(block.cidr);
+  const excluded = (block.except ?? []).map(parseIpBlockCidr);
   return (address) =>
     cidrContains(allowed, address) && !excluded.some((range) => cidrContains(range, address));
 }

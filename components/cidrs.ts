@@ -1,21 +1,25 @@
 /**
- * CIDR arithmetic the generator needs: a canonical order (so a reordered AWS answer never shows as a
- * diff), and the ranges public egress must never reach.
+ * The one CIDR module: validity, containment, a canonical order (so a reordered AWS answer never
+ * shows as a diff) and the private ranges. The generator, the config schema, the analyzer and the
+ * pack all ask it, so they never disagree on what "inside" means.
  */
 import * as ipaddr from "ipaddr.js";
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-/**
- * Ranges public egress always excepts: RFC1918, the carrier-grade NAT space (RFC 6598, which EKS
- * custom networking uses for pod subnets) and the instance metadata service.
- */
+export const RFC1918_CIDRS: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+/** RFC 6598 carrier-grade NAT space, which EKS custom networking uses for pod subnets. */
+export const CARRIER_GRADE_NAT_CIDR = "100.64.0.0/10";
+/** Link-local: the instance metadata service hands out the node's IAM credentials here. */
+export const INSTANCE_METADATA_CIDR = "169.254.0.0/16";
+
+/** Ranges public egress always excepts: RFC1918, the carrier-grade NAT space and instance metadata. */
 export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = [
-  "10.0.0.0/8",
-  "100.64.0.0/10",
-  "172.16.0.0/12",
-  "192.168.0.0/16",
-  "169.254.0.0/16",
+  RFC1918_CIDRS[0]!,
+  CARRIER_GRADE_NAT_CIDR,
+  RFC1918_CIDRS[1]!,
+  RFC1918_CIDRS[2]!,
+  INSTANCE_METADATA_CIDR,
 ];
 
 /**
@@ -98,4 +102,26 @@ export function exceptionsWithin(cidr: string, excepted: readonly string[]): str
 
 export function isIpv4Cidr(cidr: string): boolean {
   return parse(cidr)[0].kind() === "ipv4";
+}
+
+export function prefixLength(cidr: string): number {
+  return parse(cidr)[1];
+}
+
+export function sameFamily(a: string, b: string): boolean {
+  return parse(a)[0].kind() === parse(b)[0].kind();
+}
+
+/** Outer contains inner and is wider than it. */
+export function strictlyContains(outer: string, inner: string): boolean {
+  return cidrContains(outer, inner) && prefixLength(outer) < prefixLength(inner);
+}
+
+export function overlaps(a: string, b: string): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/** True when one of the `except` entries covers `range` entirely. */
+export function isExcepted(range: string, except: readonly string[]): boolean {
+  return except.some((entry) => isValidCidr(entry) && cidrContains(entry, range));
 }

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { isValidCidr } from "./cidrs";
 import {
   DATA_STORE_NAMES,
   DIRECTIONS,
@@ -53,16 +54,7 @@ const podLabels = z
     "at least one label (an empty selector would match every pod)",
   );
 
-function isCidr(value: string): boolean {
-  try {
-    ipaddr.parseCIDR(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const cidr = z.string().refine(isCidr, "a CIDR block such as 10.0.0.0/16 or 0.0.0.0/0");
+export const cidr = z.string().refine(isValidCidr, "a CIDR block such as 10.0.0.0/16 or 0.0.0.0/0");
 const ipv4Address = z
   .string()
   .refine((value) => ipaddr.IPv4.isValidFourPartDecimal(value), "an IPv4 address");

@@ -153,6 +153,7 @@ describe("policy harness: the flash-netpol pack @process", function () {
       "no-allow-all-peers",
       "ports-explicit",
       "public-egress",
+      "public-ingress",
     ]);
     const deny = harness.info.policies.find((policy) => policy.name === "namespace-default-deny")!;
     assert.ok(deny.configSchema?.properties["exemptions"]);

@@ -63,6 +63,25 @@ describe("policy pack: pack config facts match what the program discovered", fun
     assert.match(found[0]!.message, /discovered \[10\.30\.0\.0\/16, 100\.64\.0\.0\/16\]/);
   });
 
+  it("public-ingress's ALB targets differ from the flow table's (gateway port changed in stack config): mandatory, naming both", async () => {
+    const found = await verdicts(
+      {
+        stack: "prod",
+        configOverrides: {
+          "flash-netpol:services": JSON.stringify({
+            "flash-gateway": { podLabels: { app: "flash-gateway" }, port: 3001 },
+          }),
+        },
+      },
+      stackPackConfigPath("prod"),
+    );
+    const albTargets = found.filter((verdict) => /public-ingress\.albTargets/.test(verdict.message));
+    assert.equal(albTargets.length, 1, JSON.stringify(found));
+    assert.equal(albTargets[0]!.level, "mandatory");
+    assert.match(albTargets[0]!.message, /policies\/config\/prod\.json is \[.*3000\]\]/);
+    assert.match(albTargets[0]!.message, /lets the ALB reach .* \[.*3001\]\]/);
+  });
+
   it("a service CIDR and a NodeLocal address that differ are reported too (advisory in dev)", async () => {
     const found = await verdicts(
       { stack: "dev" },

@@ -3,12 +3,7 @@
  * exemption dates, selector matching, "public-wide") and one call per rule through fake args.
  */
 import { strict as assert } from "assert";
-import type {
-  PolicyResource,
-  ReportViolation,
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-} from "@pulumi/policy";
+import type { PolicyResource } from "@pulumi/policy";
 import { findMissingDefaultDeny, isDefaultDeny } from "../policies/rules/namespaceDefaultDeny";
 import { couldSelect, DEFAULT_CONFIG as ISOLATED_DEFAULTS } from "../policies/rules/isolatedWorkloads";
 import { isPublicWide } from "../policies/rules/publicEgress";
@@ -16,53 +11,8 @@ import { dnsEgressKubeDnsOnly } from "../policies/rules/dnsEgress";
 import { noAllowAllPeers } from "../policies/rules/noAllowAllPeers";
 import { explicitPolicyTypes } from "../policies/rules/explicitPolicyTypes";
 import { RULES } from "../policies/rules";
+import { runRule, NETWORK_POLICY_TYPE as TYPE } from "./support/ruleArgs";
 import type { NetworkPolicyView } from "../policies/rules/k8s";
-
-const TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
-
-interface Reported {
-  message: string;
-  level?: string;
-}
-
-/** Calls a resource rule as the pack server would, collecting both report forms. */
-function runRule(
-  rule: ResourceValidationPolicy,
-  props: NetworkPolicyView,
-  config: Record<string, unknown> = {},
-): Reported[] {
-  const reported: Reported[] = [];
-  const reportViolation = ((message: string | { message: string; enforcementLevel?: string }) => {
-    reported.push(
-      typeof message === "string"
-        ? { message }
-        : { message: message.message, level: message.enforcementLevel },
-    );
-  }) as ReportViolation;
-  const args = {
-    type: TYPE,
-    props: props as Record<string, unknown>,
-    urn: "urn:pulumi:test::flash-netpol::x",
-    name: props.metadata?.name ?? "x",
-    opts: {
-      protect: false,
-      ignoreChanges: [],
-      aliases: [],
-      additionalSecretOutputs: [],
-      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-    },
-    stackTags: new Map(),
-    getConfig: <T>() => config as T,
-    isType: () => true,
-    asType: () => props,
-    notApplicable: () => {
-      throw new Error("not applicable");
-    },
-  } as unknown as ResourceValidationArgs;
-  const validations = rule.validateResource === undefined ? [] : [rule.validateResource].flat();
-  for (const validate of validations) void validate(args, reportViolation);
-  return reported;
-}
 
 const denyAll: NetworkPolicyView = {
   metadata: { name: "default-deny-all", namespace: "flash-ticket" },

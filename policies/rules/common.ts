@@ -4,11 +4,13 @@
  */
 import type {
   EnforcementLevel,
+  PolicyConfigSchema,
   PolicyProviderResource,
   ReportViolation,
   ResourceValidation,
   ResourceValidationArgs,
 } from "@pulumi/policy";
+import { z } from "zod";
 import { NETWORK_POLICY_TYPE, describePolicy, isBreakGlass, type NetworkPolicyView } from "./k8s";
 
 export interface Violation {
@@ -88,4 +90,51 @@ export function withDefaults<T extends object>(defaults: T, given: Partial<T>): 
     if (value !== undefined) merged[key] = value as T[keyof T];
   }
   return merged;
+}
+
+/**
+ * A rule's configSchema, derived from its zod config so the two never drift. The engine wants only
+ * `properties` and `required` (PolicyConfigSchema); draft-4 output carries no `propertyNames`, and
+ * `io: "input"` leaves keys with a default out of `required`, as the engine fills them from
+ * `default` (pulumi pkg/resource/analyzer/config.go). Config schemas use only checks JSON Schema can
+ * express (no refine or transform), so the CLI's validation and the rule's parse accept the same values.
+ */
+export function configSchemaOf(schema: z.ZodObject): PolicyConfigSchema {
+  const json = z.toJSONSchema(schema, { io: "input", target: "draft-4" }) as {
+    properties?: PolicyConfigSchema["properties"];
+    required?: string[];
+  };
+  return { properties: json.properties ?? {}, required: json.required ?? [] };
+}
+
+const parsedConfigs = new WeakMap<object, WeakMap<z.ZodType, unknown>>();
+
+/**
+ * The rule's config with its defaults applied by parsing. The engine already filled the defaults
+ * and validated against configSchemaOf(schema); parsing again gives a direct call (tests, a stack
+ * rule reading another rule's config) the same values. Memoised per config object, since the engine
+ * hands every resource of a preview the same one.
+ */
+export function parseRuleConfig<S extends z.ZodType>(
+  schema: S,
+  given: unknown,
+  policyName: string,
+): z.output<S> {
+  const key = typeof given === "object" && given !== null ? given : undefined;
+  const cached = key === undefined ? undefined : parsedConfigs.get(key)?.get(schema);
+  if (cached !== undefined) return cached as z.output<S>;
+  const result = schema.safeParse(given ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(
+      `pack config for ${policyName}: ${issue.path.join(".") || "(root)"}: ${issue.message}. ` +
+        `Fix: correct "${policyName}" in the stack's policies/config/<stack>.json`,
+    );
+  }
+  if (key !== undefined) {
+    const bySchema = parsedConfigs.get(key) ?? new WeakMap<z.ZodType, unknown>();
+    bySchema.set(schema, result.data);
+    parsedConfigs.set(key, bySchema);
+  }
+  return result.data;
 }

@@ -6,7 +6,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
 import { notingPackFact } from "./packFacts";
-import { isExcepted, isValidCidr, overlaps, contains } from "./cidr";
+import { isExcepted, isValidCidr, overlaps, cidrContains } from "../../components/cidrs";
 import { protocolOf, rulePath, rulesOf, type Direction } from "./k8s";
 
 export const NAME = "eks-vpc-cni-lints";
@@ -79,7 +79,7 @@ export const eksVpcCniLints: ResourceValidationPolicy = {
           const except = peer.ipBlock?.except ?? [];
           for (const serviceCidr of config.serviceCidrs) {
             if (!isValidCidr(serviceCidr) || !overlaps(cidr, serviceCidr)) continue;
-            if (contains(cidr, serviceCidr) && isExcepted(serviceCidr, except)) continue;
+            if (cidrContains(cidr, serviceCidr) && isExcepted(serviceCidr, except)) continue;
             found.push({
               message: violation(
                 resource,

@@ -9,7 +9,7 @@ import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { checkFlowsAgainstTable } from "../../analyzer/flash";
 import { canonicalCidrs } from "../../components/cidrs";
 import { report, violation, type Violation } from "./common";
-import { notedPackFacts, type PackFacts } from "./packFacts";
+import { notedPackFacts, type AlbTargetFact, type PackFacts } from "./packFacts";
 import { NETWORK_POLICY_TYPE, isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
 
 export const NAME = "flows-match-flow-table";
@@ -24,17 +24,42 @@ function policyKey(resource: PolicyResource): string {
 
 const listed = (values: readonly string[]) => `[${values.join(", ")}]`;
 
+interface RecordedFacts {
+  namespace?: string;
+  services?: Record<string, { podLabels: Record<string, string>; port: number }>;
+  flowTable?: { from: string; to: string }[];
+  cidrs?: { vpc?: string[] };
+  serviceIpv4Cidr?: string | null;
+  nodeLocalDnsAddress?: string | null;
+}
+
+/** The services the recorded flow table lets `alb` reach, with their recorded labels and port. */
+function albTargetsOf(recorded: RecordedFacts): AlbTargetFact[] | undefined {
+  const { namespace, services, flowTable } = recorded;
+  if (namespace === undefined || services === undefined || flowTable === undefined) return undefined;
+  return flowTable
+    .filter((flow) => flow.from === "alb" && services[flow.to] !== undefined)
+    .map((flow) => ({ namespace, podLabels: services[flow.to]!.podLabels, port: services[flow.to]!.port }));
+}
+
+function describeAlbTargets(targets: readonly AlbTargetFact[]): string {
+  const canonical = targets.map((target) =>
+    JSON.stringify([
+      target.namespace,
+      Object.entries(target.podLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      target.port,
+    ]),
+  );
+  return listed([...new Set(canonical)].sort());
+}
+
 /**
  * Where the pack config states a fact the component recorded (discovered VPC CIDRs and service CIDR,
  * the configured NodeLocal address) and the two disagree, the pack's other rules judge by a wrong
  * fact: one violation per fact, naming both values and the file to fix.
  */
 export function checkPackFacts(component: PolicyResource, facts: PackFacts): Violation[] {
-  const recorded = component.props as {
-    cidrs?: { vpc?: string[] };
-    serviceIpv4Cidr?: string | null;
-    nodeLocalDnsAddress?: string | null;
-  };
+  const recorded = component.props as RecordedFacts;
   // urn:pulumi:<stack>::<project>::...; each stack has its pack config file of the same name.
   const file = `policies/config/${component.urn.split("::")[0]!.split(":").at(-1)}.json`;
   const found: Violation[] = [];
@@ -55,10 +80,23 @@ export function checkPackFacts(component: PolicyResource, facts: PackFacts): Vio
       urn: component.urn,
     });
   };
-  const vpc = facts["public-egress.vpcCidrs"];
-  if (vpc !== undefined && recorded.cidrs?.vpc !== undefined) {
+  for (const key of ["public-egress.vpcCidrs", "public-ingress.vpcCidrs"] as const) {
+    const vpc = facts[key];
+    if (vpc === undefined || recorded.cidrs?.vpc === undefined) continue;
     const discovered = listed(canonicalCidrs(recorded.cidrs.vpc));
-    compare("public-egress.vpcCidrs", listed(canonicalCidrs(vpc)), discovered, "discovered", discovered);
+    compare(key, listed(canonicalCidrs(vpc)), discovered, "discovered", discovered);
+  }
+  const albTargets = facts["public-ingress.albTargets"];
+  const fromTable = albTargetsOf(recorded);
+  if (albTargets !== undefined && fromTable !== undefined) {
+    const expected = describeAlbTargets(fromTable);
+    compare(
+      "public-ingress.albTargets",
+      describeAlbTargets(albTargets),
+      expected,
+      "lets the ALB reach (flow table, flash-netpol:services)",
+      JSON.stringify(fromTable),
+    );
   }
   const service = facts["eks-vpc-cni-lints.serviceCidrs"];
   if (service !== undefined && recorded.serviceIpv4Cidr) {

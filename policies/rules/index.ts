@@ -10,6 +10,7 @@ import { namespaceDefaultDeny } from "./namespaceDefaultDeny";
 import { noAllowAllPeers } from "./noAllowAllPeers";
 import { portsExplicit } from "./portsExplicit";
 import { publicEgress } from "./publicEgress";
+import { publicIngress } from "./publicIngress";
 
 export const PACK_NAME = "flash-netpol";
 
@@ -18,6 +19,7 @@ export const RULES: Policies = [
   noAllowAllPeers,
   portsExplicit,
   publicEgress,
+  publicIngress,
   dnsEgressKubeDnsOnly,
   explicitPolicyTypes,
   isolatedWorkloadsNoIngress,

@@ -1,6 +1,7 @@
 /**
  * Facts about the account that the pack config states (policies/config/<stack>.json) and the
- * program discovers or is configured with: the VPC CIDRs (public-egress), the ClusterIP range
+ * program discovers or is configured with: the VPC CIDRs (public-egress, public-ingress), the
+ * services the ALB may reach (public-ingress, from the flow table), the ClusterIP range
  * (eks-vpc-cni-lints) and the NodeLocal DNSCache address (dns-egress-kube-dns-only).
  *
  * The engine hands each rule only its own config (@pulumi/policy 1.21 server.js makeGetConfigFun),
@@ -12,8 +13,17 @@
  */
 import type { ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
 
+export interface AlbTargetFact {
+  readonly namespace: string;
+  readonly podLabels: Readonly<Record<string, string>>;
+  readonly port: number;
+}
+
 export interface PackFacts {
   "public-egress.vpcCidrs"?: readonly string[];
+  "public-ingress.vpcCidrs"?: readonly string[];
+  /** The services the flow table lets the ALB reach, as public-ingress is configured with them. */
+  "public-ingress.albTargets"?: readonly AlbTargetFact[];
   "eks-vpc-cni-lints.serviceCidrs"?: readonly string[];
   /** null: the config names no NodeLocal address. */
   "dns-egress-kube-dns-only.nodeLocalAddress"?: string | null;

@@ -8,13 +8,13 @@ import { networkPolicyValidation, violation, withDefaults, type Violation } from
 import {
   INSTANCE_METADATA_CIDR,
   RFC1918_CIDRS,
-  contains,
+  cidrContains,
   isExcepted,
   isValidCidr,
   prefixLength,
   sameFamily,
   strictlyContains,
-} from "./cidr";
+} from "../../components/cidrs";
 import { rulePath, rulesOf, type PortView } from "./k8s";
 import { notingPackFact } from "./packFacts";
 
@@ -106,7 +106,8 @@ export const publicEgress: ResourceValidationPolicy = {
           }
           const except = block.except ?? [];
           const mustExcept = [...RFC1918_CIDRS, ...config.vpcCidrs, INSTANCE_METADATA_CIDR].filter(
-            (range) => isValidCidr(range) && sameFamily(range, block.cidr!) && contains(block.cidr!, range),
+            (range) =>
+              isValidCidr(range) && sameFamily(range, block.cidr!) && cidrContains(block.cidr!, range),
           );
           const missing = [...new Set(mustExcept)].filter((range) => !isExcepted(range, except));
           if (missing.length > 0) {
