@@ -14,7 +14,8 @@ import { LineCounter, parseAllDocuments } from "yaml";
 import { runAsProcess, type CliIo } from "./io";
 import type { AnalyzedResource } from "../offline/analyzerWire";
 import { POLICY_STACKS, sharedPolicyHarness, type PolicyStack } from "../offline/policyHarness";
-import { NETWORK_POLICY_TYPE, networkPolicyResource } from "../offline/policyResources";
+import { networkPolicyResource } from "../offline/policyResources";
+import { NETWORK_POLICY_TYPE } from "../components/resourceTypes";
 
 export class InputError extends Error {
   constructor(message: string) {

@@ -22,8 +22,7 @@ import {
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
 import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration, type VpcCniState } from "./vpcCni";
-
-export const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
+import { COMPONENT_TYPE } from "./resourceTypes";
 
 export interface FlashNetworkPoliciesArgs {
   readonly config: StackConfig;

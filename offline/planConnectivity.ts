@@ -20,6 +20,7 @@ import {
 } from "../analyzer/flash";
 import type { PlanReport } from "./planReport";
 import type { ProgramRun } from "./runProgram";
+import { COMPONENT_TYPE } from "../components/resourceTypes";
 
 /** One cell of the JSON `matrix`: names as `--explain` takes them. */
 export interface MatrixRow {
@@ -40,8 +41,6 @@ export interface PlanConnectivity {
   /** The manifests of the current stage, as the program registered them. */
   readonly manifests: PlanReport["manifests"];
 }
-
-const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
 
 function serviceIpv4CidrOf(run: ProgramRun | undefined): string | undefined {
   const recorded = run?.resources.find((resource) => resource.type === COMPONENT_TYPE)?.outputs

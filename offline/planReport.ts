@@ -10,6 +10,7 @@ import { SERVICE_NAMES, type ServiceName } from "../components/flowTable";
 import type { NetworkPolicyManifest, ResolvedCidrs } from "../components/networkPolicies";
 import type { EffectiveFlow } from "../components/flashNetworkPolicies";
 import { networkPolicies, runStack, type ProgramRun, type RunOptions } from "./runProgram";
+import { COMPONENT_TYPE } from "../components/resourceTypes";
 
 export interface PlanService {
   name: ServiceName;
@@ -78,9 +79,7 @@ export function planResources(run: ProgramRun): PlanResource[] {
 export class PlanFailure extends Error {}
 
 function discoveryWarnings(run: ProgramRun): string[] {
-  const component = run.resources.find(
-    (resource) => resource.type === "flash-netpol:index:FlashNetworkPolicies",
-  );
+  const component = run.resources.find((resource) => resource.type === COMPONENT_TYPE);
   const recorded = component?.outputs?.discoveryWarnings;
   return Array.isArray(recorded) ? recorded.map(String) : [];
 }

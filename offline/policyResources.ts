@@ -5,8 +5,8 @@
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
 import type { AnalyzedResource, ProviderReference } from "./analyzerWire";
 import type { RegisteredResource } from "./runProgram";
+import { KUBERNETES_PROVIDER_TYPE, NETWORK_POLICY_TYPE } from "../components/resourceTypes";
 
-export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const PROJECT = "flash-netpol";
 
 /** Go duration text ("90s", "5m", "1h30m") in seconds, as the engine converts customTimeouts. */
@@ -39,7 +39,7 @@ export function fromRegisteredResources(registered: readonly RegisteredResource[
           type:
             providerResource?.type ??
             providerUrn.split("::").at(-2)?.split("$").at(-1) ??
-            "pulumi:providers:kubernetes",
+            KUBERNETES_PROVIDER_TYPE,
           name: providerResource?.name ?? providerUrn.split("::").at(-1) ?? "",
           urn: providerUrn,
           properties: providerResource?.inputs ?? {},
@@ -78,7 +78,7 @@ export function fromRegisteredResources(registered: readonly RegisteredResource[
 /** A default Kubernetes provider, as `pulumi preview` would use for objects given without one. */
 export function defaultKubernetesProvider(stack: string, namespace?: string): ProviderReference {
   return {
-    type: "pulumi:providers:kubernetes",
+    type: KUBERNETES_PROVIDER_TYPE,
     name: "default",
     urn: `urn:pulumi:${stack}::${PROJECT}::pulumi:providers:kubernetes::default`,
     properties: namespace === undefined ? {} : { namespace },

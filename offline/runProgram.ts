@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
 import { AwsFixtureAnswers, loadAwsFixture, type AwsFixture } from "./awsFixtures";
+import { EKS_ADDON_TYPE, NETWORK_POLICY_TYPE, VPC_CNI_ADDON_TYPE } from "../components/resourceTypes";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const PROJECT_NAME = "flash-netpol";
@@ -157,7 +158,7 @@ function readKubernetesObject(
  * nodejs/eks/addons/cni-addon.ts:266-289), although its .d.ts marks both versions optional.
  */
 export function checkRemoteComponentContract(type: string, inputs: Record<string, unknown>): void {
-  if (type !== "eks:index:VpcCniAddon") return;
+  if (type !== VPC_CNI_ADDON_TYPE) return;
   if (inputs.clusterName === undefined) throw new Error("Missing required option 'clusterName'");
   if (!inputs.addonVersion && !inputs.clusterVersion) {
     throw new Error(
@@ -172,7 +173,7 @@ export function checkRemoteComponentContract(type: string, inputs: Record<string
  * not exist". The AWS fixture holds what that read returns.
  */
 function importedAwsState(answers: AwsFixtureAnswers, type: string, id: string): Record<string, unknown> {
-  if (type !== "aws:eks/addon:Addon") throw new Error(`the offline run cannot import ${type} '${id}'`);
+  if (type !== EKS_ADDON_TYPE) throw new Error(`the offline run cannot import ${type} '${id}'`);
   const [clusterName, addonName] = id.split(":");
   try {
     return answers.answer("aws:eks/getAddon:getAddon", { clusterName, addonName }) as Record<string, unknown>;
@@ -491,8 +492,6 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
 export type NetworkPolicyResource = RegisteredResource & {
   inputs: NetworkPolicyManifest & Record<string, unknown>;
 };
-
-export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 export function networkPolicies(run: ProgramRun): NetworkPolicyResource[] {
   return run.resources.filter((resource) => resource.type === NETWORK_POLICY_TYPE) as NetworkPolicyResource[];

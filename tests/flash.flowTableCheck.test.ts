@@ -6,8 +6,7 @@ import * as assert from "node:assert/strict";
 import { checkFlowsAgainstTable, type FlowTableViolation } from "../analyzer/flash";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
 import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
-
-const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
+import { COMPONENT_TYPE } from "../components/resourceTypes";
 
 interface StackState {
   policies: NetworkPolicyManifest[];

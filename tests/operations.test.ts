@@ -7,6 +7,7 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
 import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
 import * as fs from "node:fs";
+import { EKS_ADDON_TYPE } from "../components/resourceTypes";
 
 const ADDON_TOKEN = "aws:eks/getAddon:getAddon";
 
@@ -98,7 +99,7 @@ describe("NetworkPolicy enforcement by the VPC CNI", () => {
     assert.equal(run.error, undefined, run.error?.message);
     // Managed: read once for its version and current configuration, but not refused when it is off.
     assert.equal(run.awsCalls.filter((call) => call.token === ADDON_TOKEN).length, 1);
-    const addon = run.resources.find((resource) => resource.type === "aws:eks/addon:Addon")!;
+    const addon = run.resources.find((resource) => resource.type === EKS_ADDON_TYPE)!;
     assert.equal(addon.inputs.clusterName, "flash-prod");
     assert.deepEqual(JSON.parse(addon.inputs.configurationValues as string), {
       enableNetworkPolicy: "true",

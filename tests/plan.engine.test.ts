@@ -10,6 +10,13 @@ import * as path from "node:path";
 import { planJson } from "../offline/planFormats";
 import { buildPlan, type PlanResource } from "../offline/planReport";
 import { runCli } from "./support/runCli";
+import {
+  COMPONENT_TYPE,
+  EKS_ADDON_TYPE,
+  KUBERNETES_PROVIDER_TYPE,
+  NAMESPACE_TYPE,
+  NETWORK_POLICY_TYPE,
+} from "../components/resourceTypes";
 
 describe("plan JSON: resources, in registration order", () => {
   let resources: PlanResource[];
@@ -33,27 +40,22 @@ describe("plan JSON: resources, in registration order", () => {
     assert.deepEqual(
       resources.slice(0, 4).map((resource) => [resource.type, resource.name]),
       [
-        ["flash-netpol:index:FlashNetworkPolicies", "flash-ticket"],
-        ["pulumi:providers:kubernetes", "flash-ticket-eks"],
-        ["kubernetes:core/v1:Namespace", "flash-ticket-namespace"],
-        ["aws:eks/addon:Addon", "flash-ticket-vpc-cni"],
+        [COMPONENT_TYPE, "flash-ticket"],
+        [KUBERNETES_PROVIDER_TYPE, "flash-ticket-eks"],
+        [NAMESPACE_TYPE, "flash-ticket-namespace"],
+        [EKS_ADDON_TYPE, "flash-ticket-vpc-cni"],
       ],
     );
-    const policies = resources.filter(
-      (resource) => resource.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-    );
+    const policies = resources.filter((resource) => resource.type === NETWORK_POLICY_TYPE);
     assert.equal(policies.length, 8);
     assert.equal(policies.at(-1)!.name, "default-deny-all");
-    assert.equal(
-      index("kubernetes:networking.k8s.io/v1:NetworkPolicy", "default-deny-all"),
-      resources.length - 1,
-    );
+    assert.equal(index(NETWORK_POLICY_TYPE, "default-deny-all"), resources.length - 1);
   });
 
   it("shows the add-on's version, import and dependencies, each with the keys of the contract", () => {
-    const addon = resources[index("aws:eks/addon:Addon")]!;
-    const namespace = resources[index("kubernetes:core/v1:Namespace")]!;
-    const component = resources[index("flash-netpol:index:FlashNetworkPolicies")]!;
+    const addon = resources[index(EKS_ADDON_TYPE)]!;
+    const namespace = resources[index(NAMESPACE_TYPE)]!;
+    const component = resources[index(COMPONENT_TYPE)]!;
     for (const key of ["type", "name", "parent", "dependsOn", "provider", "inputs"])
       assert.ok(key in addon || (key === "provider" && addon.provider === undefined), key);
     assert.equal(addon.inputs.addonVersion, "v1.20.4-eksbuild.1");
@@ -66,8 +68,8 @@ describe("plan JSON: resources, in registration order", () => {
   });
 
   it("replaces every secret by [secret]", () => {
-    const provider = resources[index("pulumi:providers:kubernetes")]!;
-    const component = resources[index("flash-netpol:index:FlashNetworkPolicies")]!;
+    const provider = resources[index(KUBERNETES_PROVIDER_TYPE)]!;
+    const component = resources[index(COMPONENT_TYPE)]!;
     assert.equal(provider.inputs.kubeconfig, "[secret]");
     assert.equal(component.inputs.kubeconfig, "[secret]");
     assert.ok(!JSON.stringify(resources).includes('"clusters"'), "no kubeconfig text anywhere");

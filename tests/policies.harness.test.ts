@@ -14,9 +14,9 @@ import {
   type PolicySummary,
 } from "../offline/policyPackConfig";
 import { networkPolicyResource } from "../offline/policyResources";
+import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NETWORK_POLICY_TYPE } from "../components/resourceTypes";
 
 const FIXTURES = path.join(__dirname, "fixtures", "policies");
-const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 function isAlive(pid: number): boolean {
   try {
@@ -28,7 +28,7 @@ function isAlive(pid: number): boolean {
 }
 
 const provider = {
-  type: "pulumi:providers:kubernetes",
+  type: KUBERNETES_PROVIDER_TYPE,
   name: "flash-ticket-eks",
   urn: "urn:pulumi:dev::flash-netpol::pulumi:providers:kubernetes::flash-ticket-eks",
   properties: { namespace: "flash-ticket", enableServerSideApply: true },
@@ -47,9 +47,9 @@ describe("policy harness: what goes on the wire (echo pack) @process", function 
   after(async () => harness?.close());
 
   const unnamed: AnalyzedResource = {
-    type: NETWORK_POLICY,
+    type: NETWORK_POLICY_TYPE,
     name: "allow-dns",
-    urn: `urn:pulumi:dev::flash-netpol::flash-netpol:index:FlashNetworkPolicies$${NETWORK_POLICY}::allow-dns`,
+    urn: `urn:pulumi:dev::flash-netpol::flash-netpol:index:FlashNetworkPolicies$${NETWORK_POLICY_TYPE}::allow-dns`,
     inputs: { metadata: { labels: { team: "platform" } }, spec: { podSelector: {} } },
     parent: componentUrn,
     dependencies: [provider.urn],
@@ -106,7 +106,7 @@ describe("policy harness: what goes on the wire (echo pack) @process", function 
 
   it("AnalyzeStack resolves parent, dependencies and provider into resources", async () => {
     const component: AnalyzedResource = {
-      type: "flash-netpol:index:FlashNetworkPolicies",
+      type: COMPONENT_TYPE,
       name: "flash-ticket",
       urn: componentUrn,
       inputs: {},

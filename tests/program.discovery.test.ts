@@ -11,6 +11,7 @@ import { matrixRows, planConnectivity } from "../offline/planConnectivity";
 import { renderSummary } from "../offline/planFormats";
 import { PlanFailure, buildPlan } from "../offline/planReport";
 import { networkPolicies, runStack, type ProgramRun, type RunOptions } from "../offline/runProgram";
+import { AWS_PROVIDER_TYPE } from "../components/resourceTypes";
 
 const fixture = (name: string) => loadAwsFixture(`fixtures/aws/${name}.json`);
 
@@ -451,7 +452,7 @@ describe("discovery 8: a store in another region or account", () => {
     assert.deepEqual(cidrs.mq, ["10.50.0.0/24"]);
     const aurora = run.awsCalls.find((call) => call.token === "aws:rds/getCluster:getCluster");
     assert.equal(aurora?.args.region, "ap-northeast-1");
-    const provider = run.resources.find((resource) => resource.type === "pulumi:providers:aws");
+    const provider = run.resources.find((resource) => resource.type === AWS_PROVIDER_TYPE);
     assert.deepEqual(JSON.parse(String(provider?.inputs.assumeRoles)), [
       {
         roleArn: "arn:aws:iam::345678901234:role/flash-netpol-discovery",

@@ -15,10 +15,13 @@ import {
   type RegisteredResource,
 } from "../offline/runProgram";
 import * as fs from "node:fs";
-
-const ADDON = "aws:eks/addon:Addon";
-const NAMESPACE = "kubernetes:core/v1:Namespace";
-const COMPONENT = "flash-netpol:index:FlashNetworkPolicies";
+import {
+  COMPONENT_TYPE,
+  DEPLOYMENT_TYPE,
+  EKS_ADDON_TYPE,
+  NAMESPACE_TYPE,
+  VPC_CNI_ADDON_TYPE,
+} from "../components/resourceTypes";
 
 function addonFixture(stack: string, configurationValues: string | null): AwsFixture {
   const fixture = loadAwsFixture(`fixtures/aws/${stack}.json`);
@@ -37,8 +40,8 @@ function k8sFixture(stack: string, change: (fixture: KubernetesFixture) => void)
 const only = (run: ProgramRun, type: string): RegisteredResource[] =>
   run.resources.filter((resource) => resource.type === type);
 const addonOf = (run: ProgramRun) => {
-  const found = only(run, ADDON);
-  assert.equal(found.length, 1, `one ${ADDON}: ${run.error?.message ?? ""}`);
+  const found = only(run, EKS_ADDON_TYPE);
+  assert.equal(found.length, 1, `one ${EKS_ADDON_TYPE}: ${run.error?.message ?? ""}`);
   return found[0]!;
 };
 const configurationOf = (resource: RegisteredResource) =>
@@ -85,11 +88,7 @@ describe("manageVpcCni: the vpc-cni add-on under the real engine", () => {
       configOverrides: { "flash-netpol:manageVpcCni": true, "aws:region": "us-east-1" },
     });
     assert.equal(run.error, undefined, run.error?.message);
-    assert.equal(
-      only(run, "eks:index:VpcCniAddon").length,
-      0,
-      "the remote component creates, it cannot adopt",
-    );
+    assert.equal(only(run, VPC_CNI_ADDON_TYPE).length, 0, "the remote component creates, it cannot adopt");
     const addon = addonOf(run);
     assert.equal(addon.name, "flash-ticket-vpc-cni");
     assert.equal(addon.inputs.clusterName, "flash-dev");
@@ -148,8 +147,8 @@ describe("manageVpcCni: the vpc-cni add-on under the real engine", () => {
     const addon = addonOf(run);
     const reads = run.resources.filter((resource) => resource.readId !== undefined);
     assert.deepEqual(reads.map((read) => read.type).sort(), [
-      ...Array(3).fill("kubernetes:apps/v1:Deployment"),
-      NAMESPACE,
+      ...Array(3).fill(DEPLOYMENT_TYPE),
+      NAMESPACE_TYPE,
     ]);
     for (const read of reads) assert.ok(addon.dependencies.includes(read.urn), read.name);
     const position = (resource: RegisteredResource) => run.resources.indexOf(resource);
@@ -203,7 +202,7 @@ describe("the namespace read: an unreachable cluster or a missing namespace fail
   it("reads namespace flash-ticket through the stack's provider, and every policy waits for the read", async () => {
     const run = await runStack({ stack: "prod" });
     assert.equal(run.error, undefined, run.error?.message);
-    const [namespace] = only(run, NAMESPACE);
+    const [namespace] = only(run, NAMESPACE_TYPE);
     assert.ok(namespace, "Namespace.get registered");
     assert.equal(namespace.readId, "flash-ticket");
     assert.ok(namespace.provider?.includes("pulumi:providers:kubernetes::flash-ticket-eks"));
@@ -238,7 +237,7 @@ describe("FlashNetworkPolicies has the pulumi-eks component shape", () => {
     const kubeconfig = JSON.stringify({ clusters: [], contexts: [], users: [] });
     const run = await runStack({ stack: "dev", configOverrides: { "flash-netpol:kubeconfig": kubeconfig } });
     assert.equal(run.error, undefined, run.error?.message);
-    const [component] = only(run, COMPONENT);
+    const [component] = only(run, COMPONENT_TYPE);
     const config = component!.inputs.config as Record<string, unknown>;
     assert.deepEqual(config.cluster, { name: "flash-dev", region: "ap-northeast-2" });
     assert.equal(config.namespace, "flash-ticket");
@@ -253,15 +252,15 @@ describe("FlashNetworkPolicies has the pulumi-eks component shape", () => {
   it("records its outputs whatever checks ran (verifySelectors reads before registerOutputs)", async () => {
     const run = await runStack({ stack: "dev", configOverrides: { "flash-netpol:verifySelectors": true } });
     assert.equal(run.error, undefined, run.error?.message);
-    const [component] = only(run, COMPONENT);
+    const [component] = only(run, COMPONENT_TYPE);
     assert.equal(component!.outputs?.namespace, "flash-ticket");
     assert.ok(Array.isArray(component!.outputs?.flowTable), "the stack policy's model must be in state");
   });
 
   it("registers every child with the component as parent", async () => {
     const run = await runStack({ stack: "dev", configOverrides: { "flash-netpol:manageVpcCni": true } });
-    const [component] = only(run, COMPONENT);
-    for (const resource of run.resources.filter((resource) => resource.type !== COMPONENT))
+    const [component] = only(run, COMPONENT_TYPE);
+    for (const resource of run.resources.filter((resource) => resource.type !== COMPONENT_TYPE))
       assert.equal(resource.parent, component!.urn, `${resource.type} ${resource.name}`);
   });
 });

@@ -4,6 +4,7 @@
 import * as assert from "node:assert/strict";
 import { loadAwsFixture } from "../offline/awsFixtures";
 import { networkPolicies, runStack, type ProgramRun, type RegisteredResource } from "../offline/runProgram";
+import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NAMESPACE_TYPE } from "../components/resourceTypes";
 
 const ALL_ENFORCED = {
   "flash-gateway": { ingress: "enforce", egress: "enforce" },
@@ -83,7 +84,7 @@ describe("ordering: the default deny comes after every allow", () => {
     const deny = policies.find((policy) => policy.name === "default-deny-all")!;
     const allows = policies.filter((policy) => policy !== deny);
     assert.equal(allows.length, 7);
-    const namespaceRead = run.resources.find((resource) => resource.type === "kubernetes:core/v1:Namespace")!;
+    const namespaceRead = run.resources.find((resource) => resource.type === NAMESPACE_TYPE)!;
     assert.deepEqual(
       [...deny.dependencies].sort(),
       [...allows.map((allow) => allow.urn), namespaceRead.urn].sort(),
@@ -97,10 +98,8 @@ describe("ordering: the default deny comes after every allow", () => {
   });
 
   it("every policy is a child of the component and uses the EKS Kubernetes provider", () => {
-    const component = run.resources.find(
-      (resource) => resource.type === "flash-netpol:index:FlashNetworkPolicies",
-    )!;
-    const provider = run.resources.find((resource) => resource.type === "pulumi:providers:kubernetes")!;
+    const component = run.resources.find((resource) => resource.type === COMPONENT_TYPE)!;
+    const provider = run.resources.find((resource) => resource.type === KUBERNETES_PROVIDER_TYPE)!;
     for (const policy of networkPolicies(run)) {
       assert.equal(policy.parent, component.urn);
       assert.ok(policy.provider?.startsWith(`${provider.urn}::`), `${policy.name} uses ${policy.provider}`);
@@ -122,7 +121,7 @@ describe("Kubernetes provider", () => {
     const run = await runStack({ stack: "prod" });
     const fixture = loadAwsFixture("fixtures/aws/prod.json");
     const recorded = fixture.calls.find((call) => call.output.cluster)!.output.cluster!;
-    const provider = run.resources.find((resource) => resource.type === "pulumi:providers:kubernetes")!;
+    const provider = run.resources.find((resource) => resource.type === KUBERNETES_PROVIDER_TYPE)!;
     const kubeconfig = kubeconfigOf(provider);
     assert.equal(kubeconfig.clusters[0]!.cluster.server, recorded.endpoint);
     assert.equal(
@@ -151,14 +150,14 @@ describe("Kubernetes provider", () => {
       "current-context": "c",
     });
     const run = await runStack({ stack: "dev", configOverrides: { "flash-netpol:kubeconfig": explicit } });
-    const provider = run.resources.find((resource) => resource.type === "pulumi:providers:kubernetes")!;
+    const provider = run.resources.find((resource) => resource.type === KUBERNETES_PROVIDER_TYPE)!;
     assert.equal(kubeconfigOf(provider).clusters[0]!.cluster.server, "https://k8s.example.internal");
   });
 
   it("never creates or deletes the namespace: it belongs to the application", async () => {
     const run = await runStack({ stack: "dev" });
     // It only reads it (Namespace.get), which proves the cluster answers and the namespace exists.
-    const namespaces = run.resources.filter((resource) => resource.type === "kubernetes:core/v1:Namespace");
+    const namespaces = run.resources.filter((resource) => resource.type === NAMESPACE_TYPE);
     assert.deepEqual(
       namespaces.map((namespace) => namespace.readId),
       ["flash-ticket"],

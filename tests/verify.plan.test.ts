@@ -13,6 +13,7 @@ import { buildPlan } from "../offline/planReport";
 import type { PlannedProbe, ProbePlan } from "../verify/probe";
 import { planProbes, type ProbePlanOptions } from "../verify/probePlan";
 import { ExpectationError } from "../verify/stageMatrix";
+import { COMPONENT_TYPE } from "../components/resourceTypes";
 
 interface StackInputs {
   config: StackConfig;
@@ -26,9 +27,7 @@ async function stackInputs(stack: string): Promise<StackInputs> {
   const cached = inputs.get(stack);
   if (cached !== undefined) return cached;
   const { report, run, config } = await buildPlan({ stack });
-  const component = run.resources.find(
-    (resource) => resource.type === "flash-netpol:index:FlashNetworkPolicies",
-  );
+  const component = run.resources.find((resource) => resource.type === COMPONENT_TYPE);
   assert.ok(component?.outputs, "the component registered its outputs");
   const loaded = { config, componentOutputs: component.outputs, manifests: report.manifests };
   inputs.set(stack, loaded);

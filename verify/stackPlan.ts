@@ -7,8 +7,7 @@ import { buildPlan } from "../offline/planReport";
 import type { ProbePlan } from "./probe";
 import { planProbes, type ProbePlanOptions } from "./probePlan";
 import { ExpectationError } from "./stageMatrix";
-
-const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
+import { COMPONENT_TYPE } from "../components/resourceTypes";
 
 export async function probePlanForStack(
   stack: string,

@@ -11,7 +11,8 @@ import type {
   ResourceValidationArgs,
 } from "@pulumi/policy";
 import { z } from "zod";
-import { NETWORK_POLICY_TYPE, describePolicy, isBreakGlass, type NetworkPolicyView } from "./k8s";
+import { describePolicy, isBreakGlass, type NetworkPolicyView } from "./k8s";
+import { NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
 
 export interface Violation {
   /** Which resource, what is wrong, and the fix; see `violation()`. */

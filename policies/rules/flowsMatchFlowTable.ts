@@ -8,14 +8,14 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { checkFlowsAgainstTable } from "../../analyzer/flash";
 import { canonicalCidrs } from "../../components/cidrs";
+import { COMPONENT_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
 import { report, violation, type Violation } from "./common";
 import { notedPackFacts, type AlbTargetFact, type PackFacts } from "./packFacts";
-import { NETWORK_POLICY_TYPE, isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
+import { isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
 
 export const NAME = "flows-match-flow-table";
 export const DESCRIPTION =
   "The NetworkPolicies allow every flow of the flash-ticket flow table and, where they isolate a pod, nothing beyond it and DNS.";
-export const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
 
 function policyKey(resource: PolicyResource): string {
   const policy = resource.props as NetworkPolicyView;

@@ -6,9 +6,6 @@
  */
 import type { PolicyProviderResource } from "@pulumi/policy";
 
-export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
-export const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
-
 /** Set by the program on the emergency allow-all policy; see rule `break-glass-active`. */
 export const BREAK_GLASS_LABEL = "flash-netpol/break-glass";
 

@@ -9,13 +9,8 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { report, violation, withDefaults, type Violation } from "./common";
-import {
-  NAMESPACE_TYPE,
-  NETWORK_POLICY_TYPE,
-  isEmptySelector,
-  namespaceOf,
-  type NetworkPolicyView,
-} from "./k8s";
+import { isEmptySelector, namespaceOf, type NetworkPolicyView } from "./k8s";
+import { NAMESPACE_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
 
 export const NAME = "namespace-default-deny";
 export const DESCRIPTION =

@@ -1,0 +1,19 @@
+/**
+ * The Pulumi type tokens this project names: the ones the program registers and the ones the pack,
+ * the offline engine, the plan, verify and the tests look resources up by. One place, so a rename
+ * (an SDK's, or ours) is one edit and never a lookup that silently finds nothing.
+ */
+
+/** The program's own component: its registered outputs are the recorded state (./recordedState.ts). */
+export const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
+
+export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+export const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
+export const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
+/** The EKS add-on resource the vpc-cni add-on is adopted as (@pulumi/aws aws.eks.Addon). */
+export const EKS_ADDON_TYPE = "aws:eks/addon:Addon";
+/** @pulumi/eks's remote component for the vpc-cni add-on. */
+export const VPC_CNI_ADDON_TYPE = "eks:index:VpcCniAddon";
+
+export const KUBERNETES_PROVIDER_TYPE = "pulumi:providers:kubernetes";
+export const AWS_PROVIDER_TYPE = "pulumi:providers:aws";
