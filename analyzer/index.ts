@@ -19,7 +19,4 @@ export {
 } from "./scenarioSchema";
 export { groupPods, type PodGroup, type PodGrouping } from "./podGroups";
 export { computeGroupedMatrix, type GroupedReachabilityMatrix } from "./groupedMatrix";
-export { computePlainMatrix } from "./plainMatrix";
 export { firstMatrixDifference, countAllowed, type ReachabilityMatrix } from "./reachabilityMatrix";
-export { generateSyntheticCluster, type SyntheticClusterSize } from "./syntheticCluster";
-export { runAnalyzerBench } from "./bench";

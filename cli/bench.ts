@@ -3,7 +3,7 @@
  * of the prod program, the analyzer's matrix at cluster scale, the policy pack's start-up and cost
  * per resource, and the wall time of `npm run plan` and `npm test`.
  */
-import { runAnalyzerBench } from "../analyzer/bench";
+import { runAnalyzerBench } from "../bench/analyzer";
 import { runAwsLookupBench } from "../bench/awsLookups";
 import { runPolicyPackBench } from "../bench/policyPack";
 import { runToolchainBench } from "../bench/toolchain";

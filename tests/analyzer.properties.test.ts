@@ -4,7 +4,6 @@ import fc from "fast-check";
 import {
   PolicyAnalyzer,
   computeGroupedMatrix,
-  computePlainMatrix,
   firstMatrixDifference,
   type Cluster,
   type ContainerPort,
@@ -19,6 +18,7 @@ import {
   type Probe,
   type TrafficPort,
 } from "../analyzer";
+import { computePlainMatrix } from "../bench/plainMatrix";
 import { namespace, policy } from "./analyzer.fixtures";
 
 // Tiny vocabularies make selectors, ipBlocks and named ports collide often enough to matter.

@@ -7,10 +7,10 @@ import path from "node:path";
 import {
   PolicyAnalyzer,
   computeGroupedMatrix,
-  computePlainMatrix,
   firstMatrixDifference,
   loadScenarioFile,
 } from "../../analyzer";
+import { computePlainMatrix } from "../../bench/plainMatrix";
 
 export function describeUpstreamCase(casesDir: string, file: string): void {
   describe(file, () => {

@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
-import { computeGroupedMatrix } from "./groupedMatrix";
-import type { Cluster, TrafficPort } from "./model";
+import { computeGroupedMatrix } from "../analyzer/groupedMatrix";
+import type { Cluster, TrafficPort } from "../analyzer/model";
 import { computePlainMatrix } from "./plainMatrix";
-import { firstMatrixDifference } from "./reachabilityMatrix";
+import { firstMatrixDifference } from "../analyzer/reachabilityMatrix";
 import { generateSyntheticCluster, type SyntheticClusterSize } from "./syntheticCluster";
 
 const SIZES: readonly SyntheticClusterSize[] = [

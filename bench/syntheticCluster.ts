@@ -6,7 +6,7 @@ import type {
   NetworkPolicyEgressRule,
   NetworkPolicyIngressRule,
   PodInfo,
-} from "./model";
+} from "../analyzer/model";
 
 export interface SyntheticClusterSize {
   readonly namespaces: number;

@@ -1,6 +1,6 @@
-import { PolicyAnalyzer } from "./analyzer";
-import type { Cluster, Endpoint, TrafficPort } from "./model";
-import type { ReachabilityMatrix } from "./reachabilityMatrix";
+import { PolicyAnalyzer } from "../analyzer/analyzer";
+import type { Cluster, Endpoint, TrafficPort } from "../analyzer/model";
+import type { ReachabilityMatrix } from "../analyzer/reachabilityMatrix";
 
 /**
  * The reference evaluator: asks the probe analyzer about every (source, destination, port)
