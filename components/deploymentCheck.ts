@@ -3,6 +3,7 @@
  * nothing, and a port the containers do not declare is allowed for nobody. This compares each
  * service's selector and port with its Deployment as the cluster has it.
  */
+import { compileLabelSelector } from "../analyzer/labelSelector";
 import type { StackConfig } from "./config";
 import { SERVICE_NAMES, flowsOf, type ServiceName } from "./flowTable";
 import type { GeneratedPolicy, LabelSelector } from "./networkPolicies";
@@ -28,7 +29,7 @@ export function deploymentNameOf(config: StackConfig, service: ServiceName): str
 }
 
 function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
-  return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  return compileLabelSelector(selector)(labels);
 }
 
 const formatLabels = (labels: Record<string, string>) =>

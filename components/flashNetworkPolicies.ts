@@ -11,15 +11,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
 import { endpointPorts, isEnforced, type StackConfig } from "./config";
 import { checkDeployments, deploymentNameOf, type DeploymentSnapshot } from "./deploymentCheck";
-import {
-  FLOW_TABLE,
-  SERVICE_NAMES,
-  describeEndpoint,
-  resolveFlows,
-  type PortProtocol,
-  type ServiceName,
-} from "./flowTable";
+import { FLOW_TABLE, SERVICE_NAMES, describeEndpoint, resolveFlows, type ServiceName } from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
+import { recordedStateSchema, type RecordedFlow, type RecordedState } from "./recordedState";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
 import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration, type VpcCniState } from "./vpcCni";
 import { COMPONENT_TYPE } from "./resourceTypes";
@@ -50,22 +44,14 @@ export interface FlashNetworkPoliciesOptions extends pulumi.ComponentResourceOpt
 }
 
 /** One row of the flow table as this stack enforces it. */
-export interface EffectiveFlow {
-  readonly from: string;
-  readonly to: string;
-  readonly ports: readonly PortProtocol[];
-  readonly purpose: string;
-  /** The source's egress policy is deployed (only services have one). */
-  readonly egressEnforced: boolean;
-  /** The destination's ingress policy is deployed (only services have one). */
-  readonly ingressEnforced: boolean;
-}
+/** A flow as the component records it (components/recordedState.ts). */
+export type EffectiveFlow = RecordedFlow;
 
 export function effectiveFlowTable(config: StackConfig): EffectiveFlow[] {
   return resolveFlows(endpointPorts(config), FLOW_TABLE).map((flow) => ({
     from: describeEndpoint(flow.from),
     to: describeEndpoint(flow.to),
-    ports: flow.ports,
+    ports: [...flow.ports],
     purpose: flow.purpose,
     egressEnforced: flow.from.kind === "service" && isEnforced(config.rollout, flow.from.service, "egress"),
     ingressEnforced: flow.to.kind === "service" && isEnforced(config.rollout, flow.to.service, "ingress"),
@@ -139,15 +125,17 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
 
     // Recorded in the engine's state, so a stack policy (flows-match-flow-table) can rebuild the
     // model the policies were generated from without re-reading config or AWS.
-    this.registerOutputs({
+    const recorded: RecordedState = {
       namespace: this.namespace,
       services: Object.fromEntries(
         SERVICE_NAMES.map((service) => [
           service,
           { podLabels: config.services[service].podLabels, port: config.services[service].port },
         ]),
-      ),
-      dataStorePorts: endpointPorts(config).dataStorePorts,
+      ) as RecordedState["services"],
+      dataStorePorts: Object.fromEntries(
+        Object.entries(endpointPorts(config).dataStorePorts).map(([store, ports]) => [store, [...ports]]),
+      ) as RecordedState["dataStorePorts"],
       paymentApiPorts: config.paymentApi.ports,
       nodeLocalDnsAddress: config.dns.nodeLocalAddress ?? null,
       serviceIpv4Cidr: network.cluster.serviceIpv4Cidr ?? null,
@@ -155,11 +143,12 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       breakGlass: config.breakGlass,
       cidrs: this.cidrs,
       endpoints: network.endpoints,
-      // Risks the stack accepted in config (allowSharedSubnets): the plan and the pack report them.
-      discoveryWarnings: network.warnings,
+      discoveryWarnings: [...network.warnings],
       policyNames: this.policyNames,
       flowTable: this.flowTable,
-    });
+    };
+    // Checked against the schema every reader parses, so a writer change cannot slip past them.
+    this.registerOutputs(recordedStateSchema.parse(recorded));
   }
 
   /**

@@ -18,9 +18,8 @@ import {
   type IntendedFlow,
   type RolloutProof,
 } from "../analyzer/flash";
-import type { PlanReport } from "./planReport";
+import { recordedStateOf, type PlanReport } from "./planReport";
 import type { ProgramRun } from "./runProgram";
-import { COMPONENT_TYPE } from "../components/resourceTypes";
 
 /** One cell of the JSON `matrix`: names as `--explain` takes them. */
 export interface MatrixRow {
@@ -42,12 +41,6 @@ export interface PlanConnectivity {
   readonly manifests: PlanReport["manifests"];
 }
 
-function serviceIpv4CidrOf(run: ProgramRun | undefined): string | undefined {
-  const recorded = run?.resources.find((resource) => resource.type === COMPONENT_TYPE)?.outputs
-    ?.serviceIpv4Cidr;
-  return typeof recorded === "string" ? recorded : undefined;
-}
-
 export function planConnectivity(
   report: PlanReport,
   config: StackConfig,
@@ -55,7 +48,7 @@ export function planConnectivity(
 ): PlanConnectivity {
   const proof = proveRollout(config, report.cidrs, {
     currentManifests: report.manifests,
-    serviceIpv4Cidr: serviceIpv4CidrOf(run),
+    serviceIpv4Cidr: run === undefined ? undefined : (recordedStateOf(run).serviceIpv4Cidr ?? undefined),
   });
   return {
     proof,

@@ -11,6 +11,11 @@ import type { NetworkPolicyManifest, ResolvedCidrs } from "../components/network
 import type { EffectiveFlow } from "../components/flashNetworkPolicies";
 import { networkPolicies, runStack, type ProgramRun, type RunOptions } from "./runProgram";
 import { COMPONENT_TYPE } from "../components/resourceTypes";
+import {
+  describeRecordedStateIssues,
+  recordedStateSchema,
+  type RecordedState,
+} from "../components/recordedState";
 
 export interface PlanService {
   name: ServiceName;
@@ -78,10 +83,16 @@ export function planResources(run: ProgramRun): PlanResource[] {
 /** The program failed: the message is the program's own, which already names the key or AWS object. */
 export class PlanFailure extends Error {}
 
-function discoveryWarnings(run: ProgramRun): string[] {
+/** The component's recorded state in a successful run, parsed by the schema the component wrote it with. */
+export function recordedStateOf(run: ProgramRun): RecordedState {
   const component = run.resources.find((resource) => resource.type === COMPONENT_TYPE);
-  const recorded = component?.outputs?.discoveryWarnings;
-  return Array.isArray(recorded) ? recorded.map(String) : [];
+  const parsed = recordedStateSchema.safeParse(component?.outputs);
+  if (!parsed.success) {
+    throw new PlanFailure(
+      `the ${COMPONENT_TYPE} component recorded no usable state (${describeRecordedStateIssues(parsed.error)})`,
+    );
+  }
+  return parsed.data;
 }
 
 /**
@@ -122,7 +133,8 @@ export async function buildPlan(
     throw new PlanFailure(describeFailure(run.error, options, config));
   }
   const config = parseStackConfig(run.config, path.basename(stackFile));
-  const order = run.outputs.policyNames as string[];
+  const recorded = recordedStateOf(run);
+  const order = recorded.policyNames;
   const manifests = networkPolicies(run)
     .map((resource): NetworkPolicyManifest => resource.inputs)
     .sort((a, b) => order.indexOf(a.metadata.name) - order.indexOf(b.metadata.name));
@@ -137,12 +149,12 @@ export async function buildPlan(
         podLabels: config.services[name].podLabels,
         port: config.services[name].port,
       })),
-      cidrs: run.outputs.cidrs as ResolvedCidrs,
+      cidrs: recorded.cidrs,
       manifests,
-      flowTable: run.outputs.flowTable as EffectiveFlow[],
+      flowTable: recorded.flowTable,
       rollout: config.rollout,
       awsLookups: run.awsCalls.length,
-      warnings: discoveryWarnings(run),
+      warnings: recorded.discoveryWarnings,
       resources: planResources(run),
     },
   };

@@ -8,6 +8,7 @@
  * still run, so one missing RBAC verb does not hide the rest of the matrix.
  */
 import * as fs from "node:fs";
+import { compileLabelSelector } from "../analyzer/labelSelector";
 import { clusterViewFromJson, ClusterReadError, type ClusterView } from "./clusterView";
 import type { CommandResult, CommandRunner } from "./commandRunner";
 import {
@@ -419,10 +420,11 @@ async function setUpSource(
   const pod = view.pods.find(
     (candidate) =>
       candidate.running &&
-      source.selector.split(",").every((pair) => {
-        const [key, value] = pair.split("=");
-        return candidate.labels[key] === value;
-      }),
+      compileLabelSelector({
+        matchLabels: Object.fromEntries(
+          source.selector.split(",").map((pair) => pair.split("=") as [string, string]),
+        ),
+      })(candidate.labels),
   );
   if (pod === undefined) {
     return { ok: false, problem: `no Running pod with labels ${source.selector} in ${source.namespace}` };

@@ -7,7 +7,6 @@
  * expectations come from the analyzer's flash model over the same manifests `npm run plan` judges,
  * so a live mismatch means the cluster disagrees with the offline proof, not with a second opinion.
  */
-import { z } from "zod";
 import { endpointMatcher } from "../analyzer/flash/intent";
 import { buildFlashModel, FOREIGN_NAMESPACE, METADATA_SERVICE_ADDRESS } from "../analyzer/flash/model";
 import { describeRollout } from "../analyzer/flash/stages";
@@ -24,6 +23,7 @@ import {
   type ServiceName,
 } from "../components/flowTable";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
+import { recordedStateSchema } from "../components/recordedState";
 import { compileLabelSelector } from "../analyzer/index";
 import {
   PROBE_POD_LABEL,
@@ -58,9 +58,7 @@ export interface ProbePlanInput {
   readonly options: ProbePlanOptions;
 }
 
-const dataStoreHosts = z.object({
-  endpoints: z.object({ redis: z.string(), postgres: z.string(), mq: z.string() }),
-});
+const dataStoreHosts = recordedStateSchema.pick({ endpoints: true });
 
 /** One concrete thing to reach, and the model endpoints that stand for wherever it really is. */
 interface Target {
@@ -83,10 +81,6 @@ function selectorOf(labels: Readonly<Record<string, string>>): string {
   return Object.entries(labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(",");
-}
-
-function satisfies(labels: Readonly<Record<string, string>>, required: Readonly<Record<string, string>>) {
-  return Object.entries(required).every(([key, value]) => labels[key] === value);
 }
 
 function only(names: readonly string[], what: string): string {
@@ -193,7 +187,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
 
   const probeLabels = { [PROBE_POD_LABEL.key]: PROBE_POD_LABEL.value };
   for (const service of SERVICE_NAMES) {
-    if (satisfies(probeLabels, config.services[service].podLabels)) {
+    if (compileLabelSelector({ matchLabels: config.services[service].podLabels })(probeLabels)) {
       throw new ExpectationError(
         `the probe pod's label ${selectorOf(probeLabels)} would select it as ${service}`,
       );

@@ -8,11 +8,13 @@
  * A service with no ready pod, or a Service with no ready endpoint (kube-proxy rejects those, and
  * nc's "Connection refused" would read as "allowed"), is "could not probe", never a verdict.
  */
+import { compileLabelSelector } from "../analyzer/labelSelector";
 import type { ClusterPod, ClusterService, ClusterView } from "./clusterView";
 import type { PlannedProbe, ProbePlan } from "./probe";
 
+// A Service without a selector selects no pod (its endpoints are managed by hand), unlike an empty LabelSelector.
 const selects = (selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>) =>
-  Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
+  Object.keys(selector).length > 0 && compileLabelSelector({ matchLabels: selector })(labels);
 
 const labelsText = (labels: Readonly<Record<string, string>>) =>
   Object.entries(labels)

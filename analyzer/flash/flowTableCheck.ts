@@ -5,7 +5,7 @@
  * The model comes from the FlashNetworkPolicies component's registered outputs (the engine's
  * state), never from config or AWS: a stack policy sees only what the engine recorded.
  */
-import { CONFIG_SCHEMA } from "../../components/config";
+import { recordedStateSchema } from "../../components/recordedState";
 import { networkPolicySchema, type NetworkPolicy } from "../index";
 import {
   describeProbe,
@@ -152,7 +152,7 @@ export function checkFlowsAgainstTable(
   const topology = topologyFromComponentOutputs(componentOutputs);
   if (!topology.ok) return unavailable(topology.problem);
 
-  const rollout = CONFIG_SCHEMA.rollout.safeParse(componentOutputs.rollout);
+  const rollout = recordedStateSchema.shape.rollout.safeParse(componentOutputs.rollout);
   const stage = rollout.success ? describeRollout(rollout.data) : "rollout not recorded";
   const { policies, problems } = parsePolicies(networkPolicyProps);
   let model: FlashModel;

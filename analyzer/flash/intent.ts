@@ -6,6 +6,7 @@
  * Redis, RDS and MQ share subnets, so the postgres endpoint on 6379 from flash-gateway IS the Redis
  * subnet and is intended; a name-based check would call the policy wrong for allowing it.
  */
+import { compileLabelSelector } from "../labelSelector";
 import { ALWAYS_EXCEPTED_CIDRS } from "../../components/cidrs";
 import { DNS_PORTS, describeEndpoint, type Endpoint, type PortProtocol } from "../../components/flowTable";
 import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS } from "../../components/networkPolicies";
@@ -26,7 +27,7 @@ export interface IntendedFlow {
 export const NAMESPACE_DNS_FLOW_NAME = "every pod -> dns";
 
 function hasLabels(labels: Labels, required: Readonly<Record<string, string>>): boolean {
-  return Object.entries(required).every(([key, value]) => labels[key] === value);
+  return compileLabelSelector({ matchLabels: required })(labels);
 }
 
 function addressOf(endpoint: AnalyzerEndpoint): string {

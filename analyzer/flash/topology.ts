@@ -5,7 +5,6 @@
  * (the stack policy, which never sees config). Both end in the same shape, so the proofs and the
  * policy pack reason over identical models.
  */
-import { z } from "zod";
 import { endpointPorts, type StackConfig } from "../../components/config";
 import {
   DATA_STORE_NAMES,
@@ -19,6 +18,7 @@ import {
   type ServiceName,
 } from "../../components/flowTable";
 import type { ResolvedCidrs } from "../../components/networkPolicies";
+import { describeRecordedStateIssues, recordedStateSchema } from "../../components/recordedState";
 
 export interface FlashService {
   readonly podLabels: Readonly<Record<string, string>>;
@@ -61,42 +61,14 @@ function endpointNamed(name: string): Endpoint | undefined {
   return NAMEABLE_ENDPOINTS.find((endpoint) => describeEndpoint(endpoint) === name);
 }
 
-const labels = z.record(z.string(), z.string());
-const portProtocol = z.object({
-  port: z.number().int().min(1).max(65535),
-  protocol: z.enum(["TCP", "UDP", "SCTP"]),
-});
-const cidrList = z.array(z.string());
-const serviceOutput = z.object({ podLabels: labels, port: z.number().int().min(1).max(65535) });
-
-/** What FlashNetworkPolicies passes to registerOutputs; extra keys are ignored, missing ones fail. */
-const componentOutputsSchema = z.object({
-  namespace: z.string().min(1),
-  services: z.object({
-    "flash-gateway": serviceOutput,
-    "flash-api": serviceOutput,
-    "flash-pay": serviceOutput,
-  }),
-  nodeLocalDnsAddress: z.string().nullish(),
-  serviceIpv4Cidr: z.string().nullish(),
-  cidrs: z.object({
-    alb: cidrList,
-    redis: cidrList,
-    postgres: cidrList,
-    mq: cidrList,
-    vpc: cidrList,
-    payment: cidrList,
-  }),
-  flowTable: z
-    .array(
-      z.object({
-        from: z.string(),
-        to: z.string(),
-        ports: z.array(portProtocol),
-        purpose: z.string(),
-      }),
-    )
-    .min(1),
+/** What the model needs of the recorded state; extra keys are ignored, missing ones fail. */
+const modelOfRecordedState = recordedStateSchema.pick({
+  namespace: true,
+  services: true,
+  nodeLocalDnsAddress: true,
+  serviceIpv4Cidr: true,
+  cidrs: true,
+  flowTable: true,
 });
 
 export type TopologyResult =
@@ -108,12 +80,9 @@ export type TopologyResult =
  * older or newer than the program still judges the stack by its own table.
  */
 export function topologyFromComponentOutputs(outputs: unknown): TopologyResult {
-  const parsed = componentOutputsSchema.safeParse(outputs);
+  const parsed = modelOfRecordedState.safeParse(outputs);
   if (!parsed.success) {
-    const where = parsed.error.issues
-      .slice(0, 3)
-      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-      .join("; ");
+    const where = describeRecordedStateIssues(parsed.error);
     return { ok: false, problem: `the component's outputs do not describe the model (${where})` };
   }
   const recorded = parsed.data;

@@ -83,22 +83,13 @@ export function networkPolicyValidation(
   };
 }
 
-/** Config as the rule reads it: engine-filled defaults, and the same defaults again when a test calls the rule directly. */
-export function withDefaults<T extends object>(defaults: T, given: Partial<T>): T {
-  const merged: T = { ...defaults };
-  for (const key of Object.keys(given) as (keyof T)[]) {
-    const value = given[key];
-    if (value !== undefined) merged[key] = value as T[keyof T];
-  }
-  return merged;
-}
-
 /**
  * A rule's configSchema, derived from its zod config so the two never drift. The engine wants only
  * `properties` and `required` (PolicyConfigSchema); draft-4 output carries no `propertyNames`, and
  * `io: "input"` leaves keys with a default out of `required`, as the engine fills them from
  * `default` (pulumi pkg/resource/analyzer/config.go). Config schemas use only checks JSON Schema can
- * express (no refine or transform), so the CLI's validation and the rule's parse accept the same values.
+ * express, or state the keyword beside a refine with `.meta`, so the CLI's validation and the rule's
+ * parse accept the same values.
  */
 export function configSchemaOf(schema: z.ZodObject): PolicyConfigSchema {
   const json = z.toJSONSchema(schema, { io: "input", target: "draft-4" }) as {

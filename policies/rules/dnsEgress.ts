@@ -10,7 +10,14 @@ import {
   KUBE_DNS_POD_LABELS,
   NAMESPACE_NAME_LABEL,
 } from "../../components/networkPolicies";
-import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
+import { z } from "zod";
+import {
+  configSchemaOf,
+  networkPolicyValidation,
+  parseRuleConfig,
+  violation,
+  type Violation,
+} from "./common";
 import { portCovers, protocolOf, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
 import { notingPackFact } from "./packFacts";
 
@@ -18,11 +25,14 @@ export const NAME = "dns-egress-kube-dns-only";
 export const DESCRIPTION =
   "Egress on port 53 only to kube-dns in kube-system (by kubernetes.io/metadata.name) or the NodeLocal DNSCache /32, on both UDP and TCP.";
 
-export interface DnsEgressConfig {
+export const CONFIG = z.object({
   /** The NodeLocal DNSCache link-local address, when the cluster runs it (e.g. 169.254.20.10). */
-  nodeLocalAddress?: string;
-}
-export const DEFAULT_CONFIG: DnsEgressConfig = {};
+  nodeLocalAddress: z
+    .string()
+    .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/)
+    .optional(),
+});
+export type DnsEgressConfig = z.output<typeof CONFIG>;
 
 const DNS_PORT = 53;
 
@@ -57,18 +67,14 @@ function peerProblem(peer: PeerView, config: DnsEgressConfig): string | undefine
 export const dnsEgressKubeDnsOnly: ResourceValidationPolicy = {
   name: NAME,
   description: DESCRIPTION,
-  configSchema: {
-    properties: {
-      nodeLocalAddress: { type: "string", pattern: "^([0-9]{1,3}\\.){3}[0-9]{1,3}$" },
-    },
-  },
+  configSchema: configSchemaOf(CONFIG),
   validateResource: notingPackFact(
     (args) => ({
       "dns-egress-kube-dns-only.nodeLocalAddress":
-        args.getConfig<Partial<DnsEgressConfig>>().nodeLocalAddress ?? null,
+        parseRuleConfig(CONFIG, args.getConfig(), NAME).nodeLocalAddress ?? null,
     }),
     networkPolicyValidation(({ policy, resource, args }) => {
-      const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<DnsEgressConfig>>());
+      const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
       const allowedPeers =
         `{namespaceSelector: {matchLabels: {${NAMESPACE_NAME_LABEL}: ${KUBE_DNS_NAMESPACE}}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}` +
         (config.nodeLocalAddress === undefined ? "" : ` or {ipBlock: {cidr: ${config.nodeLocalAddress}/32}}`);

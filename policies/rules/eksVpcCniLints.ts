@@ -4,7 +4,14 @@
  * entries with a bounded port list, and ipBlocks see post-DNAT pod addresses, not ClusterIPs.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
+import { z } from "zod";
+import {
+  configSchemaOf,
+  networkPolicyValidation,
+  parseRuleConfig,
+  violation,
+  type Violation,
+} from "./common";
 import { notingPackFact } from "./packFacts";
 import { isExcepted, isValidCidr, overlaps, cidrContains } from "../../components/cidrs";
 import { protocolOf, rulePath, rulesOf, type Direction } from "./k8s";
@@ -13,39 +20,26 @@ export const NAME = "eks-vpc-cni-lints";
 export const DESCRIPTION =
   "VPC CNI lints: one CIDR in two rules with different ports, over 24 port entries for one CIDR, egress ipBlock to the ClusterIP service range.";
 
-export interface EksVpcCniLintsConfig {
+export const CONFIG = z.object({
   /** The cluster's ClusterIP service range; EKS picks 10.100.0.0/16 or 172.20.0.0/16. */
-  serviceCidrs: string[];
-  maxPortsPerCidr: number;
-}
-export const DEFAULT_CONFIG: EksVpcCniLintsConfig = {
-  serviceCidrs: ["10.100.0.0/16", "172.20.0.0/16"],
-  maxPortsPerCidr: 24,
-};
+  serviceCidrs: z
+    .array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/))
+    .default(["10.100.0.0/16", "172.20.0.0/16"]),
+  maxPortsPerCidr: z.number().int().min(1).default(24),
+});
+export type EksVpcCniLintsConfig = z.output<typeof CONFIG>;
 
 export const eksVpcCniLints: ResourceValidationPolicy = {
   name: NAME,
   description: DESCRIPTION,
   enforcementLevel: "advisory",
-  configSchema: {
-    properties: {
-      serviceCidrs: {
-        type: "array",
-        items: { type: "string", pattern: "^[0-9a-fA-F.:]+/[0-9]{1,3}$" },
-        default: DEFAULT_CONFIG.serviceCidrs,
-      },
-      maxPortsPerCidr: { type: "integer", minimum: 1, default: DEFAULT_CONFIG.maxPortsPerCidr },
-    },
-  },
+  configSchema: configSchemaOf(CONFIG),
   validateResource: notingPackFact(
     (args) => ({
-      "eks-vpc-cni-lints.serviceCidrs": withDefaults(
-        DEFAULT_CONFIG,
-        args.getConfig<Partial<EksVpcCniLintsConfig>>(),
-      ).serviceCidrs,
+      "eks-vpc-cni-lints.serviceCidrs": parseRuleConfig(CONFIG, args.getConfig(), NAME).serviceCidrs,
     }),
     networkPolicyValidation(({ policy, resource, args }) => {
-      const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<EksVpcCniLintsConfig>>());
+      const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
       const found: Violation[] = [];
       // Per direction and CIDR: which rules name it, with which port set, and how many port entries in all.
       const byCidr = new Map<

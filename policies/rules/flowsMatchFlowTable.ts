@@ -9,6 +9,8 @@ import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { checkFlowsAgainstTable } from "../../analyzer/flash";
 import { canonicalCidrs } from "../../components/cidrs";
 import { COMPONENT_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
+import { z } from "zod";
+import { recordedStateSchema } from "../../components/recordedState";
 import { report, violation, type Violation } from "./common";
 import { notedPackFacts, type AlbTargetFact, type PackFacts } from "./packFacts";
 import { isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
@@ -24,22 +26,29 @@ function policyKey(resource: PolicyResource): string {
 
 const listed = (values: readonly string[]) => `[${values.join(", ")}]`;
 
-interface RecordedFacts {
-  namespace?: string;
-  services?: Record<string, { podLabels: Record<string, string>; port: number }>;
-  flowTable?: { from: string; to: string }[];
-  cidrs?: { vpc?: string[] };
-  serviceIpv4Cidr?: string | null;
-  nodeLocalDnsAddress?: string | null;
-}
+/** The recorded facts the pack config repeats; each compared only when the component recorded it. */
+const recordedFacts = recordedStateSchema
+  .pick({
+    namespace: true,
+    services: true,
+    flowTable: true,
+    cidrs: true,
+    serviceIpv4Cidr: true,
+    nodeLocalDnsAddress: true,
+  })
+  .partial();
+type RecordedFacts = z.output<typeof recordedFacts>;
 
 /** The services the recorded flow table lets `alb` reach, with their recorded labels and port. */
 function albTargetsOf(recorded: RecordedFacts): AlbTargetFact[] | undefined {
   const { namespace, services, flowTable } = recorded;
   if (namespace === undefined || services === undefined || flowTable === undefined) return undefined;
   return flowTable
-    .filter((flow) => flow.from === "alb" && services[flow.to] !== undefined)
-    .map((flow) => ({ namespace, podLabels: services[flow.to]!.podLabels, port: services[flow.to]!.port }));
+    .filter((flow) => flow.from === "alb" && Object.prototype.hasOwnProperty.call(services, flow.to))
+    .map((flow) => {
+      const service = services[flow.to as keyof typeof services];
+      return { namespace, podLabels: service.podLabels, port: service.port };
+    });
 }
 
 function describeAlbTargets(targets: readonly AlbTargetFact[]): string {
@@ -59,7 +68,10 @@ function describeAlbTargets(targets: readonly AlbTargetFact[]): string {
  * fact: one violation per fact, naming both values and the file to fix.
  */
 export function checkPackFacts(component: PolicyResource, facts: PackFacts): Violation[] {
-  const recorded = component.props as RecordedFacts;
+  const parsed = recordedFacts.safeParse(component.props);
+  // Unreadable state is reported by the flow check as an unavailable model; no fact to compare then.
+  if (!parsed.success) return [];
+  const recorded = parsed.data;
   // urn:pulumi:<stack>::<project>::...; each stack has its pack config file of the same name.
   const file = `policies/config/${component.urn.split("::")[0]!.split(":").at(-1)}.json`;
   const found: Violation[] = [];

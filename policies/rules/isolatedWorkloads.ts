@@ -5,32 +5,46 @@
  * every policy whose podSelector could select the isolated labels.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { compileLabelSelector } from "../../analyzer/labelSelector";
+import type { SelectorOperator } from "../../analyzer/model";
 import { isolatedServices } from "../../components/flowTable";
-import { networkPolicyValidation, violation, withDefaults } from "./common";
+import { z } from "zod";
+import { configSchemaOf, networkPolicyValidation, parseRuleConfig, violation } from "./common";
 import { namespaceOf, type Selector } from "./k8s";
 
 export const NAME = "isolated-workloads-no-ingress";
 export const DESCRIPTION =
   "Workloads the flow table isolates (no inbound flow, e.g. the pay worker) are the target of no ingress allow.";
 
-export interface IsolatedWorkload {
-  namespace: string;
-  podLabels: Record<string, string>;
-}
-export interface IsolatedWorkloadsConfig {
-  isolated: IsolatedWorkload[];
-}
-
 /** The application namespace's default; stack config may rename it, then pack config must follow. */
 const APPLICATION_NAMESPACE = "flash-ticket";
 
-/** Derived from the flow table, with the default `app: <service>` pod labels of stack config. */
-export const DEFAULT_CONFIG: IsolatedWorkloadsConfig = {
-  isolated: isolatedServices().map((service) => ({
-    namespace: APPLICATION_NAMESPACE,
-    podLabels: { app: service },
-  })),
-};
+const isolatedWorkload = z.strictObject({
+  namespace: z.string().min(1),
+  // An empty label set would stand for every pod; stated to the JSON Schema too, which has no refine.
+  podLabels: z
+    .record(z.string(), z.string())
+    .refine((labels) => Object.keys(labels).length > 0, "at least one label")
+    .meta({ minProperties: 1 }),
+});
+export const CONFIG = z.object({
+  /** Derived from the flow table, with the default `app: <service>` pod labels of stack config. */
+  isolated: z
+    .array(isolatedWorkload)
+    .default(() =>
+      isolatedServices().map((service) => ({
+        namespace: APPLICATION_NAMESPACE,
+        podLabels: { app: service },
+      })),
+    ),
+});
+export type IsolatedWorkload = z.output<typeof isolatedWorkload>;
+export type IsolatedWorkloadsConfig = z.output<typeof CONFIG>;
+export const DEFAULT_CONFIG: IsolatedWorkloadsConfig = CONFIG.parse({});
+
+const OPERATORS: readonly string[] = ["In", "NotIn", "Exists", "DoesNotExist"] satisfies SelectorOperator[];
+const isOperator = (operator: string | undefined): operator is SelectorOperator =>
+  operator !== undefined && OPERATORS.includes(operator);
 
 /**
  * Could a pod carrying `labels` (and possibly more labels we do not know) be selected? Only a
@@ -41,52 +55,27 @@ export function couldSelect(
   labels: Readonly<Record<string, string>>,
 ): boolean {
   if (selector === undefined) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (key in labels && labels[key] !== value) return false;
-  }
-  for (const requirement of selector.matchExpressions ?? []) {
-    const key = requirement.key ?? "";
-    if (!(key in labels)) continue;
-    const value = labels[key]!;
-    const values = requirement.values ?? [];
-    switch (requirement.operator) {
-      case "In":
-        if (!values.includes(value)) return false;
-        break;
-      case "NotIn":
-        if (values.includes(value)) return false;
-        break;
-      case "DoesNotExist":
-        return false;
-      default:
-        break;
-    }
-  }
-  return true;
+  const known = (key: string | undefined) => key !== undefined && key in labels;
+  // Only the requirements on keys we know can be judged; the selector narrowed to them must match.
+  return compileLabelSelector({
+    matchLabels: Object.fromEntries(Object.entries(selector.matchLabels ?? {}).filter(([key]) => known(key))),
+    matchExpressions: (selector.matchExpressions ?? [])
+      // An operator the API server would reject says nothing about the pods: skip it, as kubectl never sees it.
+      .filter((requirement) => known(requirement.key) && isOperator(requirement.operator))
+      .map((requirement) => ({
+        key: requirement.key!,
+        operator: requirement.operator as SelectorOperator,
+        values: requirement.values,
+      })),
+  })(labels);
 }
 
 export const isolatedWorkloadsNoIngress: ResourceValidationPolicy = {
   name: NAME,
   description: DESCRIPTION,
-  configSchema: {
-    properties: {
-      isolated: {
-        type: "array",
-        default: DEFAULT_CONFIG.isolated,
-        items: {
-          type: "object",
-          required: ["namespace", "podLabels"],
-          additionalProperties: false,
-          properties: {
-            namespace: { type: "string", minLength: 1 },
-            podLabels: { type: "object", minProperties: 1, additionalProperties: { type: "string" } },
-          },
-        },
-      },
-    },
-  },
+  configSchema: configSchemaOf(CONFIG),
   validateResource: networkPolicyValidation(({ policy, resource, provider, args }) => {
-    const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<IsolatedWorkloadsConfig>>());
+    const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
     const ingress = policy.spec?.ingress ?? [];
     if (ingress.length === 0) return [];
     const namespace = namespaceOf(policy, provider);

@@ -8,7 +8,8 @@
  * the rule's configured level. The rule is never silently dropped.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { report, violation, withDefaults, type Violation } from "./common";
+import { z } from "zod";
+import { configSchemaOf, parseRuleConfig, report, violation, type Violation } from "./common";
 import { isEmptySelector, namespaceOf, type NetworkPolicyView } from "./k8s";
 import { NAMESPACE_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
 
@@ -16,23 +17,20 @@ export const NAME = "namespace-default-deny";
 export const DESCRIPTION =
   "Every namespace with NetworkPolicies, and every application namespace, has a default deny: podSelector {}, policyTypes [Ingress, Egress], no rules.";
 
-export interface RolloutExemption {
-  namespace: string;
+const dns1123Label = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+const rolloutExemption = z.strictObject({
+  namespace: dns1123Label,
   /** Last day (UTC, inclusive) the exemption holds, YYYY-MM-DD. */
-  until: string;
-  reason: string;
-}
-export interface NamespaceDefaultDenyConfig {
-  applicationNamespaces: string[];
-  exemptions: RolloutExemption[];
-}
-export const DEFAULT_CONFIG: NamespaceDefaultDenyConfig = {
-  applicationNamespaces: ["flash-ticket"],
-  exemptions: [],
-};
-
-const DNS1123_LABEL = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
-const ISO_DATE = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+  until: z.string().regex(/^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/),
+  reason: z.string().min(1),
+});
+export const CONFIG = z.object({
+  applicationNamespaces: z.array(dns1123Label).default(["flash-ticket"]),
+  exemptions: z.array(rolloutExemption).default([]),
+});
+export type RolloutExemption = z.output<typeof rolloutExemption>;
+export type NamespaceDefaultDenyConfig = z.output<typeof CONFIG>;
+export const DEFAULT_CONFIG: NamespaceDefaultDenyConfig = CONFIG.parse({});
 
 export function isDefaultDeny(policy: NetworkPolicyView): boolean {
   const spec = policy.spec;
@@ -114,31 +112,9 @@ export function findMissingDefaultDeny(
 export const namespaceDefaultDeny: StackValidationPolicy = {
   name: NAME,
   description: DESCRIPTION,
-  configSchema: {
-    properties: {
-      applicationNamespaces: {
-        type: "array",
-        items: { type: "string", pattern: DNS1123_LABEL },
-        default: DEFAULT_CONFIG.applicationNamespaces,
-      },
-      exemptions: {
-        type: "array",
-        default: [],
-        items: {
-          type: "object",
-          required: ["namespace", "until", "reason"],
-          additionalProperties: false,
-          properties: {
-            namespace: { type: "string", pattern: DNS1123_LABEL },
-            until: { type: "string", pattern: ISO_DATE },
-            reason: { type: "string", minLength: 1 },
-          },
-        },
-      },
-    },
-  },
+  configSchema: configSchemaOf(CONFIG),
   validateStack: (args, reportViolation) => {
-    const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<NamespaceDefaultDenyConfig>>());
+    const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
     for (const found of findMissingDefaultDeny(args.resources, config, todayUtc())) {
       report(reportViolation, DESCRIPTION, found);
     }

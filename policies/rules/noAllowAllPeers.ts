@@ -4,33 +4,32 @@
  * every namespace), which is what zero trust exists to prevent.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
+import { z } from "zod";
+import {
+  configSchemaOf,
+  networkPolicyValidation,
+  parseRuleConfig,
+  violation,
+  type Violation,
+} from "./common";
 import { isEmptyPeer, isEmptySelector, namespaceOf, rulePath, rulesOf } from "./k8s";
 
 export const NAME = "no-allow-all-peers";
 export const DESCRIPTION =
   "No NetworkPolicy rule allows every peer: no rule without from/to, no empty from/to list, no {} peer, no namespaceSelector {}.";
 
-export interface NoAllowAllPeersConfig {
+export const CONFIG = z.object({
   /** Policies allowed to open to everyone, as "namespace/name". */
-  allowList: string[];
-}
-export const DEFAULT_CONFIG: NoAllowAllPeersConfig = { allowList: [] };
+  allowList: z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)).default([]),
+});
+export type NoAllowAllPeersConfig = z.output<typeof CONFIG>;
 
 export const noAllowAllPeers: ResourceValidationPolicy = {
   name: NAME,
   description: DESCRIPTION,
-  configSchema: {
-    properties: {
-      allowList: {
-        type: "array",
-        items: { type: "string", pattern: "^[a-z0-9-]+/[a-z0-9.-]+$" },
-        default: [],
-      },
-    },
-  },
+  configSchema: configSchemaOf(CONFIG),
   validateResource: networkPolicyValidation(({ policy, resource, provider, args }) => {
-    const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<NoAllowAllPeersConfig>>());
+    const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
     const key = `${namespaceOf(policy, provider)}/${policy.metadata?.name ?? args.name}`;
     if (config.allowList.includes(key)) return [];
     const found: Violation[] = [];

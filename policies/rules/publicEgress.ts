@@ -4,7 +4,14 @@
  * 169.254.0.0/16, where the instance metadata service hands out the node's IAM credentials.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
+import { z } from "zod";
+import {
+  configSchemaOf,
+  networkPolicyValidation,
+  parseRuleConfig,
+  violation,
+  type Violation,
+} from "./common";
 import {
   INSTANCE_METADATA_CIDR,
   RFC1918_CIDRS,
@@ -22,11 +29,11 @@ export const NAME = "public-egress";
 export const DESCRIPTION =
   "Egress to an ipBlock wider than the VPC only on the allowed ports, always excepting RFC1918, the VPC CIDRs and 169.254.0.0/16.";
 
-export interface PublicEgressConfig {
-  vpcCidrs: string[];
-  allowedPorts: number[];
-}
-export const DEFAULT_CONFIG: PublicEgressConfig = { vpcCidrs: [], allowedPorts: [443] };
+export const CONFIG = z.object({
+  vpcCidrs: z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)).default([]),
+  allowedPorts: z.array(z.number().int().min(1).max(65535)).min(1).default([443]),
+});
+export type PublicEgressConfig = z.output<typeof CONFIG>;
 
 /** Blocks this short are "the internet" whatever else they contain (0.0.0.0/0, 0.0.0.0/1, ::/0 ...). */
 const SLASH_ZERO_ISH_MAX_PREFIX = 1;
@@ -48,28 +55,13 @@ function describePort(port: PortView): string {
 export const publicEgress: ResourceValidationPolicy = {
   name: NAME,
   description: DESCRIPTION,
-  configSchema: {
-    properties: {
-      vpcCidrs: {
-        type: "array",
-        items: { type: "string", pattern: "^[0-9a-fA-F.:]+/[0-9]{1,3}$" },
-        default: [],
-      },
-      allowedPorts: {
-        type: "array",
-        items: { type: "integer", minimum: 1, maximum: 65535 },
-        minItems: 1,
-        default: DEFAULT_CONFIG.allowedPorts,
-      },
-    },
-  },
+  configSchema: configSchemaOf(CONFIG),
   validateResource: notingPackFact(
     (args) => ({
-      "public-egress.vpcCidrs": withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<PublicEgressConfig>>())
-        .vpcCidrs,
+      "public-egress.vpcCidrs": parseRuleConfig(CONFIG, args.getConfig(), NAME).vpcCidrs,
     }),
     networkPolicyValidation(({ policy, resource, args }) => {
-      const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<PublicEgressConfig>>());
+      const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
       const found: Violation[] = [];
       for (const located of rulesOf(policy)) {
         if (located.direction !== "egress") continue;
