@@ -8,10 +8,12 @@
  *     (pulumi/pulumi pkg/resource/analyzer/config.go, parsePolicyPackConfig);
  *  2. reconcile: defaults from each policy's configSchema, then the pack's initial config, then the
  *     file, where "all" sets every policy's level before per-policy entries apply (applyConfig);
- *  3. validate every policy's properties against its configSchema (the CLI uses gojsonschema); a
- *     failure stops the run with "<policy>: <error>" lines, before any resource is analyzed.
+ *  3. validate every policy's properties against its configSchema (the CLI uses gojsonschema; here
+ *     zod reads the same JSON Schema); a failure stops the run with "<policy>: <error>" lines, before
+ *     any resource is analyzed.
  */
 import * as fs from "fs";
+import { z } from "zod";
 
 export type EnforcementLevel = "advisory" | "mandatory" | "remediate" | "disabled";
 export const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = [
@@ -137,7 +139,7 @@ export function reconcilePolicyPackConfig(
     if (policy.configSchema === undefined) continue;
     const schema: JsonObject = { type: "object", properties: policy.configSchema.properties };
     if (policy.configSchema.required.length > 0) schema["required"] = policy.configSchema.required;
-    for (const problem of validateJsonSchema(schema, result.get(policy.name)?.properties ?? {}, "")) {
+    for (const problem of validateAgainstSchema(schema, result.get(policy.name)?.properties ?? {})) {
       errors.push(`${policy.name}: ${problem}`);
     }
   }
@@ -147,136 +149,20 @@ export function reconcilePolicyPackConfig(
   return result;
 }
 
-const IGNORED_KEYWORDS = new Set(["default", "description", "title", "examples", "$comment"]);
-const SUPPORTED_KEYWORDS = new Set([
-  "type",
-  "enum",
-  "const",
-  "pattern",
-  "minLength",
-  "maxLength",
-  "minimum",
-  "maximum",
-  "items",
-  "minItems",
-  "maxItems",
-  "uniqueItems",
-  "properties",
-  "required",
-  "additionalProperties",
-  "minProperties",
-  "maxProperties",
-]);
-
-function typeOfJson(value: JsonValue): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  return typeof value;
-}
-
-function matchesType(value: JsonValue, type: string): boolean {
-  if (type === "integer") return typeof value === "number" && Number.isInteger(value);
-  if (type === "number") return typeof value === "number";
-  return typeOfJson(value) === type;
-}
-
 /**
- * The JSON Schema keywords this pack's configSchemas use, checked as gojsonschema checks them. A
- * keyword outside that set is reported rather than skipped, so a schema never validates less than
- * it appears to.
+ * Validates config against the JSON Schema the pack sent in GetAnalyzerInfo, as the CLI does with
+ * gojsonschema: the schema is read with zod's own JSON Schema reader (z.fromJSONSchema), so the
+ * harness judges by the schema on the wire, not by the rules' zod sources. Messages name the path,
+ * as gojsonschema's do ("exemptions.0.until: ...").
  */
-export function validateJsonSchema(schema: JsonValue, value: JsonValue, path: string): string[] {
-  if (schema === true) return [];
-  if (!isJsonObject(schema)) return [`${path || "(root)"}: unsupported schema ${JSON.stringify(schema)}`];
-  const at = path === "" ? "(root)" : path;
-  const problems: string[] = [];
-  for (const keyword of Object.keys(schema)) {
-    if (!SUPPORTED_KEYWORDS.has(keyword) && !IGNORED_KEYWORDS.has(keyword)) {
-      problems.push(`${at}: schema keyword "${keyword}" is not supported by offline/policyPackConfig.ts`);
-    }
+export function validateAgainstSchema(schema: JsonObject, value: JsonObject): string[] {
+  let validator: z.ZodType;
+  try {
+    validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+  } catch (error) {
+    return [`(root): the pack's configSchema cannot be read (${(error as Error).message})`];
   }
-  const type = schema["type"];
-  if (type !== undefined) {
-    const types = Array.isArray(type) ? type.map(String) : [String(type)];
-    if (!types.some((candidate) => matchesType(value, candidate))) {
-      return [
-        ...problems,
-        `${at}: Invalid type. Expected: ${types.join(" or ")}, given: ${typeOfJson(value)}`,
-      ];
-    }
-  }
-  const same = (a: JsonValue, b: JsonValue) => JSON.stringify(a) === JSON.stringify(b);
-  const enumValues = schema["enum"];
-  if (Array.isArray(enumValues) && !enumValues.some((candidate) => same(candidate, value))) {
-    problems.push(`${at}: must be one of ${JSON.stringify(enumValues)}`);
-  }
-  if (schema["const"] !== undefined && !same(schema["const"], value)) {
-    problems.push(`${at}: does not match ${JSON.stringify(schema["const"])}`);
-  }
-  if (typeof value === "string") {
-    const pattern = schema["pattern"];
-    if (typeof pattern === "string" && !new RegExp(pattern).test(value)) {
-      problems.push(`${at}: Does not match pattern '${pattern}'`);
-    }
-    const minLength = schema["minLength"];
-    if (typeof minLength === "number" && value.length < minLength)
-      problems.push(`${at}: String length must be >= ${minLength}`);
-    const maxLength = schema["maxLength"];
-    if (typeof maxLength === "number" && value.length > maxLength)
-      problems.push(`${at}: String length must be <= ${maxLength}`);
-  }
-  if (typeof value === "number") {
-    const minimum = schema["minimum"];
-    if (typeof minimum === "number" && value < minimum)
-      problems.push(`${at}: Must be greater than or equal to ${minimum}`);
-    const maximum = schema["maximum"];
-    if (typeof maximum === "number" && value > maximum)
-      problems.push(`${at}: Must be less than or equal to ${maximum}`);
-  }
-  if (Array.isArray(value)) {
-    const minItems = schema["minItems"];
-    if (typeof minItems === "number" && value.length < minItems)
-      problems.push(`${at}: Array must have at least ${minItems} items`);
-    const maxItems = schema["maxItems"];
-    if (typeof maxItems === "number" && value.length > maxItems)
-      problems.push(`${at}: Array must have at most ${maxItems} items`);
-    if (
-      schema["uniqueItems"] === true &&
-      new Set(value.map((item) => JSON.stringify(item))).size !== value.length
-    ) {
-      problems.push(`${at}: array items must be unique`);
-    }
-    const items = schema["items"];
-    if (items !== undefined) {
-      value.forEach((item, index) =>
-        problems.push(...validateJsonSchema(items, item, `${path}.${index}`.replace(/^\./, ""))),
-      );
-    }
-  }
-  if (isJsonObject(value)) {
-    const properties = isJsonObject(schema["properties"]) ? schema["properties"] : {};
-    const required = Array.isArray(schema["required"]) ? schema["required"].map(String) : [];
-    for (const key of required) {
-      if (value[key] === undefined) problems.push(`${at}: ${key} is required`);
-    }
-    const count = Object.keys(value).length;
-    const minProperties = schema["minProperties"];
-    if (typeof minProperties === "number" && count < minProperties)
-      problems.push(`${at}: must have at least ${minProperties} properties`);
-    const maxProperties = schema["maxProperties"];
-    if (typeof maxProperties === "number" && count > maxProperties)
-      problems.push(`${at}: must have at most ${maxProperties} properties`);
-    const additional = schema["additionalProperties"];
-    for (const [key, child] of Object.entries(value)) {
-      const childPath = path === "" ? key : `${path}.${key}`;
-      if (properties[key] !== undefined) {
-        problems.push(...validateJsonSchema(properties[key], child, childPath));
-      } else if (additional === false) {
-        problems.push(`${at}: Additional property ${key} is not allowed`);
-      } else if (additional !== undefined) {
-        problems.push(...validateJsonSchema(additional, child, childPath));
-      }
-    }
-  }
-  return problems;
+  const result = validator.safeParse(value);
+  if (result.success) return [];
+  return result.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
 }

@@ -239,7 +239,10 @@ describe("policy harness: the flash-netpol pack @process", function () {
     );
     await assert.rejects(harness.configure(bad), (error: Error) => {
       assert.ok(error instanceof PolicyPackConfigError);
-      assert.match(error.message, /namespace-default-deny: exemptions\.0\.until: Does not match pattern/);
+      assert.match(
+        error.message,
+        /namespace-default-deny: exemptions\.0\.until: Invalid string: must match pattern/,
+      );
       return true;
     });
     const typo = parsePolicyPackConfig(JSON.stringify({ "namespace-defaultdeny": "advisory" }), "typo.json");
