@@ -5,6 +5,7 @@
  * objects. One policy per service and direction; the namespace default deny and its DNS allow are
  * switched together, since a policy selecting every pod for egress isolates every pod.
  */
+import type * as K8s from "../analyzer/model";
 import { ALWAYS_EXCEPTED_CIDRS, canonicalCidrs, cidrContains, exceptionsWithin, isIpv4Cidr } from "./cidrs";
 import { ConfigError, endpointPorts, isEnforced, type StackConfig } from "./config";
 import {
@@ -21,52 +22,24 @@ import {
   type ServiceName,
 } from "./flowTable";
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: {
-    key: string;
-    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-    values?: string[];
-  }[];
-}
-export interface IpBlock {
-  cidr: string;
-  except?: string[];
-}
-export interface NetworkPolicyPeer {
-  podSelector?: LabelSelector;
-  namespaceSelector?: LabelSelector;
-  ipBlock?: IpBlock;
-}
-export interface NetworkPolicyPort {
-  protocol?: "TCP" | "UDP" | "SCTP";
-  port?: number | string;
-  endPort?: number;
-}
-export interface NetworkPolicyIngressRule {
-  from?: NetworkPolicyPeer[];
-  ports?: NetworkPolicyPort[];
-}
-export interface NetworkPolicyEgressRule {
-  to?: NetworkPolicyPeer[];
-  ports?: NetworkPolicyPort[];
-}
-export interface NetworkPolicyManifest {
-  apiVersion: "networking.k8s.io/v1";
-  kind: "NetworkPolicy";
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  spec: {
-    podSelector: LabelSelector;
-    policyTypes: ("Ingress" | "Egress")[];
-    ingress?: NetworkPolicyIngressRule[];
-    egress?: NetworkPolicyEgressRule[];
-  };
-}
+/** The analyzer's NetworkPolicy types (analyzer/model.ts, the one definition), writable while the generator builds them. */
+type Writable<T> = T extends readonly (infer Item)[]
+  ? Writable<Item>[]
+  : T extends object
+    ? { -readonly [Key in keyof T]: Writable<T[Key]> }
+    : T;
+
+export type LabelSelector = Writable<K8s.LabelSelector>;
+export type IpBlock = Writable<K8s.IPBlock>;
+export type NetworkPolicyPeer = Writable<K8s.NetworkPolicyPeer>;
+export type NetworkPolicyPort = Writable<K8s.NetworkPolicyPort>;
+export type NetworkPolicyIngressRule = Writable<K8s.NetworkPolicyIngressRule>;
+export type NetworkPolicyEgressRule = Writable<K8s.NetworkPolicyEgressRule>;
+/** What the generator renders always carries its labels and explicit policy types. */
+export type NetworkPolicyManifest = Writable<K8s.NetworkPolicy> & {
+  metadata: { labels: Record<string, string> };
+  spec: { policyTypes: K8s.PolicyType[] };
+};
 
 /** Where each non-pod endpoint is, as the AWS lookups found it. Every list is canonical (sorted, de-duplicated). */
 export interface ResolvedCidrs {

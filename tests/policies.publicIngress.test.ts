@@ -26,7 +26,7 @@ function ingressPolicy(
 }
 const fromCidr = (cidr: string, port?: number) => ({
   from: [{ ipBlock: { cidr } }],
-  ...(port === undefined ? {} : { ports: [{ protocol: "TCP", port }] }),
+  ...(port === undefined ? {} : { ports: [{ protocol: "TCP" as const, port }] }),
 });
 
 describe("public-ingress, called directly", () => {

@@ -5,54 +5,39 @@
  * "can't be known during preview" instead of a crash.
  */
 import type { PolicyProviderResource } from "@pulumi/policy";
+import type {
+  IPBlock,
+  LabelSelector,
+  LabelSelectorRequirement,
+  NetworkPolicy,
+  NetworkPolicyEgressRule,
+  NetworkPolicyIngressRule,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+} from "../../analyzer/model";
 
 /** Set by the program on the emergency allow-all policy; see rule `break-glass-active`. */
 export const BREAK_GLASS_LABEL = "flash-netpol/break-glass";
 
-export interface SelectorRequirement {
-  key?: string;
-  operator?: string;
-  values?: string[];
-}
-export interface Selector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: SelectorRequirement[];
-}
-export interface IpBlockView {
-  cidr?: string;
-  except?: string[];
-}
-export interface PeerView {
-  podSelector?: Selector;
-  namespaceSelector?: Selector;
-  ipBlock?: IpBlockView;
-}
-export interface PortView {
-  protocol?: string;
-  port?: number | string;
-  endPort?: number;
-}
-export interface RuleView {
-  from?: PeerView[];
-  to?: PeerView[];
-  ports?: PortView[];
-}
-export interface NetworkPolicyView {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  spec?: {
-    podSelector?: Selector;
-    policyTypes?: string[];
-    ingress?: RuleView[];
-    egress?: RuleView[];
-  };
-}
+/**
+ * The analyzer's NetworkPolicy (analyzer/model.ts, the one definition), as the engine may send it:
+ * every field optional and writable, nothing trusted.
+ */
+export type Untrusted<T> = T extends readonly (infer Item)[]
+  ? Untrusted<Item>[]
+  : T extends object
+    ? string extends keyof T
+      ? { [key: string]: T[string] }
+      : { -readonly [Key in keyof T]?: Untrusted<T[Key]> }
+    : T;
+
+export type SelectorRequirement = Untrusted<LabelSelectorRequirement>;
+export type Selector = Untrusted<LabelSelector>;
+export type IpBlockView = Untrusted<IPBlock>;
+export type PeerView = Untrusted<NetworkPolicyPeer>;
+export type PortView = Untrusted<NetworkPolicyPort>;
+export type RuleView = Untrusted<NetworkPolicyIngressRule & NetworkPolicyEgressRule>;
+export type NetworkPolicyView = Untrusted<NetworkPolicy>;
 
 export type Direction = "ingress" | "egress";
 export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
@@ -70,7 +55,7 @@ export interface LocatedRule {
 export function rulesOf(policy: NetworkPolicyView): LocatedRule[] {
   const located: LocatedRule[] = [];
   for (const direction of DIRECTIONS) {
-    const rules = policy.spec?.[direction] ?? [];
+    const rules: RuleView[] = policy.spec?.[direction] ?? [];
     rules.forEach((rule, index) => {
       const key = direction === "ingress" ? "from" : "to";
       const hasPeersKey = Object.prototype.hasOwnProperty.call(rule, key) && rule[key] !== undefined;
