@@ -126,11 +126,32 @@ describe("break-glass", () => {
     );
     const policy = networkPolicies(broken).find((resource) => resource.name === "break-glass-allow-all")!;
     // An empty rule matches every peer on every port: the union of allows then opens everything.
+    // On EKS an `except` range of another policy is a deny-all map entry unless some rule lists it
+    // as a CIDR, so the allow-all also lists every excepted range as a plain ipBlock.
+    const excepted = networkPolicies(broken)
+      .filter((resource) => resource.name !== "break-glass-allow-all")
+      .flatMap((resource) => [
+        ...(resource.inputs.spec.egress ?? []),
+        ...(resource.inputs.spec.ingress ?? []),
+      ])
+      .flatMap(
+        (rule: {
+          to?: { ipBlock?: { except?: string[] } }[];
+          from?: { ipBlock?: { except?: string[] } }[];
+        }) => [...(rule.to ?? []), ...(rule.from ?? [])],
+      )
+      .flatMap((peer) => peer.ipBlock?.except ?? []);
+    assert.deepEqual([...new Set(excepted)].sort(), [
+      "10.0.0.0/8",
+      "169.254.0.0/16",
+      "172.16.0.0/12",
+      "192.168.0.0/16",
+    ]);
     assert.deepEqual(policy.inputs.spec, {
       podSelector: {},
       policyTypes: ["Ingress", "Egress"],
       ingress: [{}],
-      egress: [{}],
+      egress: [{}, { to: [...new Set(excepted)].sort().map((cidr) => ({ ipBlock: { cidr } })) }],
     });
     assert.equal(policy.inputs.metadata.labels["flash-netpol/break-glass"], "true");
     assert.doesNotThrow(() => new NetworkPolicy(policy.inputs as never).validate());
