@@ -7,10 +7,13 @@ import path from "node:path";
 const repoRoot = path.resolve(__dirname, "..");
 const casesDir = process.env.NETPOL_CASES_DIR ?? path.resolve(__dirname, "../../shared/netpol-cases");
 
-function runAnalyze(file: string): { status: number | null; stdout: string; stderr: string } {
+function runAnalyze(
+  file: string,
+  ...flags: string[]
+): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "cli/analyze.ts"), file],
+    ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "cli/analyze.ts"), file, ...flags],
     { cwd: repoRoot, encoding: "utf8" },
   );
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -55,6 +58,30 @@ describe("analyzer: analyze CLI", function () {
     assert.deepEqual(JSON.parse(stdout), [
       { from: "x/a", to: "x/b", port: 80, protocol: "TCP", allowed: true },
     ]);
+  });
+
+  it("--enforcer eks-vpc-cni answers as the EKS agent: an except range another policy does not list is a deny-all key", () => {
+    const egress = (name: string, cidr: string, except?: string[]) => ({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name, namespace: "x" },
+      spec: {
+        podSelector: { matchLabels: { pod: "a" } },
+        policyTypes: ["Egress"],
+        egress: [{ to: [{ ipBlock: except === undefined ? { cidr } : { cidr, except } }] }],
+      },
+    });
+    const scenario = {
+      ...minimalScenario,
+      policies: [egress("wide", "10.0.0.0/24", ["10.0.0.2/32"]), egress("narrow", "10.0.0.0/30")],
+    };
+    const file = writeScenario(JSON.stringify(scenario));
+    // Upstream, allows are a union: "narrow" admits b (10.0.0.2). The agent merges both policies into
+    // one map where the except 10.0.0.2/32, listed by no rule, becomes a deny-all key.
+    assert.equal(JSON.parse(runAnalyze(file).stdout)[0].allowed, true);
+    const eks = runAnalyze(file, "--enforcer", "eks-vpc-cni");
+    assert.equal(eks.status, 0, eks.stderr);
+    assert.equal(JSON.parse(eks.stdout)[0].allowed, false);
   });
 
   it("exits 2 naming the file on invalid JSON", () => {

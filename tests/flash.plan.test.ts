@@ -136,8 +136,22 @@ describe("plan CLI: connectivity", function () {
       /exposure where no policy isolates either side yet \(expected mid-rollout\): \d+ pair/,
     );
     assert.match(stdout, /flash-ticket\/flash-api -> internet +every probed port/);
-    assert.match(stdout, /Rollout proof: 65\/65 reachable stages/);
-    assert.match(stdout, /Target proof: the target allows exactly the flow table and DNS/);
+    assert.match(stdout, /Rollout proof \(upstream Kubernetes semantics\): 65\/65 reachable stages/);
+    assert.match(
+      stdout,
+      /Target proof \(upstream Kubernetes semantics\): the target allows exactly the flow table and DNS\n/,
+    );
+    assert.match(stdout, /Rollout proof \(EKS VPC CNI agent\): 65\/65 reachable stages/);
+    // The agent always allows a pod's own node, so on EKS the target is the table plus that allowance.
+    assert.match(
+      stdout,
+      /Target proof \(EKS VPC CNI agent\): the target allows exactly the flow table and DNS, plus \d+ probe\(s\) the enforcer allows whatever the policies say \(the pod's own node\)/,
+    );
+    assert.match(
+      stdout,
+      /Enforcer differences at the current stage \(upstream vs EKS VPC CNI agent\): \d+ probe\(s\)/,
+    );
+    assert.match(stdout, /node IP allowance: the agent always allows the pod's own node/);
     const target = stdout.slice(stdout.indexOf("Full target"));
     assert.match(target, /exposure admitted by a deployed rule \(allowed, not in the table\): none/);
     assert.match(target, /outage \(in the table, blocked\): none/);

@@ -70,3 +70,4 @@ export {
   type FlowTableViolation,
   type FlowTableViolationKind,
 } from "./flowTableCheck";
+export { enforcerDifferences, type EnforcerDifference } from "./enforcerDifferences";
