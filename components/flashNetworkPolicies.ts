@@ -8,7 +8,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
 import { endpointPorts, isEnforced, type StackConfig } from "./config";
-import { checkDeployments, deploymentNameOf, type DeploymentSnapshot } from "./deploymentCheck";
+import {
+  checkDeployments,
+  checkServices,
+  deploymentNameOf,
+  serviceNameOf,
+  servicesNeedingService,
+  type DeploymentSnapshot,
+  type ServiceSnapshot,
+} from "./deploymentCheck";
 import {
   FLOW_TABLE,
   SERVICE_NAMES,
@@ -128,7 +136,10 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     }
   }
 
-  /** Reads each service's Deployment (read-only) and fails on a selector or port that matches nothing. */
+  /**
+   * Reads each service's Deployment and, for services something connects to, its Service (read-only),
+   * and fails on a selector or port that matches nothing.
+   */
   private async verifyDeployments(config: StackConfig, generated: GeneratedPolicy[]): Promise<void> {
     const snapshots = await Promise.all(
       SERVICE_NAMES.map(async (service) => {
@@ -150,11 +161,29 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
         }
       }),
     );
-    const problems = checkDeployments(
-      config,
-      generated,
-      Object.fromEntries(snapshots) as Record<ServiceName, DeploymentSnapshot>,
+    const deployments = Object.fromEntries(snapshots) as Record<ServiceName, DeploymentSnapshot>;
+    const services = await Promise.all(
+      servicesNeedingService().map(async (service) => {
+        const id = `${config.namespace}/${serviceNameOf(config, service)}`;
+        const read = k8s.core.v1.Service.get(`${service}-service`, id, {
+          parent: this,
+          provider: this.provider,
+        });
+        try {
+          return [service, await valueOf(read.spec.apply((spec) => spec as ServiceSnapshot))] as const;
+        } catch (cause) {
+          throw new pulumi.RunError(
+            `flash-netpol:verifySelectors: Service ${id} (named after flash-netpol:deployments.${service}) could not be read: ` +
+              `${cause instanceof Error ? cause.message : String(cause)}. Callers reach ${service} through its Service, and on EKS ` +
+              `its ClusterIP is allowed only through that Service. Fix: create the Service, set the Deployment's name, or turn verifySelectors off.`,
+          );
+        }
+      }),
     );
+    const problems = [
+      ...checkDeployments(config, generated, deployments),
+      ...checkServices(config, Object.fromEntries(services), deployments),
+    ];
     if (problems.length > 0) {
       throw new pulumi.RunError(
         `flash-netpol:verifySelectors found mistakes:\n  - ${problems.join("\n  - ")}`,

@@ -236,6 +236,79 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
     );
   });
 
+  interface ServiceList {
+    services: {
+      items: {
+        metadata: { name: string };
+        spec: {
+          clusterIP: string;
+          selector: Record<string, string>;
+          ports: { port: number; protocol: string; targetPort: number | string }[];
+        };
+      }[];
+    };
+  }
+  const withService = (
+    stack: string,
+    name: string,
+    change: (spec: ServiceList["services"]["items"][0]["spec"]) => void,
+  ) => {
+    const cluster = JSON.parse(fs.readFileSync(`fixtures/k8s/${stack}.json`, "utf8")) as ServiceList;
+    change(cluster.services.items.find((item) => item.metadata.name === name)!.spec);
+    return cluster as never;
+  };
+  const runWith = (stack: string, kubernetesFixture: never) =>
+    runStack({ stack, kubernetesFixture, configOverrides: { "flash-netpol:verifySelectors": true } });
+
+  it("fails when a Service's selector is not matched by the service's podLabels, naming the Service and the fix", async () => {
+    const run = await runWith(
+      "prod",
+      withService("prod", "flash-api", (spec) => (spec.selector = { "app.kubernetes.io/name": "flash-api" })),
+    );
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /Service flash-ticket\/flash-api \(selector app\.kubernetes\.io\/name=flash-api; ports 80->4000\/TCP\): its selector does not contain flash-netpol:services\.flash-api\.podLabels \(app=flash-api\), so the EKS network policy controller adds its ClusterIP to no egress policy, and flash-gateway -> flash-api through the Service is dropped on EKS\. Fix: add app=flash-api to the Service's selector/,
+    );
+    assert.deepEqual(policyNamesOf(run), [], "no policy is registered when the check fails");
+  });
+
+  it("fails on a headless Service", async () => {
+    const run = await runWith(
+      "dev",
+      withService("dev", "flash-api", (spec) => (spec.clusterIP = "None")),
+    );
+    assert.ok(run.error);
+    assert.match(run.error.message, /Service flash-ticket\/flash-api \(.*\) is headless \(clusterIP None\)/);
+  });
+
+  it("fails when no Service port targets the configured port, listing the ports", async () => {
+    const run = await runWith(
+      "dev",
+      withService("dev", "flash-gateway", (spec) => (spec.ports[0].targetPort = 8080)),
+    );
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /Service flash-ticket\/flash-gateway \(selector app=flash-gateway; ports 80->8080\/TCP\): no port targets flash-netpol:services\.flash-gateway\.port 3000\/TCP/,
+    );
+  });
+
+  it("accepts a named targetPort that is the container port of that name", async () => {
+    const run = await runWith(
+      "dev",
+      withService("dev", "flash-gateway", (spec) => (spec.ports[0].targetPort = "http")),
+    );
+    assert.equal(run.error, undefined, run.error?.message);
+  });
+
+  it("reads no Service for flash-pay: a worker nobody connects to needs none (the fixtures have none)", async () => {
+    const cluster = JSON.parse(fs.readFileSync("fixtures/k8s/dev.json", "utf8")) as ServiceList;
+    assert.ok(!cluster.services.items.some((item) => item.metadata.name === "flash-pay"));
+    const run = await runWith("dev", cluster as never);
+    assert.equal(run.error, undefined, run.error?.message);
+  });
+
   it("fails clearly when the Deployment does not exist", async () => {
     const run = await runStack({
       stack: "dev",
