@@ -117,13 +117,17 @@ export function checkServices(
   for (const service of servicesNeedingService()) {
     const snapshot = services[service];
     if (snapshot === undefined) continue;
-    const callers = flowsOf(service, "ingress")
-      .map((flow) => describeEndpoint(flow.from))
-      .join(", ");
+    // Only pods have egress policies the controller adds ClusterIPs to; the ALB reaches pod IPs itself.
+    const podCallers = flowsOf(service, "ingress")
+      .filter((flow) => flow.from.kind === "service")
+      .map((flow) => describeEndpoint(flow.from));
     const where =
       `Service ${config.namespace}/${serviceNameOf(config, service)} ` +
       `(selector ${formatLabels(snapshot.selector ?? {})}; ports ${describeServicePorts(snapshot.ports)})`;
-    const consequence = `so the EKS network policy controller adds its ClusterIP to no egress policy, and ${callers} -> ${service} through the Service is dropped on EKS`;
+    const consequence =
+      podCallers.length > 0
+        ? `so the EKS network policy controller adds its ClusterIP to no egress policy, and ${podCallers.join(", ")} -> ${service} through the Service is dropped on EKS`
+        : `so the Service does not lead to the ${service} pods on the port the policies open`;
     const podLabels = config.services[service].podLabels;
     if (snapshot.clusterIP === undefined || snapshot.clusterIP === "" || snapshot.clusterIP === "None") {
       problems.push(
