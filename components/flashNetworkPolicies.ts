@@ -27,6 +27,7 @@ import {
 } from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
+import { strictModeCuts } from "../analyzer/flash/strictMode";
 import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration } from "./vpcCni";
 
 export interface FlashNetworkPoliciesArgs {
@@ -85,6 +86,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     const network = await discoverNetwork(config, config.lookupTimeoutSeconds * 1000);
     if (network.vpcCni !== undefined) assertNetworkPolicyEnforced(config, network.vpcCni);
     const generated = generatePolicies(config, network.cidrs);
+    if (config.networkPolicyEnforcingMode === "strict") refuseStrictCuts(config, network.cidrs);
     const component = new FlashNetworkPolicies(name, args, network, generated, opts);
     if (config.verifySelectors) await component.verifyDeployments(config, generated);
     component.registerPolicies(config, generated);
@@ -233,6 +235,23 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       flowTable: this.flowTable,
     });
   }
+}
+
+/**
+ * Strict mode denies every pod no policy selects, kube-dns included (this program deploys no policy
+ * in kube-system). Refused while the flash model says that cuts an intended flow.
+ */
+function refuseStrictCuts(config: StackConfig, cidrs: ResolvedCidrs): void {
+  const cuts = strictModeCuts(config, cidrs);
+  if (cuts.length === 0) return;
+  const shown = cuts.slice(0, 6).join("; ");
+  throw new pulumi.RunError(
+    `flash-netpol:networkPolicyEnforcingMode is strict, but in strict mode the VPC CNI agent denies everything to and from ` +
+      `pods no NetworkPolicy selects, which cuts ${cuts.length} intended connection(s) at this rollout stage: ${shown}` +
+      `${cuts.length > 6 ? ` and ${cuts.length - 6} more` : ""}. ` +
+      `Fix: keep networkPolicyEnforcingMode: standard until every pod on those paths is selected by a policy ` +
+      `(the flash-ticket services from their first stage, kube-dns by a policy in kube-system admitting DNS from the cluster).`,
+  );
 }
 
 /** The value of an output, once the engine has it (reads resolve during preview as well). */

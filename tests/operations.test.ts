@@ -91,7 +91,8 @@ describe("NetworkPolicy enforcement by the VPC CNI", () => {
       fixture: withAddonConfiguration("prod", "{}"),
       configOverrides: {
         "flash-netpol:manageVpcCni": true,
-        "flash-netpol:networkPolicyEnforcingMode": "strict",
+        // strict is refused while it cuts intended flows (see below), so the mode passed on is standard.
+        "flash-netpol:networkPolicyEnforcingMode": "standard",
       },
     });
     assert.equal(run.error, undefined, run.error?.message);
@@ -106,10 +107,29 @@ describe("NetworkPolicy enforcement by the VPC CNI", () => {
     assert.deepEqual(addon.inputs.configurationValues, {
       enableNetworkPolicy: "true",
       nodeAgent: { enablePolicyEventLogs: "true", enableCloudWatchLogs: "true" },
-      env: { NETWORK_POLICY_ENFORCING_MODE: "strict" },
+      env: { NETWORK_POLICY_ENFORCING_MODE: "standard" },
     });
     for (const policy of networkPolicies(run))
       assert.ok(policy.dependencies.includes(addon.urn), policy.name);
+  });
+});
+
+describe("networkPolicyEnforcingMode: strict", () => {
+  it("is refused while it would cut intended flows: kube-dns is selected by no policy this program deploys", async () => {
+    const run = await runStack({
+      stack: "dev",
+      configOverrides: {
+        "flash-netpol:networkPolicyEnforcingMode": "strict",
+        "flash-netpol:manageVpcCni": true,
+      },
+    });
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /networkPolicyEnforcingMode is strict, but in strict mode the VPC CNI agent denies everything to and from pods no NetworkPolicy selects, which cuts \d+ intended connection\(s\) at this rollout stage: flash-ticket\/flash-gateway -> kube-system\/kube-dns 53\/TCP/,
+    );
+    assert.match(run.error.message, /Fix: keep networkPolicyEnforcingMode: standard/);
+    assert.deepEqual(policyNamesOf(run), [], "nothing is registered");
   });
 });
 

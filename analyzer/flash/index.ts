@@ -71,3 +71,4 @@ export {
   type FlowTableViolationKind,
 } from "./flowTableCheck";
 export { enforcerDifferences, type EnforcerDifference } from "./enforcerDifferences";
+export { strictModeCuts } from "./strictMode";
