@@ -150,6 +150,8 @@ describe("manageVpcCni: the vpc-cni add-on under the real engine", () => {
     assert.deepEqual(reads.map((read) => read.type).sort(), [
       ...Array(3).fill("kubernetes:apps/v1:Deployment"),
       NAMESPACE,
+      // the Services in front of flash-gateway and flash-api (flash-pay, reached by nobody, has none)
+      ...Array(2).fill("kubernetes:core/v1:Service"),
     ]);
     for (const read of reads) assert.ok(addon.dependencies.includes(read.urn), read.name);
     const position = (resource: RegisteredResource) => run.resources.indexOf(resource);
