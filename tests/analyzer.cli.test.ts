@@ -16,7 +16,9 @@ async function runAnalyze(
 }
 
 /** The same as the child process npm starts. */
-async function spawnAnalyze(file: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+async function spawnAnalyze(
+  file: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const result = await spawnCli("cli/analyze.ts", file);
   return { status: result.code, stdout: result.stdout, stderr: result.stderr };
 }
