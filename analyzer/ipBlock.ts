@@ -1,5 +1,5 @@
 import ipaddr from "ipaddr.js";
-import { isValidCidr, parseCidr } from "../components/cidrs";
+import { isValidCidr, parseCidr as parseRange } from "../components/cidrs";
 import type { IPBlock } from "./model";
 
 /** An address as its family and raw bytes, so prefix tests are plain byte comparisons. */
@@ -8,7 +8,7 @@ export interface ParsedAddress {
   readonly bytes: readonly number[];
 }
 
-interface ParsedCidr extends ParsedAddress {
+export interface ParsedCidr extends ParsedAddress {
   readonly prefixLength: number;
 }
 
@@ -29,12 +29,12 @@ export function isValidAddress(ip: string): boolean {
 
 export { isValidCidr };
 
-function parseIpBlockCidr(cidr: string): ParsedCidr {
-  const [address, prefixLength] = parseCidr(cidr);
+export function parseCidr(cidr: string): ParsedCidr {
+  const [address, prefixLength] = parseRange(cidr);
   return { family: address.kind(), bytes: address.toByteArray(), prefixLength };
 }
 
-function cidrContains(cidr: ParsedCidr, address: ParsedAddress): boolean {
+export function cidrContains(cidr: ParsedCidr, address: ParsedAddress): boolean {
   if (cidr.family !== address.family) return false;
   const fullBytes = Math.floor(cidr.prefixLength / 8);
   for (let i = 0; i < fullBytes; i++) {
@@ -48,12 +48,19 @@ function cidrContains(cidr: ParsedCidr, address: ParsedAddress): boolean {
 
 /** ipBlock semantics: inside `cidr` and outside every `except` range. */
 export function compileIpBlock(block: IPBlock): AddressMatcher {
-  const allowed = parseIpBlockCidr(block.cidr);
-  const excluded = (block.except ?? []).map(parseIpBlockCidr);
+  const allowed = parseCidr(block.cidr);
+  const excluded = (block.except ?? []).map(parseCidr);
   return (address) =>
     cidrContains(allowed, address) && !excluded.some((range) => cidrContains(range, address));
 }
 
 export function ipBlockCacheKey(block: IPBlock): string {
   return JSON.stringify([block.cidr, [...(block.except ?? [])].sort()]);
+}
+
+/** The CIDR with its host bits cleared, as Go's net.ParseCIDR prints the network ("10.1.2.3/8" -> "10.0.0.0/8"). */
+export function canonicalCidr(cidr: string): string {
+  // components/cidrs parses to the network address already.
+  const [network, prefixLength] = parseRange(cidr);
+  return `${network.toString()}/${prefixLength}`;
 }

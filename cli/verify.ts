@@ -9,24 +9,22 @@
 import { KubectlRunner } from "../verify/commandRunner";
 import { installInterruptHandler } from "../verify/interrupt";
 import { runVerify } from "../verify/verifyCommand";
+import { runAsProcess, type CliIo } from "./io";
 
-async function main(): Promise<number> {
-  // Ctrl-C: stop probing and clean up; later signals never cut the cleanup short.
-  const interrupt = installInterruptHandler(process, (line) => process.stderr.write(line));
-  return runVerify(process.argv.slice(2), {
+/** An unexpected failure is a cluster or usage error, like the ones the command names itself. */
+export const FAILURE_EXIT = 2;
+
+export async function main(argv: string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  return runVerify(argv, {
     runnerFor: (binary) => new KubectlRunner(binary),
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    signal: interrupt.signal,
+    stdout: (text) => io.out(text),
+    stderr: (text) => io.err(text),
+    signal,
   });
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 2;
-  },
-);
+if (require.main === module) {
+  // Ctrl-C: stop probing and clean up; later signals never cut the cleanup short.
+  const interrupt = installInterruptHandler(process, (line) => process.stderr.write(line));
+  runAsProcess("verify", (argv, io) => main(argv, io, interrupt.signal), FAILURE_EXIT);
+}

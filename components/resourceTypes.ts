@@ -10,6 +10,7 @@ export const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
 export const NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 export const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
 export const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
+export const SERVICE_TYPE = "kubernetes:core/v1:Service";
 /** The EKS add-on resource the vpc-cni add-on is adopted as (@pulumi/aws aws.eks.Addon). */
 export const EKS_ADDON_TYPE = "aws:eks/addon:Addon";
 /** @pulumi/eks's remote component for the vpc-cni add-on. */

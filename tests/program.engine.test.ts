@@ -20,6 +20,7 @@ import {
   DEPLOYMENT_TYPE,
   EKS_ADDON_TYPE,
   NAMESPACE_TYPE,
+  SERVICE_TYPE,
   VPC_CNI_ADDON_TYPE,
 } from "../components/resourceTypes";
 
@@ -149,6 +150,8 @@ describe("manageVpcCni: the vpc-cni add-on under the real engine", () => {
     assert.deepEqual(reads.map((read) => read.type).sort(), [
       ...Array(3).fill(DEPLOYMENT_TYPE),
       NAMESPACE_TYPE,
+      // the Services in front of flash-gateway and flash-api (flash-pay, reached by nobody, has none)
+      ...Array(2).fill(SERVICE_TYPE),
     ]);
     for (const read of reads) assert.ok(addon.dependencies.includes(read.urn), read.name);
     const position = (resource: RegisteredResource) => run.resources.indexOf(resource);

@@ -4,7 +4,6 @@
  * what a live EKS cluster answers is exactly what these tests cannot show.
  */
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,8 +11,8 @@ import { KubectlRunner, type CommandRunner } from "../verify/commandRunner";
 import { runVerify, EXIT_INTERRUPTED } from "../verify/verifyCommand";
 import { SimulatedCluster } from "./support/simulatedCluster";
 import { policiesOf } from "./support/stackPolicies";
+import { runCli, spawnCli } from "./support/runCli";
 
-const repoRoot = path.resolve(__dirname, "..");
 const RUN_ID = "test01";
 
 interface Captured {
@@ -204,27 +203,22 @@ describe("verify: kubectl runner", () => {
   });
 });
 
-describe("verify: CLI as a process", function () {
-  // Each run starts ts-node and the program under mocks.
-
-  function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", path.join(repoRoot, "cli/verify.ts"), ...args],
-      { cwd: repoRoot, encoding: "utf8" },
-    );
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+describe("verify: the CLI @process", () => {
+  /** `npm run verify -- ARGS` in this process; with spawn, as the child process npm starts. */
+  async function verifyCli(
+    args: string[],
+    spawn = false,
+  ): Promise<{ status: number; stdout: string; stderr: string }> {
+    const result = spawn ? await spawnCli("cli/verify.ts", ...args) : await runCli("cli/verify.ts", ...args);
+    return { status: result.code, stdout: result.stdout, stderr: result.stderr };
   }
 
-  it("--dry-run --stack prod prints the plan and the exact kubectl commands, runs nothing, exit 0", () => {
+  it("--dry-run --stack prod prints the plan and the exact kubectl commands, runs nothing, exit 0", async () => {
     // A kubectl that must never be called: it would leave a marker.
-    const { status, stdout, stderr } = runCli([
-      "--dry-run",
-      "--stack",
-      "prod",
-      "--kubectl",
-      "/nonexistent/kubectl",
-    ]);
+    const { status, stdout, stderr } = await verifyCli(
+      ["--dry-run", "--stack", "prod", "--kubectl", "/nonexistent/kubectl"],
+      true,
+    );
     assert.equal(stderr, "");
     assert.equal(status, 0);
     assert.match(stdout, /^Probe plan of stack prod: 46 probes, 21 expected allowed, 25 expected blocked$/m);
@@ -246,8 +240,8 @@ describe("verify: CLI as a process", function () {
     assert.ok(lines.some((line) => line.endsWith("-- nc -z -v -v -w 3 172.20.118.203 80")));
   });
 
-  it("--dry-run --format json gives each probe with its argument vector", () => {
-    const { status, stdout } = runCli([
+  it("--dry-run --format json gives each probe with its argument vector", async () => {
+    const { status, stdout } = await verifyCli([
       "--dry-run",
       "--stack",
       "dev",
@@ -265,12 +259,12 @@ describe("verify: CLI as a process", function () {
     assert.equal(plan.cleanup.length, 1);
   });
 
-  it("live run with a kubectl that has no context: exit 2 and the fix", () => {
+  it("live run with a kubectl that has no context: exit 2 and the fix", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "verify-kubectl-"));
     const fakeKubectl = path.join(dir, "kubectl");
     writeFileSync(fakeKubectl, "#!/bin/sh\necho 'error: current-context is not set' >&2\nexit 1\n");
     chmodSync(fakeKubectl, 0o755);
-    const { status, stderr } = runCli(["--stack", "prod", "--kubectl", fakeKubectl]);
+    const { status, stderr } = await verifyCli(["--stack", "prod", "--kubectl", fakeKubectl]);
     assert.equal(status, 2);
     assert.match(
       stderr,
@@ -278,8 +272,8 @@ describe("verify: CLI as a process", function () {
     );
   });
 
-  it("live run without kubectl installed: exit 2 and how to fix it", () => {
-    const { status, stderr } = runCli(["--stack", "prod", "--kubectl", "/nonexistent/kubectl"]);
+  it("live run without kubectl installed: exit 2 and how to fix it", async () => {
+    const { status, stderr } = await verifyCli(["--stack", "prod", "--kubectl", "/nonexistent/kubectl"]);
     assert.equal(status, 2);
     assert.match(stderr, /kubectl not found: install kubectl or pass --kubectl <path>/);
   });

@@ -19,6 +19,7 @@ import {
 } from "../../components/flowTable";
 import type { ResolvedCidrs } from "../../components/networkPolicies";
 import { describeRecordedStateIssues, recordedStateSchema } from "../../components/recordedState";
+import type { ServiceInfo } from "../eks/model";
 
 export interface FlashService {
   readonly podLabels: Readonly<Record<string, string>>;
@@ -35,6 +36,12 @@ export interface FlashTopology {
   readonly serviceIpv4Cidr?: string;
   /** The declared flows with the ports this stack gives them. */
   readonly flows: readonly ResolvedFlow[];
+  /**
+   * The cluster's Services (the namespace's and kube-dns) as kubectl recorded them: pods reach a
+   * service through its ClusterIP, which the EKS enforcer sees on the egress side. Absent: pods are
+   * probed at their own addresses only.
+   */
+  readonly clusterServices?: readonly ServiceInfo[];
 }
 
 export function topologyFromConfig(config: StackConfig, cidrs: ResolvedCidrs): FlashTopology {

@@ -29,14 +29,12 @@ const isolatedWorkload = z.strictObject({
 });
 export const CONFIG = z.object({
   /** Derived from the flow table, with the default `app: <service>` pod labels of stack config. */
-  isolated: z
-    .array(isolatedWorkload)
-    .default(() =>
-      isolatedServices().map((service) => ({
-        namespace: APPLICATION_NAMESPACE,
-        podLabels: { app: service },
-      })),
-    ),
+  isolated: z.array(isolatedWorkload).default(() =>
+    isolatedServices().map((service) => ({
+      namespace: APPLICATION_NAMESPACE,
+      podLabels: { app: service },
+    })),
+  ),
 });
 export type IsolatedWorkload = z.output<typeof isolatedWorkload>;
 export type IsolatedWorkloadsConfig = z.output<typeof CONFIG>;
