@@ -4,7 +4,7 @@
  * service's selector and port with its Deployment as the cluster has it.
  */
 import type { StackConfig } from "./config";
-import { SERVICE_NAMES, flowsOf, type ServiceName } from "./flowTable";
+import { flowsOf, type ServiceName } from "./flowTable";
 import type { GeneratedPolicy, LabelSelector } from "./networkPolicies";
 
 /** The fields of an apps/v1 Deployment this check reads. */
@@ -43,8 +43,8 @@ export function checkDeployments(
   deployments: Readonly<Record<ServiceName, DeploymentSnapshot>>,
 ): string[] {
   const problems: string[] = [];
-  for (const service of SERVICE_NAMES) {
-    const deployment = deployments[service];
+  for (const service of Object.keys(config.services)) {
+    const deployment = deployments[service] ?? {};
     const where = `Deployment ${config.namespace}/${deploymentNameOf(config, service)}`;
     const labels = deployment.spec?.template?.metadata?.labels ?? {};
     const selector = { matchLabels: config.services[service].podLabels };
@@ -60,7 +60,7 @@ export function checkDeployments(
       );
     }
     // Only a port that something connects to must be declared; the pay worker serves nobody.
-    if (flowsOf(service, "ingress").length > 0) {
+    if (flowsOf(service, "ingress", config.flows).length > 0) {
       const declared = (deployment.spec?.template?.spec?.containers ?? []).flatMap((container) =>
         (container.ports ?? []).map((port) => `${port.containerPort}/${port.protocol ?? "TCP"}`),
       );

@@ -11,14 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
 import { endpointPorts, isEnforced, type StackConfig } from "./config";
 import { checkDeployments, deploymentNameOf, type DeploymentSnapshot } from "./deploymentCheck";
-import {
-  FLOW_TABLE,
-  SERVICE_NAMES,
-  describeEndpoint,
-  resolveFlows,
-  type PortProtocol,
-  type ServiceName,
-} from "./flowTable";
+import { describeEndpoint, resolveFlows, type PortProtocol, type ServiceName } from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
 import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration, type VpcCniState } from "./vpcCni";
@@ -63,7 +56,7 @@ export interface EffectiveFlow {
 }
 
 export function effectiveFlowTable(config: StackConfig): EffectiveFlow[] {
-  return resolveFlows(endpointPorts(config), FLOW_TABLE).map((flow) => ({
+  return resolveFlows(endpointPorts(config), config.flows).map((flow) => ({
     from: describeEndpoint(flow.from),
     to: describeEndpoint(flow.to),
     ports: flow.ports,
@@ -143,9 +136,9 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     this.registerOutputs({
       namespace: this.namespace,
       services: Object.fromEntries(
-        SERVICE_NAMES.map((service) => [
+        Object.entries(config.services).map(([service, { podLabels, port }]) => [
           service,
-          { podLabels: config.services[service].podLabels, port: config.services[service].port },
+          { podLabels, port },
         ]),
       ),
       dataStorePorts: endpointPorts(config).dataStorePorts,
@@ -177,7 +170,8 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     const read = { parent: this, provider: this.provider };
     const namespace = k8s.core.v1.Namespace.get(`${name}-namespace`, config.namespace, read);
     if (!config.verifySelectors) return pulumi.output(namespace.id).apply(() => [namespace]);
-    const deployments = SERVICE_NAMES.map((service) =>
+    const services = Object.keys(config.services);
+    const deployments = services.map((service) =>
       k8s.apps.v1.Deployment.get(
         `${service}-deployment`,
         `${config.namespace}/${deploymentNameOf(config, service)}`,
@@ -188,7 +182,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       .all([namespace.id, pulumi.all(deployments.map((deployment) => deployment.spec))])
       .apply(([, specs]) => {
         const snapshots = Object.fromEntries(
-          SERVICE_NAMES.map((service, index) => [service, { spec: specs[index] } as DeploymentSnapshot]),
+          services.map((service, index) => [service, { spec: specs[index] } as DeploymentSnapshot]),
         ) as Record<ServiceName, DeploymentSnapshot>;
         const problems = checkDeployments(config, generated, snapshots);
         if (problems.length > 0) {

@@ -9,8 +9,6 @@ import { ALWAYS_EXCEPTED_CIDRS, canonicalCidrs, cidrContains, exceptionsWithin, 
 import { ConfigError, endpointPorts, isEnforced, type StackConfig } from "./config";
 import {
   DIRECTIONS,
-  FLOW_TABLE,
-  SERVICE_NAMES,
   describeEndpoint,
   flowsOf,
   portsOf,
@@ -183,7 +181,7 @@ function servicePolicy(
   config: StackConfig,
   cidrs: ResolvedCidrs,
 ): NetworkPolicyManifest {
-  const flows = flowsOf(service, direction, FLOW_TABLE);
+  const flows = flowsOf(service, direction, config.flows);
   const podSelector = { matchLabels: { ...config.services[service].podLabels } };
   const meta = metadata(
     servicePolicyName(service, direction),
@@ -301,7 +299,7 @@ function breakGlassPolicy(config: StackConfig): NetworkPolicyManifest {
  */
 export function generatePolicies(config: StackConfig, cidrs: ResolvedCidrs): GeneratedPolicy[] {
   const policies: GeneratedPolicy[] = [];
-  for (const service of SERVICE_NAMES) {
+  for (const service of Object.keys(config.services)) {
     for (const direction of DIRECTIONS) {
       if (!isEnforced(config.rollout, service, direction)) continue;
       policies.push({

@@ -68,11 +68,12 @@ export function proveRollout(
     serviceIpv4Cidr: options.serviceIpv4Cidr,
   });
   const evaluator = new ConnectivityEvaluator(model);
-  const stages = reachableRolloutStages().map((stage): StageProof => {
+  const services = Object.keys(config.services);
+  const stages = reachableRolloutStages(services).map((stage): StageProof => {
     const report = evaluator.evaluate(manifestsAt(config, cidrs, stage.rollout));
     return { stage, outages: report.outages, policedExposures: report.exposures.filter(isPolicedExposure) };
   });
-  const target = evaluator.evaluate(manifestsAt(config, cidrs, fullEnforcement()));
+  const target = evaluator.evaluate(manifestsAt(config, cidrs, fullEnforcement(services)));
   const current = evaluator.evaluate(options.currentManifests ?? manifestsAt(config, cidrs, config.rollout));
   return { model, stages, target, current };
 }

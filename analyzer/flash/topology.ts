@@ -7,17 +7,7 @@
  */
 import { z } from "zod";
 import { endpointPorts, type StackConfig } from "../../components/config";
-import {
-  DATA_STORE_NAMES,
-  FLOW_TABLE,
-  SERVICE_NAMES,
-  describeEndpoint,
-  resolveFlows,
-  type DataStoreName,
-  type Endpoint,
-  type ResolvedFlow,
-  type ServiceName,
-} from "../../components/flowTable";
+import { endpointNamed, resolveFlows, type ResolvedFlow, type ServiceName } from "../../components/flowTable";
 import type { ResolvedCidrs } from "../../components/networkPolicies";
 
 export interface FlashService {
@@ -43,22 +33,8 @@ export function topologyFromConfig(config: StackConfig, cidrs: ResolvedCidrs): F
     services: config.services,
     cidrs,
     nodeLocalDnsAddress: config.dns.nodeLocalAddress,
-    flows: resolveFlows(endpointPorts(config), FLOW_TABLE),
+    flows: resolveFlows(endpointPorts(config), config.flows),
   };
-}
-
-// Every endpoint the table can name, so a recorded name maps back through describeEndpoint itself
-// instead of a second hand-written spelling of each endpoint.
-const NAMEABLE_ENDPOINTS: readonly Endpoint[] = [
-  ...SERVICE_NAMES.map((service): Endpoint => ({ kind: "service", service })),
-  ...DATA_STORE_NAMES.map((store: DataStoreName): Endpoint => ({ kind: "dataStore", store })),
-  { kind: "alb" },
-  { kind: "dns" },
-  { kind: "paymentApi" },
-];
-
-function endpointNamed(name: string): Endpoint | undefined {
-  return NAMEABLE_ENDPOINTS.find((endpoint) => describeEndpoint(endpoint) === name);
 }
 
 const labels = z.record(z.string(), z.string());
@@ -72,11 +48,9 @@ const serviceOutput = z.object({ podLabels: labels, port: z.number().int().min(1
 /** What FlashNetworkPolicies passes to registerOutputs; extra keys are ignored, missing ones fail. */
 const componentOutputsSchema = z.object({
   namespace: z.string().min(1),
-  services: z.object({
-    "flash-gateway": serviceOutput,
-    "flash-api": serviceOutput,
-    "flash-pay": serviceOutput,
-  }),
+  services: z
+    .record(z.string(), serviceOutput)
+    .refine((services) => Object.keys(services).length > 0, "at least one service"),
   nodeLocalDnsAddress: z.string().nullish(),
   serviceIpv4Cidr: z.string().nullish(),
   cidrs: z.object({
@@ -104,7 +78,7 @@ export type TopologyResult =
 
 /**
  * Rebuilds the topology from the component's registered outputs. The flows are the ones recorded in
- * state (what the deployed policies were generated from), not this process's FLOW_TABLE, so a pack
+ * state (what the deployed policies were generated from), not this process's stack config, so a pack
  * older or newer than the program still judges the stack by its own table.
  */
 export function topologyFromComponentOutputs(outputs: unknown): TopologyResult {
@@ -118,9 +92,10 @@ export function topologyFromComponentOutputs(outputs: unknown): TopologyResult {
   }
   const recorded = parsed.data;
   const flows: ResolvedFlow[] = [];
+  const services = Object.keys(recorded.services);
   for (const flow of recorded.flowTable) {
-    const from = endpointNamed(flow.from);
-    const to = endpointNamed(flow.to);
+    const from = endpointNamed(flow.from, services);
+    const to = endpointNamed(flow.to, services);
     if (from === undefined || to === undefined) {
       return {
         ok: false,
