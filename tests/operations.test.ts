@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
-import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import { networkPolicies, readStackConfig, runStack, type ProgramRun } from "../offline/runProgram";
+import { listStacks } from "../offline/stacks";
 import * as fs from "node:fs";
 
 const ADDON_TOKEN = "aws:eks/getAddon:getAddon";
@@ -156,8 +157,8 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
   const deployments = (stack: string) =>
     JSON.parse(fs.readFileSync(`fixtures/k8s/${stack}.json`, "utf8")) as DeploymentList;
 
-  it("passes for dev and prod, whose Deployments carry the configured labels and ports", async () => {
-    for (const stack of ["dev", "prod"]) {
+  it("passes for every stack (dev and prod), whose Deployments carry the configured labels and ports", async () => {
+    for (const stack of listStacks()) {
       const run = await runStack({ stack, configOverrides: { "flash-netpol:verifySelectors": true } });
       assert.equal(run.error, undefined, `${stack}: ${run.error?.message}`);
     }
@@ -206,7 +207,10 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
       stack: "dev",
       configOverrides: {
         "flash-netpol:verifySelectors": true,
-        "flash-netpol:services": { "flash-gateway": { podLabels: { app: "flash-gateway" }, port: 8443 } },
+        "flash-netpol:services": {
+          ...(JSON.parse(readStackConfig("Pulumi.dev.yaml")["flash-netpol:services"]) as object),
+          "flash-gateway": { podLabels: { app: "flash-gateway" }, port: 8443 },
+        },
       },
     });
     assert.ok(run.error);
