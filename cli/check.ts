@@ -17,7 +17,7 @@ import { LineCounter, parseAllDocuments } from "yaml";
 import { runAsProcess, type CliIo } from "./io";
 import type { AnalyzedResource } from "../offline/analyzerWire";
 import { sharedPolicyHarness, stackPackConfigPath } from "../offline/policyHarness";
-import { StackConfigError } from "../offline/stackConfig";
+import { StackConfigError, readStackConfig } from "../offline/stackConfig";
 import { packConfigStacks, stackConfigOf } from "../offline/stacks";
 import { NETWORK_POLICY_TYPE, networkPolicyResource } from "../offline/policyResources";
 
@@ -90,6 +90,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       ).default("dev"),
     )
     .option(
+      "--config-file <file>",
+      "the stack's config file instead of Pulumi.<stack>.yaml (as pulumi --config-file); project config still comes from Pulumi.yaml",
+    )
+    .option(
       "--policy-pack-config <file>",
       "pack config to use instead of policies/config/<stack>.json (as pulumi preview --policy-pack-config)",
     )
@@ -102,7 +106,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return code === 0 ? 0 : 2;
   }
   const [file] = program.args as [string];
-  const { stack, policyPackConfig } = program.opts<{ stack: string; policyPackConfig?: string }>();
+  const { stack, policyPackConfig, configFile } = program.opts<{
+    stack: string;
+    policyPackConfig?: string;
+    configFile?: string;
+  }>();
   const packConfig = policyPackConfig ?? stackPackConfigPath(stack);
   if (!fs.existsSync(packConfig)) {
     io.err(
@@ -115,7 +123,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   let stackConfig: Record<string, string>;
   try {
-    stackConfig = stackConfigOf(stack);
+    stackConfig = configFile === undefined ? stackConfigOf(stack) : readStackConfig(configFile);
   } catch (error) {
     if (!(error instanceof StackConfigError)) throw error;
     io.err(`check: ${error.message}\n`);
