@@ -17,7 +17,7 @@ import { LineCounter, parseAllDocuments } from "yaml";
 import { runAsProcess, type CliIo } from "./io";
 import type { AnalyzedResource } from "../offline/analyzerWire";
 import { sharedPolicyHarness, stackPackConfigPath } from "../offline/policyHarness";
-import { StackConfigError, readStackConfig } from "../offline/stackConfig";
+import { PROJECT_ROOT, StackConfigError, readStackConfig } from "../offline/stackConfig";
 import { packConfigStacks, stackConfigOf } from "../offline/stacks";
 import { NETWORK_POLICY_TYPE, networkPolicyResource } from "../offline/policyResources";
 
@@ -90,6 +90,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       ).default("dev"),
     )
     .option(
+      "-C, --cwd <dir>",
+      "the project directory holding Pulumi.yaml, Pulumi.<stack>.yaml and policies/config/ (as pulumi --cwd; default this project)",
+    )
+    .option(
       "--config-file <file>",
       "the stack's config file instead of Pulumi.<stack>.yaml (as pulumi --config-file); project config still comes from Pulumi.yaml",
     )
@@ -106,16 +110,18 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return code === 0 ? 0 : 2;
   }
   const [file] = program.args as [string];
-  const { stack, policyPackConfig, configFile } = program.opts<{
+  const { stack, policyPackConfig, configFile, cwd } = program.opts<{
     stack: string;
     policyPackConfig?: string;
     configFile?: string;
+    cwd?: string;
   }>();
-  const packConfig = policyPackConfig ?? stackPackConfigPath(stack);
+  const root = cwd === undefined ? PROJECT_ROOT : path.resolve(cwd);
+  const packConfig = policyPackConfig ?? stackPackConfigPath(stack, root);
   if (!fs.existsSync(packConfig)) {
     io.err(
       policyPackConfig === undefined
-        ? `check: no pack config for stack ${stack} (${path.relative(process.cwd(), packConfig)}); stacks with one: ${packConfigStacks().join(", ")}. ` +
+        ? `check: no pack config for stack ${stack} (${path.relative(process.cwd(), packConfig)}); stacks with one: ${packConfigStacks(path.join(root, "policies", "config")).join(", ") || "none"}. ` +
             `Fix: add policies/config/${stack}.json (README "Extending"), or pass --policy-pack-config FILE\n`
         : `check: --policy-pack-config ${policyPackConfig}: no such file\n`,
     );
@@ -123,7 +129,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   let stackConfig: Record<string, string>;
   try {
-    stackConfig = configFile === undefined ? stackConfigOf(stack) : readStackConfig(configFile);
+    stackConfig =
+      configFile === undefined
+        ? stackConfigOf(stack, root)
+        : readStackConfig(configFile, path.join(root, "Pulumi.yaml"));
   } catch (error) {
     if (!(error instanceof StackConfigError)) throw error;
     io.err(`check: ${error.message}\n`);

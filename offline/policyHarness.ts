@@ -57,8 +57,8 @@ export const POLICY_PACK_DIR = path.join(REPO_ROOT, "policies");
 export const POLICY_PACK_CONFIG_DIR = path.join(POLICY_PACK_DIR, "config");
 
 /** The pack config file `pulumi preview --policy-pack-config` gets for a stack (any stack with one). */
-export function stackPackConfigPath(stack: string): string {
-  return path.join(POLICY_PACK_CONFIG_DIR, `${stack}.json`);
+export function stackPackConfigPath(stack: string, projectRoot: string = REPO_ROOT): string {
+  return path.join(projectRoot, "policies", "config", `${stack}.json`);
 }
 
 export interface PolicyVerdict {

@@ -24,6 +24,7 @@ export function listStacks(root: string = PROJECT_ROOT): string[] {
 
 /** Stacks with a pack config file (policies/config/<stack>.json), sorted. */
 export function packConfigStacks(dir: string = POLICY_PACK_CONFIG_DIR): string[] {
+  if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
     .filter((file) => file.endsWith(".json"))
