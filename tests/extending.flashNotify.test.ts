@@ -176,10 +176,7 @@ describe("extending: flash-notify added with YAML only @process", function () {
       "9090",
       "--no-policy-pack",
     );
-    assert.match(
-      denied.stdout,
-      /ingress: denied \(isolated by flash-ticket\/flash-notify-ingress[,;]/,
-    );
+    assert.match(denied.stdout, /ingress: denied \(isolated by flash-ticket\/flash-notify-ingress[,;]/);
     assert.match(denied.stdout, /intended: no/);
   });
 
