@@ -17,7 +17,9 @@ export type DirectionVerdict =
       readonly isolatedBy: readonly string[];
       readonly allowedBy: readonly RuleReference[];
     }
-  | { readonly kind: "denied"; readonly isolatedBy: readonly string[] };
+  | { readonly kind: "denied"; readonly isolatedBy: readonly string[] }
+  /** Allowed by the enforcer itself whatever the policies say (EKS: the pod's own node IP). */
+  | { readonly kind: "enforcer-allowed"; readonly reason: string };
 
 export interface ProbeExplanation {
   readonly allowed: boolean;
@@ -42,6 +44,8 @@ export function describeVerdict(direction: Direction, verdict: DirectionVerdict)
         .join(", ")}`;
     case "denied":
       return `${direction}: denied (isolated by ${verdict.isolatedBy.join(", ")}; no rule matched)`;
+    case "enforcer-allowed":
+      return `${direction}: allowed (${verdict.reason})`;
   }
 }
 

@@ -7,7 +7,7 @@ export interface ParsedAddress {
   readonly bytes: readonly number[];
 }
 
-interface ParsedCidr extends ParsedAddress {
+export interface ParsedCidr extends ParsedAddress {
   readonly prefixLength: number;
 }
 
@@ -30,12 +30,12 @@ export function isValidCidr(cidr: string): boolean {
   return ipaddr.isValidCIDR(cidr);
 }
 
-function parseCidr(cidr: string): ParsedCidr {
+export function parseCidr(cidr: string): ParsedCidr {
   const [address, prefixLength] = ipaddr.parseCIDR(cidr);
   return { family: address.kind(), bytes: address.toByteArray(), prefixLength };
 }
 
-function cidrContains(cidr: ParsedCidr, address: ParsedAddress): boolean {
+export function cidrContains(cidr: ParsedCidr, address: ParsedAddress): boolean {
   if (cidr.family !== address.family) return false;
   const fullBytes = Math.floor(cidr.prefixLength / 8);
   for (let i = 0; i < fullBytes; i++) {
@@ -57,4 +57,14 @@ export function compileIpBlock(block: IPBlock): AddressMatcher {
 
 export function ipBlockCacheKey(block: IPBlock): string {
   return JSON.stringify([block.cidr, [...(block.except ?? [])].sort()]);
+}
+
+/** The CIDR with its host bits cleared, as Go's net.ParseCIDR prints the network ("10.1.2.3/8" -> "10.0.0.0/8"). */
+export function canonicalCidr(cidr: string): string {
+  const [address, prefixLength] = ipaddr.parseCIDR(cidr);
+  const network =
+    address.kind() === "ipv4"
+      ? ipaddr.IPv4.networkAddressFromCIDR(cidr)
+      : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  return `${network.toString()}/${prefixLength}`;
 }

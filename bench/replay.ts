@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runReplay } from "../cli/replay";
+import { main as runReplay } from "../cli/replay";
 import { buildPlan } from "../offline/planReport";
 import {
   CUSTOM_FIELDS,
@@ -125,7 +125,7 @@ export async function runReplayBench(print: (line: string) => void): Promise<voi
       const began = process.hrtime.bigint();
       const code = await runReplay(
         ["--stack", "prod", "--pods", inputs.pods, "--flow-logs", inputs.flowLogs, "--format", "json"],
-        { stdout: () => undefined, stderr: (text) => (stderr += text) },
+        { out: () => undefined, err: (text) => (stderr += text) },
       );
       const seconds = Number(process.hrtime.bigint() - began) / 1e9;
       if (code !== 5) throw new Error(`replay exited ${code} (expected 5, the relay): ${stderr}`);

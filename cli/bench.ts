@@ -1,11 +1,13 @@
 /**
  * `npm run bench [-- --skip-tests]`: figures with their targets, never assertions. AWS lookup overlap
  * of the prod program, the analyzer's matrix at cluster scale, the policy pack's start-up and cost
- * per resource, and the wall time of `npm run plan` and `npm test`.
+ * per resource, the traffic replay's records per second and memory, and the wall time of
+ * `npm run plan` and `npm test`.
  */
 import { runAnalyzerBench } from "../analyzer/bench";
 import { runAwsLookupBench } from "../bench/awsLookups";
 import { runPolicyPackBench } from "../bench/policyPack";
+import { runReplayBench } from "../bench/replay";
 import { runToolchainBench } from "../bench/toolchain";
 
 async function main(): Promise<void> {
@@ -15,6 +17,8 @@ async function main(): Promise<void> {
   await runAnalyzerBench(print);
   print("");
   await runPolicyPackBench(print);
+  print("");
+  await runReplayBench(print);
   print("");
   await runToolchainBench(print, { tests: !process.argv.includes("--skip-tests") });
 }

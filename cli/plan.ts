@@ -24,7 +24,7 @@ import {
   renderYaml,
 } from "../offline/planFormats";
 import { PlanFailure, buildPlan } from "../offline/planReport";
-import { describeOutage } from "../analyzer/flash";
+import { ENFORCERS, describeOutage, type EnforcerName } from "../analyzer/flash";
 import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
 import {
   packConfigFileFor,
@@ -60,6 +60,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       "pack config for the policy verdicts (default policies/config/<stack>.json, as for pulumi preview)",
     )
     .option("--no-policy-pack", "skip the policy pack (faster; no verdicts, no exit 4)")
+    .addOption(
+      new Option(
+        "--enforcer <enforcer>",
+        "whose semantics the proofs and the matrix follow: upstream Kubernetes, the EKS VPC CNI agent, or both (the matrix then follows upstream and the differences are listed)",
+      )
+        .choices(["upstream", "eks-vpc-cni", "both"])
+        .default("both"),
+    )
     .option(
       "--explain <from-to-port...>",
       "FROM TO PORT[/UDP]: which policy rule allows the connection at the current stage, or what denies it (names as in the JSON matrix)",
@@ -80,6 +88,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     explain?: string[];
     policyPackConfig?: string;
     policyPack: boolean;
+    enforcer: EnforcerName | "both";
   }>();
   if (options.explain !== undefined && options.explain.length !== 3) {
     errLine(
@@ -128,7 +137,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const { report, config, run } = built;
-  const connectivity = planConnectivity(report, config, run);
+  const connectivity = planConnectivity(report, config, run, {
+    enforcers: options.enforcer === "both" ? ENFORCERS : [options.enforcer],
+  });
   if (options.explain !== undefined) {
     const [from, to, port] = options.explain;
     const answer = explainConnection(connectivity, from, to, port);
@@ -151,11 +162,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.out(renderSummary(report, connectivity));
     if (verdicts !== undefined) io.out(`\n${renderPolicyVerdicts(verdicts, packConfigFile)}`);
   }
-  const outages = connectivity.current.outages;
+  // An outage under either enforcer is an outage: EKS runs the agent, upstream is what the API promises.
+  const outages = connectivity.enforcers.flatMap((enforcer) =>
+    connectivity.proofs[enforcer]!.current.outages.map((outage) => `[${enforcer}] ${describeOutage(outage)}`),
+  );
   if (outages.length > 0) {
     errLine(
       `plan: the current stage blocks ${outages.length} intended connection(s); \`pulumi up\` would cause an outage:\n  ` +
-        connectivity.current.outages.map((outage) => describeOutage(outage)).join("\n  "),
+        outages.join("\n  "),
     );
     return EXIT_OUTAGE;
   }

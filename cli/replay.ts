@@ -14,6 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { runAsProcess, type CliIo } from "./io";
 import { CONFIG_NAMESPACE } from "../components/config";
 import { PlanFailure, buildPlan } from "../offline/planReport";
 import { PROJECT_ROOT } from "../offline/runProgram";
@@ -38,9 +39,7 @@ export const REPLAY_EXIT = {
 
 const FORMATS = ["text", "json", "markdown"] as const;
 
-export interface ReplayIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
+export interface ReplayIo extends CliIo {
   /** Milliseconds since the epoch; the window of --athena-sql ends here. */
   readonly now?: () => number;
 }
@@ -88,10 +87,10 @@ function command(io: ReplayIo): Command {
     .option("--since <duration>", "window of --athena-sql: 24h, 90m, 7d", "24h")
     .option("--table <name>", "Athena table of the flow logs (DDL in docs/fidelity.md)", DEFAULT_ATHENA_TABLE)
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
 }
 
-export async function runReplay(argv: readonly string[], io: ReplayIo): Promise<number> {
+export async function main(argv: readonly string[], io: ReplayIo): Promise<number> {
   const program = command(io);
   try {
     program.parse([...argv], { from: "user" });
@@ -101,7 +100,7 @@ export async function runReplay(argv: readonly string[], io: ReplayIo): Promise<
   }
   const options = program.opts<ReplayOptions>();
   const usage = (problem: string): number => {
-    io.stderr(`replay: ${problem}\n`);
+    io.err(`replay: ${problem}\n`);
     return REPLAY_EXIT.badInput;
   };
   const stackFile = path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
@@ -117,7 +116,7 @@ export async function runReplay(argv: readonly string[], io: ReplayIo): Promise<
       return usage(
         `--table "${options.table}"; expected a table name such as vpc_flow_logs or db.vpc_flow_logs`,
       );
-    io.stdout(athenaSql({ table: options.table, sinceSeconds, nowSeconds: (io.now ?? Date.now)() / 1000 }));
+    io.out(athenaSql({ table: options.table, sinceSeconds, nowSeconds: (io.now ?? Date.now)() / 1000 }));
     return REPLAY_EXIT.ok;
   }
   if (options.pods === undefined) return usage("--pods FILE is required (kubectl get pods -A -o json)");
@@ -162,33 +161,20 @@ export async function runReplay(argv: readonly string[], io: ReplayIo): Promise<
       unattributed,
       summary: summarize(rows, unattributed),
     };
-    if (options.format === "json") io.stdout(`${JSON.stringify(replayJson(result), null, 2)}\n`);
-    else if (options.format === "markdown") io.stdout(renderReplayMarkdown(result));
-    else io.stdout(renderReplayText(result));
+    if (options.format === "json") io.out(`${JSON.stringify(replayJson(result), null, 2)}\n`);
+    else if (options.format === "markdown") io.out(renderReplayMarkdown(result));
+    else io.out(renderReplayText(result));
     if (result.summary.newlyBlockedIntended > 0) return REPLAY_EXIT.blocksIntended;
     if (result.summary.newlyBlockedUnintended > 0) return REPLAY_EXIT.blocksUnintended;
     return REPLAY_EXIT.ok;
   } catch (error) {
     if (error instanceof ReplayInputError) return usage(error.message);
     if (error instanceof PlanFailure) {
-      io.stderr(`replay: the program failed: ${error.message}\n`);
+      io.err(`replay: the program failed: ${error.message}\n`);
       return REPLAY_EXIT.programFailed;
     }
     throw error;
   }
 }
 
-if (require.main === module) {
-  runReplay(process.argv.slice(2), {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`replay: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsProcess("replay", main);

@@ -10,10 +10,19 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
 import { endpointPorts, isEnforced, type StackConfig } from "./config";
-import { checkDeployments, deploymentNameOf, type DeploymentSnapshot } from "./deploymentCheck";
+import {
+  checkDeployments,
+  checkServices,
+  deploymentNameOf,
+  serviceNameOf,
+  servicesNeedingService,
+  type DeploymentSnapshot,
+  type ServiceSnapshot,
+} from "./deploymentCheck";
 import { describeEndpoint, resolveFlows, type PortProtocol, type ServiceName } from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
+import { strictModeCuts } from "../analyzer/flash/strictMode";
 import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration, type VpcCniState } from "./vpcCni";
 
 export const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
@@ -92,6 +101,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     if (network.vpcCni !== undefined && !config.manageVpcCni)
       assertNetworkPolicyEnforced(config, network.vpcCni);
     const generated = generatePolicies(config, network.cidrs);
+    if (config.networkPolicyEnforcingMode === "strict") refuseStrictCuts(config, network.cidrs);
     return new FlashNetworkPolicies(name, args, { network, generated }, opts);
   }
 
@@ -157,7 +167,8 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
   }
 
   /**
-   * Reads the namespace (and, opted in, each service's Deployment) through the stack's provider. A
+   * Reads the namespace (and, opted in, each service's Deployment and the Service in front of it)
+   * through the stack's provider. A
    * read needs the cluster: when it cannot be reached, or the namespace does not exist, the read
    * fails and with it the preview, where a create would only have echoed its inputs. The result is
    * the set of reads, once every check on them passed; the cluster's children depend on it.
@@ -170,27 +181,47 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     const read = { parent: this, provider: this.provider };
     const namespace = k8s.core.v1.Namespace.get(`${name}-namespace`, config.namespace, read);
     if (!config.verifySelectors) return pulumi.output(namespace.id).apply(() => [namespace]);
-    const services = Object.keys(config.services);
-    const deployments = services.map((service) =>
+    const serviceNames = Object.keys(config.services);
+    const deployments = serviceNames.map((service) =>
       k8s.apps.v1.Deployment.get(
         `${service}-deployment`,
         `${config.namespace}/${deploymentNameOf(config, service)}`,
         read,
       ),
     );
+    // Callers reach a service through its Service; on EKS its ClusterIP is allowed only when the
+    // Service selects the service's pods, so the Service is checked as well.
+    const withService = servicesNeedingService(config);
+    const services = withService.map((service) =>
+      k8s.core.v1.Service.get(
+        `${service}-service`,
+        `${config.namespace}/${serviceNameOf(config, service)}`,
+        read,
+      ),
+    );
     return pulumi
-      .all([namespace.id, pulumi.all(deployments.map((deployment) => deployment.spec))])
-      .apply(([, specs]) => {
+      .all([
+        namespace.id,
+        pulumi.all(deployments.map((deployment) => deployment.spec)),
+        pulumi.all(services.map((service) => service.spec)),
+      ])
+      .apply(([, specs, serviceSpecs]) => {
         const snapshots = Object.fromEntries(
-          services.map((service, index) => [service, { spec: specs[index] } as DeploymentSnapshot]),
+          serviceNames.map((service, index) => [service, { spec: specs[index] } as DeploymentSnapshot]),
         ) as Record<ServiceName, DeploymentSnapshot>;
-        const problems = checkDeployments(config, generated, snapshots);
+        const serviceSnapshots = Object.fromEntries(
+          withService.map((service, index) => [service, serviceSpecs[index] as ServiceSnapshot]),
+        );
+        const problems = [
+          ...checkDeployments(config, generated, snapshots),
+          ...checkServices(config, serviceSnapshots, snapshots),
+        ];
         if (problems.length > 0) {
           throw new pulumi.RunError(
             `flash-netpol:verifySelectors found mistakes:\n  - ${problems.join("\n  - ")}`,
           );
         }
-        return [namespace, ...deployments];
+        return [namespace, ...deployments, ...services];
       });
   }
 
@@ -256,4 +287,21 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       .map((policy) => register(policy, allows));
     return [...allows, ...denies];
   }
+}
+
+/**
+ * Strict mode denies every pod no policy selects, kube-dns included (this program deploys no policy
+ * in kube-system). Refused while the flash model says that cuts an intended flow.
+ */
+function refuseStrictCuts(config: StackConfig, cidrs: ResolvedCidrs): void {
+  const cuts = strictModeCuts(config, cidrs);
+  if (cuts.length === 0) return;
+  const shown = cuts.slice(0, 6).join("; ");
+  throw new pulumi.RunError(
+    `flash-netpol:networkPolicyEnforcingMode is strict, but in strict mode the VPC CNI agent denies everything to and from ` +
+      `pods no NetworkPolicy selects, which cuts ${cuts.length} intended connection(s) at this rollout stage: ${shown}` +
+      `${cuts.length > 6 ? ` and ${cuts.length - 6} more` : ""}. ` +
+      `Fix: keep networkPolicyEnforcingMode: standard until every pod on those paths is selected by a policy ` +
+      `(the flash-ticket services from their first stage, kube-dns by a policy in kube-system admitting DNS from the cluster).`,
+  );
 }

@@ -277,11 +277,32 @@ function defaultDenyPolicy(config: StackConfig): NetworkPolicyManifest {
   );
 }
 
+/** Every range the rules of `policies` except in one direction (each direction has its own map on EKS). */
+function exceptedRanges(policies: readonly GeneratedPolicy[], direction: Direction): string[] {
+  const peers = policies.flatMap(({ manifest }) =>
+    direction === "ingress"
+      ? (manifest.spec.ingress ?? []).flatMap((rule) => rule.from ?? [])
+      : (manifest.spec.egress ?? []).flatMap((rule) => rule.to ?? []),
+  );
+  // Not canonicalCidrs: a range inside another excepted range is still its own deny-all key on EKS.
+  return [...new Set(peers.flatMap((peer) => peer.ipBlock?.except ?? []))].sort();
+}
+
 /**
  * Emergency allow-all: NetworkPolicy allows are a union, so one policy allowing everything in both
  * directions lifts every isolation at once without deleting anything, and removing it restores them.
+ *
+ * On EKS the VPC CNI agent merges rules of one CIDR across every policy selecting a pod, and turns
+ * each `except` range not itself listed as a CIDR into a deny-all entry that beats 0.0.0.0/0 by
+ * longest prefix (aws-network-policy-agent fw_rule_processor.go). So the allow-all also lists every
+ * range the other policies except, as plain ipBlocks: each becomes an allow-all entry instead.
  */
-function breakGlassPolicy(config: StackConfig): NetworkPolicyManifest {
+function breakGlassPolicy(config: StackConfig, others: readonly GeneratedPolicy[]): NetworkPolicyManifest {
+  const toBlocks = (ranges: string[]) => ranges.map((cidr) => ({ ipBlock: { cidr } }));
+  const exceptedIn = exceptedRanges(others, "ingress");
+  const exceptedOut = exceptedRanges(others, "egress");
+  const plainIngress = exceptedIn.length === 0 ? [] : [{ from: toBlocks(exceptedIn) }];
+  const plain = exceptedOut.length === 0 ? [] : [{ to: toBlocks(exceptedOut) }];
   return networkPolicy(
     metadata(
       BREAK_GLASS_NAME,
@@ -289,7 +310,12 @@ function breakGlassPolicy(config: StackConfig): NetworkPolicyManifest {
       { [BREAK_GLASS_LABEL]: "true" },
       "EMERGENCY: allows all traffic to and from every pod; set flash-netpol:breakGlass to false to restore isolation",
     ),
-    { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
+    {
+      podSelector: {},
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{}, ...plainIngress],
+      egress: [{}, ...plain],
+    },
   );
 }
 
@@ -308,10 +334,16 @@ export function generatePolicies(config: StackConfig, cidrs: ResolvedCidrs): Gen
       });
     }
   }
-  if (config.breakGlass) policies.push({ role: { kind: "breakGlass" }, manifest: breakGlassPolicy(config) });
+  const breakGlassAt = policies.length;
   if (config.rollout.defaultDeny === "enforce") {
     policies.push({ role: { kind: "dnsEgress" }, manifest: dnsEgressPolicy(config, cidrs) });
     policies.push({ role: { kind: "defaultDeny" }, manifest: defaultDenyPolicy(config) });
+  }
+  if (config.breakGlass) {
+    policies.splice(breakGlassAt, 0, {
+      role: { kind: "breakGlass" },
+      manifest: breakGlassPolicy(config, policies),
+    });
   }
   return policies;
 }

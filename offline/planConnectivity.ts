@@ -7,17 +7,23 @@ import type { StackConfig } from "../components/config";
 import type { Protocol } from "../components/flowTable";
 import { PolicyAnalyzer, type ProbeExplanation } from "../analyzer";
 import {
+  ENFORCERS,
   clusterWith,
   describeOutage,
+  enforcerDifferences,
   describeRollout,
   endpointNamed,
   failingStages,
   flowsIntending,
   proveRollout,
   type ConnectivityReport,
+  type EnforcerDifference,
+  type EnforcerName,
   type IntendedFlow,
   type RolloutProof,
 } from "../analyzer/flash";
+import type { ServiceInfo } from "../analyzer/eks";
+import { clusterServicesOf } from "./clusterServices";
 import type { PlanReport } from "./planReport";
 import type { ProgramRun } from "./runProgram";
 
@@ -29,6 +35,19 @@ export interface MatrixRow {
   readonly protocol: Protocol;
   readonly allowed: boolean;
   readonly intended: boolean;
+  /** The address the model probes from. */
+  readonly fromAddress: string;
+  /** The address the source connects to: the pod's own, or the ClusterIP of the Service in `viaService`. */
+  readonly toAddress: string;
+  /** "namespace/name:port" of the Service the connection goes through; absent when it goes to the pod. */
+  readonly viaService?: string;
+}
+
+/** One probe the two enforcers judge differently (JSON `enforcerDifferences`). */
+export interface EnforcerDifferenceRow extends MatrixRow {
+  readonly upstream: boolean;
+  readonly eksVpcCni: boolean;
+  readonly reason: string;
 }
 
 export interface PlanConnectivity {
@@ -39,6 +58,19 @@ export interface PlanConnectivity {
   readonly target: ConnectivityReport;
   /** The manifests of the current stage, as the program registered them. */
   readonly manifests: PlanReport["manifests"];
+  /** The enforcers the plan ran, the first being the one of `proof`, `current`, `target` and the matrix. */
+  readonly enforcers: readonly EnforcerName[];
+  /** Each enforcer's proofs. */
+  readonly proofs: Partial<Record<EnforcerName, RolloutProof>>;
+  /** Probes of the current stage the two enforcers judge differently; set when both ran. */
+  readonly differences?: readonly EnforcerDifference[];
+}
+
+export interface PlanConnectivityOptions {
+  /** Default: both (every stack of this program runs on EKS). */
+  readonly enforcers?: readonly EnforcerName[];
+  /** The cluster's Services for ClusterIP probes; default: the stack's fixtures/k8s/<stack>.json. */
+  readonly clusterServices?: readonly ServiceInfo[];
 }
 
 const COMPONENT_TYPE = "flash-netpol:index:FlashNetworkPolicies";
@@ -53,29 +85,72 @@ export function planConnectivity(
   report: PlanReport,
   config: StackConfig,
   run?: ProgramRun,
+  options: PlanConnectivityOptions = {},
 ): PlanConnectivity {
-  const proof = proveRollout(config, report.cidrs, {
-    currentManifests: report.manifests,
-    serviceIpv4Cidr: serviceIpv4CidrOf(run),
-  });
+  const enforcers = options.enforcers ?? ENFORCERS;
+  const clusterServices = options.clusterServices ?? clusterServicesOf(report.stack);
+  const proofs: Partial<Record<EnforcerName, RolloutProof>> = {};
+  for (const enforcer of enforcers) {
+    proofs[enforcer] = proveRollout(config, report.cidrs, {
+      currentManifests: report.manifests,
+      serviceIpv4Cidr: serviceIpv4CidrOf(run),
+      clusterServices,
+      enforcer,
+      mode: config.networkPolicyEnforcingMode,
+    });
+  }
+  const proof = proofs[enforcers[0]]!;
+  const upstream = proofs.upstream;
+  const eks = proofs["eks-vpc-cni"];
   return {
     proof,
     currentStage: describeRollout(report.rollout),
     current: proof.current,
     target: proof.target,
     manifests: report.manifests,
+    enforcers,
+    proofs,
+    ...(upstream !== undefined && eks !== undefined
+      ? {
+          differences: enforcerDifferences(
+            upstream.model,
+            report.manifests,
+            upstream.current,
+            eks.current,
+            config.networkPolicyEnforcingMode,
+          ),
+        }
+      : {}),
   };
 }
 
-export function matrixRows(report: ConnectivityReport): MatrixRow[] {
-  return report.verdicts.map(({ probe, allowed }) => ({
+export function differenceRows(connectivity: PlanConnectivity): EnforcerDifferenceRow[] {
+  return (connectivity.differences ?? []).map((difference) => ({
+    ...matrixRow(difference.probe, difference.upstream),
+    upstream: difference.upstream,
+    eksVpcCni: difference.eksVpcCni,
+    reason: difference.reason,
+  }));
+}
+
+function matrixRow(probe: ConnectivityReport["verdicts"][number]["probe"], allowed: boolean): MatrixRow {
+  return {
     from: probe.from.name,
     to: probe.to.name,
     port: probe.port,
     protocol: probe.protocol,
     allowed,
     intended: probe.intendedBy.length > 0,
-  }));
+    fromAddress: probe.fromAddress,
+    toAddress: probe.toAddress,
+    ...(probe.viaService === undefined
+      ? {}
+      : { viaService: `${probe.viaService.service}:${probe.viaService.port}` }),
+  };
+}
+
+export function matrixRows(report: ConnectivityReport): MatrixRow[] {
+  return report.verdicts.map(({ probe, allowed }) => matrixRow(probe, allowed));
 }
 
 /** Outages of the current stage, one line each; the plan fails when this is not empty. */

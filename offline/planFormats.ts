@@ -8,9 +8,17 @@ import type {
   NetworkPolicyPort,
 } from "../components/networkPolicies";
 import { describeExplanation, type RuleReference } from "../analyzer";
-import type { ConnectivityReport, ProbeVerdict } from "../analyzer/flash";
+import {
+  describeOutage,
+  failingStages,
+  type ConnectivityReport,
+  type EnforcerName,
+  type ProbeVerdict,
+  type RolloutProof,
+} from "../analyzer/flash";
 import {
   currentOutages,
+  differenceRows,
   matrixRows,
   stagesProven,
   type ExplainResult,
@@ -185,26 +193,91 @@ function renderMatrix(title: string, report: ConnectivityReport): string[] {
   return lines;
 }
 
+/** "1/2 ..." proof lines of one enforcer's proof. */
+function proofLines(proof: RolloutProof, enforcerName: string): string[] {
+  const failing = failingStages(proof);
+  const enforcerAllowed = proof.target.exposures.filter((exposure) =>
+    [exposure.explanation.egress, exposure.explanation.ingress].some(
+      (side) => side.kind === "enforcer-allowed",
+    ),
+  ).length;
+  const otherExposures = proof.target.exposures.length - enforcerAllowed;
+  const exact = otherExposures === 0 && proof.target.outages.length === 0;
+  return [
+    `Rollout proof (${enforcerName}): ${proof.stages.length - failing.length}/${proof.stages.length} reachable stages allow every intended flow and no rule wider than the table`,
+    ...failing.map((stage) => `  FAILS at ${stage.stage.name}`),
+    `Target proof (${enforcerName}): ${
+      exact
+        ? `the target allows exactly the flow table and DNS${enforcerAllowed > 0 ? `, plus ${enforcerAllowed} probe(s) the enforcer allows whatever the policies say (the pod's own node)` : ""}`
+        : `${otherExposures} exposure(s), ${proof.target.outages.length} outage(s) at the target`
+    }`,
+  ];
+}
+
+const ENFORCER_TITLES: Record<EnforcerName, string> = {
+  upstream: "upstream Kubernetes semantics",
+  "eks-vpc-cni": "EKS VPC CNI agent",
+};
+
 export function renderConnectivitySummary(connectivity: PlanConnectivity): string {
   const { model } = connectivity.proof;
-  const stages = stagesProven(connectivity);
+  const [primary] = connectivity.enforcers;
   const lines = [
-    `Connectivity (flash model: ${model.endpoints.length} endpoints, ${model.ports.length} ports, ${model.probes.length} probes):`,
+    `Connectivity (flash model: ${model.endpoints.length} endpoints, ${model.ports.length} ports, ${model.probes.length} probes; matrix under ${ENFORCER_TITLES[primary]}):`,
     ...renderMatrix(`Current stage (${connectivity.currentStage}):`, connectivity.current),
     "",
     ...renderMatrix("Full target (every policy enforced):", connectivity.target),
     "",
-    `Rollout proof: ${stages.proven}/${stages.total} reachable stages allow every intended flow and no rule wider than the table`,
-    ...stages.failing.map((stage) => `  FAILS at ${stage}`),
-    `Target proof: ${connectivity.target.exposures.length === 0 && connectivity.target.outages.length === 0 ? "the target allows exactly the flow table and DNS" : `${connectivity.target.exposures.length} exposure(s), ${connectivity.target.outages.length} outage(s) at the target`}`,
-    ...currentOutages(connectivity).map((outage) => `CURRENT STAGE ${outage}`),
+    ...connectivity.enforcers.flatMap((enforcer) =>
+      proofLines(connectivity.proofs[enforcer]!, ENFORCER_TITLES[enforcer]),
+    ),
+    ...connectivity.enforcers.flatMap((enforcer) =>
+      connectivity.proofs[enforcer]!.current.outages.map(
+        (outage) => `CURRENT STAGE (${ENFORCER_TITLES[enforcer]}) ${describeOutage(outage)}`,
+      ),
+    ),
   ];
+  if (connectivity.differences !== undefined) {
+    lines.push("", ...renderDifferences(connectivity));
+  }
   return lines.join("\n") + "\n";
+}
+
+/** Probes of the current stage where the EKS agent and upstream semantics disagree, grouped by reason. */
+function renderDifferences(connectivity: PlanConnectivity): string[] {
+  const rows = differenceRows(connectivity);
+  const lines = [
+    `Enforcer differences at the current stage (upstream vs EKS VPC CNI agent): ${rows.length === 0 ? "none" : `${rows.length} probe(s)`}`,
+  ];
+  const byReason = new Map<string, typeof rows>();
+  for (const row of rows) byReason.set(row.reason, [...(byReason.get(row.reason) ?? []), row]);
+  for (const [reason, group] of byReason) {
+    lines.push(`  ${reason}:`);
+    for (const row of group) {
+      lines.push(
+        `    ${row.from} -> ${row.to} ${row.port}/${row.protocol} (${row.fromAddress} -> ${row.toAddress}): upstream ${row.upstream ? "allowed" : "blocked"}, EKS ${row.eksVpcCni ? "allowed" : "blocked"}`,
+      );
+    }
+  }
+  return lines;
 }
 
 /** The keys `--format json` adds: the current stage's matrix and the proofs' verdicts. */
 export function connectivityJson(connectivity: PlanConnectivity): Record<string, unknown> {
   const stages = stagesProven(connectivity);
+  const summary = (proof: RolloutProof) => {
+    const failing = failingStages(proof);
+    return {
+      stagesProven: proof.stages.length - failing.length,
+      stages: proof.stages.length,
+      failingStages: failing.map((stage) => stage.stage.name),
+      outages: proof.current.outages.map(describeOutage),
+      exposures: proof.current.exposures.length,
+      policedExposures: proof.current.exposures.filter((e) => e.admittedBy.length > 0).length,
+      targetOutages: proof.target.outages.length,
+      targetExposures: proof.target.exposures.length,
+    };
+  };
   return {
     matrix: matrixRows(connectivity.current),
     connectivity: {
@@ -217,7 +290,13 @@ export function connectivityJson(connectivity: PlanConnectivity): Record<string,
       policedExposures: connectivity.current.exposures.filter((e) => e.admittedBy.length > 0).length,
       targetOutages: connectivity.target.outages.length,
       targetExposures: connectivity.target.exposures.length,
+      enforcer: connectivity.enforcers[0],
+      byEnforcer: Object.fromEntries(
+        connectivity.enforcers.map((enforcer) => [enforcer, summary(connectivity.proofs[enforcer]!)]),
+      ),
     },
+    enforcers: connectivity.enforcers,
+    ...(connectivity.differences === undefined ? {} : { enforcerDifferences: differenceRows(connectivity) }),
   };
 }
 

@@ -104,7 +104,10 @@ export interface KubernetesFixture {
   endpointSlices?: KubernetesList;
 }
 
-function loadKubernetesFixture(stack: string, given: RunOptions["kubernetesFixture"]): KubernetesFixture {
+export function loadKubernetesFixture(
+  stack: string,
+  given: RunOptions["kubernetesFixture"],
+): KubernetesFixture {
   if (typeof given === "object") return given;
   const file = given ?? path.join(PROJECT_ROOT, "fixtures", "k8s", `${stack}.json`);
   if (given === undefined && !fs.existsSync(file)) return { deployments: { items: [] } };

@@ -6,12 +6,20 @@ import { runCli, spawnCli } from "./support/runCli";
 
 const casesDir = process.env.NETPOL_CASES_DIR ?? path.resolve(__dirname, "../../shared/netpol-cases");
 
-/** `npm run -s analyze -- FILE`, in this process; with spawn, as the child process npm starts. */
+/** `npm run -s analyze -- FILE [FLAGS]`, in this process, as `npm run` does after start-up. */
 async function runAnalyze(
   file: string,
-  spawn = false,
+  ...flags: string[]
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const result = spawn ? await spawnCli("cli/analyze.ts", file) : await runCli("cli/analyze.ts", file);
+  const result = await runCli("cli/analyze.ts", file, ...flags);
+  return { status: result.code, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The same as the child process npm starts. */
+async function spawnAnalyze(
+  file: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const result = await spawnCli("cli/analyze.ts", file);
   return { status: result.code, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -35,7 +43,7 @@ function writeScenario(content: string): string {
 describe("analyzer: analyze CLI @process", function () {
   it("prints one verdict per probe, in order, with endpoints as written", async () => {
     const file = path.join(casesDir, "cyclonus-ingress-named-port.json");
-    const { status, stdout, stderr } = await runAnalyze(file, true);
+    const { status, stdout, stderr } = await spawnAnalyze(file);
     assert.equal(stderr, "");
     assert.equal(status, 0);
     const expected = JSON.parse(readFileSync(file, "utf8")).probes;
@@ -51,6 +59,30 @@ describe("analyzer: analyze CLI @process", function () {
     assert.deepEqual(JSON.parse(stdout), [
       { from: "x/a", to: "x/b", port: 80, protocol: "TCP", allowed: true },
     ]);
+  });
+
+  it("--enforcer eks-vpc-cni answers as the EKS agent: an except range another policy does not list is a deny-all key", async () => {
+    const egress = (name: string, cidr: string, except?: string[]) => ({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name, namespace: "x" },
+      spec: {
+        podSelector: { matchLabels: { pod: "a" } },
+        policyTypes: ["Egress"],
+        egress: [{ to: [{ ipBlock: except === undefined ? { cidr } : { cidr, except } }] }],
+      },
+    });
+    const scenario = {
+      ...minimalScenario,
+      policies: [egress("wide", "10.0.0.0/24", ["10.0.0.2/32"]), egress("narrow", "10.0.0.0/30")],
+    };
+    const file = writeScenario(JSON.stringify(scenario));
+    // Upstream, allows are a union: "narrow" admits b (10.0.0.2). The agent merges both policies into
+    // one map where the except 10.0.0.2/32, listed by no rule, becomes a deny-all key.
+    assert.equal(JSON.parse((await runAnalyze(file)).stdout)[0].allowed, true);
+    const eks = await runAnalyze(file, "--enforcer", "eks-vpc-cni");
+    assert.equal(eks.status, 0, eks.stderr);
+    assert.equal(JSON.parse(eks.stdout)[0].allowed, false);
   });
 
   it("exits 2 naming the file on invalid JSON", async () => {

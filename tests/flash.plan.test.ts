@@ -3,6 +3,7 @@
  * verdict that makes the plan fail, in process.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { runCli, type CliResult } from "./support/runCli";
 import { currentOutages, planConnectivity } from "../offline/planConnectivity";
 import { buildPlan } from "../offline/planReport";
@@ -16,6 +17,9 @@ interface MatrixRow {
   protocol: string;
   allowed: boolean;
   intended: boolean;
+  fromAddress: string;
+  toAddress: string;
+  viaService?: string;
 }
 
 const INVOCATIONS = {
@@ -74,8 +78,20 @@ describe("plan CLI: connectivity @process", function () {
     }
     const matrix = matrixOf(results.prodJson);
     for (const cell of matrix) {
-      assert.deepEqual(Object.keys(cell).sort(), ["allowed", "from", "intended", "port", "protocol", "to"]);
+      // The contract only grows: the original keys, plus the addresses probed (and the Service used).
+      const keys = Object.keys(cell).filter((key) => key !== "viaService");
+      assert.deepEqual(keys.sort(), [
+        "allowed",
+        "from",
+        "fromAddress",
+        "intended",
+        "port",
+        "protocol",
+        "to",
+        "toAddress",
+      ]);
     }
+    assert.ok("enforcerDifferences" in document, "both enforcers ran, so the differences are listed");
     const names = new Set(matrix.flatMap((cell) => [cell.from, cell.to]));
     for (const name of [
       "flash-ticket/flash-api",
@@ -94,14 +110,28 @@ describe("plan CLI: connectivity @process", function () {
 
   it("prod's matrix: the table's flows allowed, flash-api's open egress allowed but not intended, nothing intended blocked", () => {
     const matrix = matrixOf(results.prodJson);
-    assert.deepEqual(row(matrix, "flash-ticket/flash-gateway", "flash-ticket/flash-api", 4000), {
+    // The gateway reaches flash-api through its Service: prod's fixture maps ClusterIP port 80 to 4000.
+    const recorded = JSON.parse(fs.readFileSync("fixtures/k8s/prod.json", "utf8")) as {
+      services: { items: { metadata: { name: string }; spec: { clusterIP: string } }[] };
+    };
+    const apiService = recorded.services.items.find((item) => item.metadata.name === "flash-api")!;
+    const gatewayToApi = row(matrix, "flash-ticket/flash-gateway", "flash-ticket/flash-api", 4000);
+    assert.deepEqual(gatewayToApi, {
       from: "flash-ticket/flash-gateway",
       to: "flash-ticket/flash-api",
       port: 4000,
       protocol: "TCP",
       allowed: true,
       intended: true,
+      fromAddress: gatewayToApi.fromAddress,
+      toAddress: apiService.spec.clusterIP,
+      viaService: "flash-ticket/flash-api:80",
     });
+    // Ports no Service fronts go to the pod itself, from the same source address.
+    const direct = row(matrix, "flash-ticket/flash-gateway", "flash-ticket/flash-api", 22);
+    assert.equal(direct.fromAddress, gatewayToApi.fromAddress);
+    assert.notEqual(direct.toAddress, apiService.spec.clusterIP);
+    assert.equal(direct.viaService, undefined);
     assert.equal(row(matrix, "flash-ticket/flash-pay", "internet", 443).allowed, true);
     assert.equal(row(matrix, "flash-ticket/flash-pay", "metadata-service", 443).allowed, false);
     assert.equal(row(matrix, "flash-ticket/flash-pay", "node-local-dns", 53, "UDP").intended, true);
@@ -136,8 +166,22 @@ describe("plan CLI: connectivity @process", function () {
       /exposure where no policy isolates either side yet \(expected mid-rollout\): \d+ pair/,
     );
     assert.match(stdout, /flash-ticket\/flash-api -> internet +every probed port/);
-    assert.match(stdout, /Rollout proof: 65\/65 reachable stages/);
-    assert.match(stdout, /Target proof: the target allows exactly the flow table and DNS/);
+    assert.match(stdout, /Rollout proof \(upstream Kubernetes semantics\): 65\/65 reachable stages/);
+    assert.match(
+      stdout,
+      /Target proof \(upstream Kubernetes semantics\): the target allows exactly the flow table and DNS\n/,
+    );
+    assert.match(stdout, /Rollout proof \(EKS VPC CNI agent\): 65\/65 reachable stages/);
+    // The agent always allows a pod's own node, so on EKS the target is the table plus that allowance.
+    assert.match(
+      stdout,
+      /Target proof \(EKS VPC CNI agent\): the target allows exactly the flow table and DNS, plus \d+ probe\(s\) the enforcer allows whatever the policies say \(the pod's own node\)/,
+    );
+    assert.match(
+      stdout,
+      /Enforcer differences at the current stage \(upstream vs EKS VPC CNI agent\): \d+ probe\(s\)/,
+    );
+    assert.match(stdout, /node IP allowance: the agent always allows the pod's own node/);
     const target = stdout.slice(stdout.indexOf("Full target"));
     assert.match(target, /exposure admitted by a deployed rule \(allowed, not in the table\): none/);
     assert.match(target, /outage \(in the table, blocked\): none/);

@@ -93,7 +93,8 @@ describe("NetworkPolicy enforcement by the VPC CNI", () => {
       fixture: withAddonConfiguration("prod", "{}"),
       configOverrides: {
         "flash-netpol:manageVpcCni": true,
-        "flash-netpol:networkPolicyEnforcingMode": "strict",
+        // strict is refused while it cuts intended flows (see below), so the mode passed on is standard.
+        "flash-netpol:networkPolicyEnforcingMode": "standard",
       },
     });
     assert.equal(run.error, undefined, run.error?.message);
@@ -107,11 +108,30 @@ describe("NetworkPolicy enforcement by the VPC CNI", () => {
       env: {
         AWS_VPC_K8S_CNI_LOGLEVEL: "INFO",
         AWS_VPC_K8S_PLUGIN_LOG_LEVEL: "INFO",
-        NETWORK_POLICY_ENFORCING_MODE: "strict",
+        NETWORK_POLICY_ENFORCING_MODE: "standard",
       },
     });
     for (const policy of networkPolicies(run))
       assert.ok(policy.dependencies.includes(addon.urn), policy.name);
+  });
+});
+
+describe("networkPolicyEnforcingMode: strict", () => {
+  it("is refused while it would cut intended flows: kube-dns is selected by no policy this program deploys", async () => {
+    const run = await runStack({
+      stack: "dev",
+      configOverrides: {
+        "flash-netpol:networkPolicyEnforcingMode": "strict",
+        "flash-netpol:manageVpcCni": true,
+      },
+    });
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /networkPolicyEnforcingMode is strict, but in strict mode the VPC CNI agent denies everything to and from pods no NetworkPolicy selects, which cuts \d+ intended connection\(s\) at this rollout stage: flash-ticket\/flash-gateway -> kube-system\/kube-dns 53\/TCP/,
+    );
+    assert.match(run.error.message, /Fix: keep networkPolicyEnforcingMode: standard/);
+    assert.deepEqual(policyNamesOf(run), [], "nothing is registered");
   });
 });
 
@@ -128,11 +148,33 @@ describe("break-glass", () => {
     );
     const policy = networkPolicies(broken).find((resource) => resource.name === "break-glass-allow-all")!;
     // An empty rule matches every peer on every port: the union of allows then opens everything.
+    // On EKS an `except` range of another policy is a deny-all map entry unless some rule lists it
+    // as a CIDR, so the allow-all also lists every excepted range as a plain ipBlock.
+    const excepted = networkPolicies(broken)
+      .filter((resource) => resource.name !== "break-glass-allow-all")
+      .flatMap((resource) => [
+        ...(resource.inputs.spec.egress ?? []),
+        ...(resource.inputs.spec.ingress ?? []),
+      ])
+      .flatMap(
+        (rule: {
+          to?: { ipBlock?: { except?: string[] } }[];
+          from?: { ipBlock?: { except?: string[] } }[];
+        }) => [...(rule.to ?? []), ...(rule.from ?? [])],
+      )
+      .flatMap((peer) => peer.ipBlock?.except ?? []);
+    assert.deepEqual([...new Set(excepted)].sort(), [
+      "10.0.0.0/8",
+      "100.64.0.0/10",
+      "169.254.0.0/16",
+      "172.16.0.0/12",
+      "192.168.0.0/16",
+    ]);
     assert.deepEqual(policy.inputs.spec, {
       podSelector: {},
       policyTypes: ["Ingress", "Egress"],
       ingress: [{}],
-      egress: [{}],
+      egress: [{}, { to: [...new Set(excepted)].sort().map((cidr) => ({ ipBlock: { cidr } })) }],
     });
     assert.equal(policy.inputs.metadata.labels["flash-netpol/break-glass"], "true");
     assert.doesNotThrow(() => new NetworkPolicy(policy.inputs as never).validate());
@@ -218,6 +260,79 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
       run.error.message,
       /flash-netpol:services\.flash-gateway\.port is 8443\/TCP, but no container of Deployment flash-ticket\/flash-gateway declares it \(declared: 3000\/TCP\)/,
     );
+  });
+
+  interface ServiceList {
+    services: {
+      items: {
+        metadata: { name: string };
+        spec: {
+          clusterIP: string;
+          selector: Record<string, string>;
+          ports: { port: number; protocol: string; targetPort: number | string }[];
+        };
+      }[];
+    };
+  }
+  const withService = (
+    stack: string,
+    name: string,
+    change: (spec: ServiceList["services"]["items"][0]["spec"]) => void,
+  ) => {
+    const cluster = JSON.parse(fs.readFileSync(`fixtures/k8s/${stack}.json`, "utf8")) as ServiceList;
+    change(cluster.services.items.find((item) => item.metadata.name === name)!.spec);
+    return cluster as never;
+  };
+  const runWith = (stack: string, kubernetesFixture: never) =>
+    runStack({ stack, kubernetesFixture, configOverrides: { "flash-netpol:verifySelectors": true } });
+
+  it("fails when a Service's selector is not matched by the service's podLabels, naming the Service and the fix", async () => {
+    const run = await runWith(
+      "prod",
+      withService("prod", "flash-api", (spec) => (spec.selector = { "app.kubernetes.io/name": "flash-api" })),
+    );
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /Service flash-ticket\/flash-api \(selector app\.kubernetes\.io\/name=flash-api; ports 80->4000\/TCP\): its selector does not contain flash-netpol:services\.flash-api\.podLabels \(app=flash-api\), so the EKS network policy controller adds its ClusterIP to no egress policy, and flash-gateway -> flash-api through the Service is dropped on EKS\. Fix: add app=flash-api to the Service's selector/,
+    );
+    assert.deepEqual(policyNamesOf(run), [], "no policy is registered when the check fails");
+  });
+
+  it("fails on a headless Service", async () => {
+    const run = await runWith(
+      "dev",
+      withService("dev", "flash-api", (spec) => (spec.clusterIP = "None")),
+    );
+    assert.ok(run.error);
+    assert.match(run.error.message, /Service flash-ticket\/flash-api \(.*\) is headless \(clusterIP None\)/);
+  });
+
+  it("fails when no Service port targets the configured port, listing the ports", async () => {
+    const run = await runWith(
+      "dev",
+      withService("dev", "flash-gateway", (spec) => (spec.ports[0].targetPort = 8080)),
+    );
+    assert.ok(run.error);
+    assert.match(
+      run.error.message,
+      /Service flash-ticket\/flash-gateway \(selector app=flash-gateway; ports 80->8080\/TCP\): no port targets flash-netpol:services\.flash-gateway\.port 3000\/TCP/,
+    );
+  });
+
+  it("accepts a named targetPort that is the container port of that name", async () => {
+    const run = await runWith(
+      "dev",
+      withService("dev", "flash-gateway", (spec) => (spec.ports[0].targetPort = "http")),
+    );
+    assert.equal(run.error, undefined, run.error?.message);
+  });
+
+  it("reads no Service for flash-pay: a worker nobody connects to needs none (the fixtures have none)", async () => {
+    const cluster = JSON.parse(fs.readFileSync("fixtures/k8s/dev.json", "utf8")) as ServiceList;
+    assert.ok(!cluster.services.items.some((item) => item.metadata.name === "flash-pay"));
+    const run = await runWith("dev", cluster as never);
+    assert.equal(run.error, undefined, run.error?.message);
   });
 
   it("fails clearly when the Deployment does not exist", async () => {

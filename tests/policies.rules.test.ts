@@ -21,6 +21,7 @@ import { isPublicWide } from "../policies/rules/publicEgress";
 import { dnsEgressKubeDnsOnly } from "../policies/rules/dnsEgress";
 import { noAllowAllPeers } from "../policies/rules/noAllowAllPeers";
 import { explicitPolicyTypes } from "../policies/rules/explicitPolicyTypes";
+import { eksVpcCniLints } from "../policies/rules/eksVpcCniLints";
 import { RULES } from "../policies/rules";
 import type { NetworkPolicyView } from "../policies/rules/k8s";
 
@@ -241,5 +242,64 @@ describe("policy rules, called directly", () => {
       },
     });
     assert.match(ignored[0]!.message, /spec\.egress has rules but spec\.policyTypes lacks Egress/);
+  });
+});
+
+describe("eks-vpc-cni-lints: what the VPC CNI agent enforces differently", () => {
+  const egressPolicy = (egress: NonNullable<NetworkPolicyView["spec"]>["egress"]): NetworkPolicyView => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "p", namespace: "flash-ticket" },
+    spec: { podSelector: {}, policyTypes: ["Egress"], egress },
+  });
+
+  // These cases are about except ranges and ports; the ClusterIP lint has its own mutation test.
+  const NO_SERVICE_RANGE = { serviceCidrs: [] };
+
+  it("one CIDR in two rules with different ports is a union on current agents: not reported", () => {
+    const reported = runRule(
+      eksVpcCniLints,
+      egressPolicy([
+        { to: [{ ipBlock: { cidr: "10.20.1.0/24" } }], ports: [{ protocol: "TCP", port: 6379 }] },
+        { to: [{ ipBlock: { cidr: "10.20.1.0/24" } }], ports: [{ protocol: "TCP", port: 5671 }] },
+      ]),
+      NO_SERVICE_RANGE,
+    );
+    assert.deepEqual(reported, []);
+  });
+
+  it("an except range another rule covers without excepting it is reported, with the fix", () => {
+    const reported = runRule(
+      eksVpcCniLints,
+      egressPolicy([
+        {
+          to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }],
+          ports: [{ protocol: "TCP", port: 443 }],
+        },
+        { to: [{ ipBlock: { cidr: "10.0.0.0/7" } }], ports: [{ protocol: "TCP", port: 15432 }] },
+      ]),
+      NO_SERVICE_RANGE,
+    );
+    assert.equal(reported.length, 1);
+    assert.match(
+      reported[0].message,
+      /spec\.egress\[0\]\.to\[0\]\.ipBlock excepts 10\.0\.0\.0\/8, which spec\.egress\[1\]\.to\[0\]\.ipBlock \(10\.0\.0\.0\/7\) covers without excepting it; .* deny-all key/,
+    );
+    assert.match(reported[0].message, /also list 10\.0\.0\.0\/8 as a plain ipBlock/);
+  });
+
+  it("is quiet once the excepted range is also listed as a plain CIDR (the break-glass fix)", () => {
+    const reported = runRule(
+      eksVpcCniLints,
+      egressPolicy([
+        {
+          to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }],
+          ports: [{ protocol: "TCP", port: 443 }],
+        },
+        { to: [{ ipBlock: { cidr: "10.0.0.0/7" } }, { ipBlock: { cidr: "10.0.0.0/8" } }] },
+      ]),
+      NO_SERVICE_RANGE,
+    );
+    assert.deepEqual(reported, []);
   });
 });

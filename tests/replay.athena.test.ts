@@ -10,7 +10,7 @@
 import * as assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { runReplay } from "../cli/replay";
+import { main as runReplay } from "../cli/replay";
 import { buildPlan } from "../offline/planReport";
 import { replay } from "./support/runReplay";
 import {
@@ -131,8 +131,8 @@ describe("replay: the Athena aggregation run in DuckDB replays to the raw verdic
 
     let query = "";
     const sqlExit = await runReplay(["--stack", "prod", "--athena-sql", "--since", "24h"], {
-      stdout: (text) => (query += text),
-      stderr: (text) => assert.fail(text),
+      out: (text) => (query += text),
+      err: (text) => assert.fail(text),
       now: () => NOW * 1000,
     });
     assert.equal(sqlExit, 0);

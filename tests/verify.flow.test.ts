@@ -204,7 +204,7 @@ describe("verify: kubectl runner", () => {
   });
 });
 
-describe("verify: CLI as a process", function () {
+describe("verify: CLI as a process @process", function () {
   // Each run starts ts-node and the program under mocks.
 
   function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -3,7 +3,6 @@
  * intended flows it blocks (outages) and the connections it allows that nobody declared (exposures).
  */
 import {
-  PolicyAnalyzer,
   type Direction,
   type Endpoint,
   type Probe,
@@ -12,7 +11,8 @@ import {
 } from "../index";
 import type { NetworkPolicyManifest } from "../../components/networkPolicies";
 import type { NetworkPolicy } from "../index";
-import { clusterWith, type FlashModel, type FlashProbe } from "./model";
+import { judgeFor, type EnforcerOptions } from "./enforcers";
+import type { FlashModel, FlashProbe } from "./model";
 
 export interface ProbeVerdict {
   readonly probe: FlashProbe;
@@ -75,7 +75,10 @@ export class ConnectivityEvaluator {
   private readonly verdictCache = new Map<string, readonly boolean[]>();
   private readonly policyIds = new Map<string, number>();
 
-  constructor(readonly model: FlashModel) {
+  constructor(
+    readonly model: FlashModel,
+    readonly options: EnforcerOptions = {},
+  ) {
     let current: FlashProbe[] = [];
     for (const probe of model.probes) {
       const previous = current[0];
@@ -88,9 +91,12 @@ export class ConnectivityEvaluator {
   }
 
   evaluate(policies: readonly AnyPolicy[]): ConnectivityReport {
-    const analyzer = new PolicyAnalyzer(clusterWith(this.model, policies));
+    const judge = judgeFor(this.model, policies, this.options);
     const idOf = new Map(
-      analyzer.policies.map((compiled) => [compiled.key, this.contentId(compiled.source)]),
+      policies.map((policy) => [
+        `${policy.metadata.namespace}/${policy.metadata.name}`,
+        this.contentId(policy),
+      ]),
     );
     const decidingKeys = new Map<Endpoint, Record<Direction, string>>();
     const decidingKey = (endpoint: Endpoint, direction: Direction): string => {
@@ -98,9 +104,9 @@ export class ConnectivityEvaluator {
       let keys = decidingKeys.get(endpoint);
       if (keys === undefined) {
         const keyFor = (side: Direction) =>
-          analyzer
-            .isolatingPolicies(endpoint.pod, side)
-            .map((compiled) => idOf.get(compiled.key))
+          judge
+            .decidingPolicies(endpoint, side)
+            .map((key) => idOf.get(key))
             .join(",");
         keys = { ingress: keyFor("ingress"), egress: keyFor("egress") };
         decidingKeys.set(endpoint, keys);
@@ -116,21 +122,21 @@ export class ConnectivityEvaluator {
       const cacheKey = `${pairIndex}|${egressKey}|${ingressKey}`;
       let allowedPerProbe = this.verdictCache.get(cacheKey);
       if (allowedPerProbe === undefined) {
-        allowedPerProbe = probes.map((probe) => analyzer.isAllowed(analyzerProbe(probe)));
+        allowedPerProbe = probes.map((probe) => judge.isAllowed(probe));
         this.verdictCache.set(cacheKey, allowedPerProbe);
       }
       // Allowed with an isolated side means that side's rules admitted it: worth naming the rule.
-      // With none, the answer is known without asking: nothing polices this pair yet.
-      const policed = egressKey !== "" || ingressKey !== "";
+      // With none, the answer is known without asking: nothing polices this pair yet (upstream; on
+      // EKS the node allowance still needs naming, so ask).
+      const policed = egressKey !== "" || ingressKey !== "" || this.options.enforcer === "eks-vpc-cni";
       probes.forEach((probe, index) => {
         const allowed = allowedPerProbe[index];
         verdicts.push({ probe, allowed });
         const intended = probe.intendedBy.length > 0;
         // Explaining walks every rule again; only disagreements need it.
-        if (intended && !allowed)
-          outages.push({ probe, explanation: analyzer.explain(analyzerProbe(probe)) });
+        if (intended && !allowed) outages.push({ probe, explanation: judge.explain(probe) });
         if (!intended && allowed) {
-          const explanation = policed ? analyzer.explain(analyzerProbe(probe)) : unpolicedExplanation(probe);
+          const explanation = policed ? judge.explain(probe) : unpolicedExplanation(probe);
           exposures.push({ probe, explanation, admittedBy: admittingRules(explanation) });
         }
       });
@@ -150,8 +156,12 @@ export class ConnectivityEvaluator {
   }
 }
 
-export function evaluateConnectivity(model: FlashModel, policies: readonly AnyPolicy[]): ConnectivityReport {
-  return new ConnectivityEvaluator(model).evaluate(policies);
+export function evaluateConnectivity(
+  model: FlashModel,
+  policies: readonly AnyPolicy[],
+  options: EnforcerOptions = {},
+): ConnectivityReport {
+  return new ConnectivityEvaluator(model, options).evaluate(policies);
 }
 
 export function isPolicedExposure(exposure: Exposure): boolean {

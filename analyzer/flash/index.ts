@@ -18,6 +18,7 @@ export {
   FOREIGN_NAMESPACE,
   INTERNET_ADDRESS,
   METADATA_SERVICE_ADDRESS,
+  NODE_ENDPOINT_NAME,
   buildFlashModel,
   clusterWith,
   endpointNamed,
@@ -45,9 +46,29 @@ export {
   reachableRolloutStages,
   type RolloutStage,
 } from "./stages";
-export { failingStages, proveRollout, type ProveOptions, type RolloutProof, type StageProof } from "./proofs";
+export {
+  failingStages,
+  flashModelFor,
+  proveBreakGlass,
+  proveRollout,
+  type BreakGlassStage,
+  type ProveOptions,
+  type RolloutProof,
+  type StageProof,
+} from "./proofs";
+export {
+  ENFORCERS,
+  eksClusterWith,
+  eksProbe,
+  judgeFor,
+  type EnforcerName,
+  type EnforcerOptions,
+  type Judge,
+} from "./enforcers";
 export {
   checkFlowsAgainstTable,
   type FlowTableViolation,
   type FlowTableViolationKind,
 } from "./flowTableCheck";
+export { enforcerDifferences, type EnforcerDifference } from "./enforcerDifferences";
+export { strictModeCuts } from "./strictMode";

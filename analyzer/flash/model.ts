@@ -20,6 +20,9 @@ import type {
   PodInfo,
   TrafficPort,
 } from "../index";
+import { compileLabelSelector } from "../labelSelector";
+import type { ServiceInfo } from "../eks/model";
+import { isHeadless } from "../eks/controller";
 import { addressInside, freeAddresses, ipv4InAny, isIpv4Cidr, ipv4InCidr } from "./addresses";
 import { flowsIntending, intendedFlows, type IntendedFlow } from "./intent";
 import type { FlashTopology } from "./topology";
@@ -38,6 +41,15 @@ export interface FlashProbe {
   readonly protocol: TrafficPort["protocol"];
   /** The table flows that declare this connection; empty = not intended. */
   readonly intendedBy: readonly IntendedFlow[];
+  /** The address the source connects to and the destination sees the connection from. */
+  readonly fromAddress: string;
+  /** The address the source connects to: the destination's own, or a Service's ClusterIP (viaService). */
+  readonly toAddress: string;
+  /**
+   * A pod reaches another pod's port through the Service that fronts it (as applications and
+   * `npm run verify` do): the source's egress sees ClusterIP:port, the destination pod `port`.
+   */
+  readonly viaService?: { readonly service: string; readonly clusterIP: string; readonly port: number };
 }
 
 export interface FlashModel {
@@ -48,8 +60,11 @@ export interface FlashModel {
   readonly ports: readonly TrafficPort[];
   readonly probes: readonly FlashProbe[];
   readonly flows: readonly IntendedFlow[];
+  /** The node every model pod runs on (one node: the agent allows a pod's own node whatever the policies). */
+  readonly nodeIp: string;
 }
 
+export const NODE_ENDPOINT_NAME = "node";
 export const FOREIGN_NAMESPACE = "other-app";
 export const METADATA_SERVICE_ADDRESS = "169.254.169.254";
 /** TEST-NET-3: public-looking, never routed, so nothing real is named. */
@@ -159,10 +174,11 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
   const pods = podFactories.map((make, index) => make(podAddresses[index]));
   const taken = new Set(podAddresses);
 
-  const [vpcOther] = freeAddresses(ranges.other, avoid, 1, taken);
-  if (vpcOther === undefined)
+  const [vpcOther, nodeIp] = freeAddresses(ranges.other, avoid, 2, taken);
+  if (vpcOther === undefined || nodeIp === undefined)
     throw new Error(`${ranges.other}: no VPC address outside every subnet of the table`);
   taken.add(vpcOther);
+  taken.add(nodeIp);
 
   const externals: NamedEndpoint[] = [
     ...addressesPerCidr("alb", cidrs.alb, places, taken),
@@ -170,6 +186,7 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
     ...addressesPerCidr("postgres", cidrs.postgres, places, taken),
     ...addressesPerCidr("mq", cidrs.mq, places, taken),
     { name: "vpc-other", endpoint: { kind: "external", ip: vpcOther } },
+    { name: NODE_ENDPOINT_NAME, endpoint: { kind: "external", ip: nodeIp } },
     ...(topology.nodeLocalDnsAddress === undefined
       ? []
       : [
@@ -210,12 +227,19 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
       if (from.endpoint.kind === "external" && to.endpoint.kind === "external") continue;
       if (!inNamespace(from) && !inNamespace(to)) continue;
       for (const { port, protocol } of ports) {
+        const viaService =
+          from.endpoint.kind === "pod" && to.endpoint.kind === "pod"
+            ? serviceFronting(topology.clusterServices ?? [], to.endpoint.pod, port, protocol)
+            : undefined;
         probes.push({
           from,
           to,
           port,
           protocol,
           intendedBy: flowsIntending(flows, from.endpoint, to.endpoint, port, protocol),
+          fromAddress: addressOf(from.endpoint),
+          toAddress: viaService?.clusterIP ?? addressOf(to.endpoint),
+          ...(viaService === undefined ? {} : { viaService }),
         });
       }
     }
@@ -228,7 +252,46 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
     ports,
     probes,
     flows,
+    nodeIp,
   };
+}
+
+function addressOf(endpoint: Endpoint): string {
+  return endpoint.kind === "pod" ? endpoint.pod.ip : endpoint.ip;
+}
+
+/**
+ * The Service through which a client reaches `pod` on `port`: not headless, its selector selects the
+ * pod, and one of its ports targets `port` (by number, or by the name of the pod's container port).
+ */
+function serviceFronting(
+  services: readonly ServiceInfo[],
+  pod: PodInfo,
+  port: number,
+  protocol: TrafficPort["protocol"],
+): FlashProbe["viaService"] {
+  for (const service of services) {
+    if (service.namespace !== pod.namespace || isHeadless(service) || service.selector === undefined)
+      continue;
+    if (Object.keys(service.selector).length === 0) continue;
+    if (!compileLabelSelector({ matchLabels: service.selector })(pod.labels)) continue;
+    const named = pod.ports.find(
+      (declared) => declared.port === port && declared.protocol === protocol,
+    )?.name;
+    const servicePort = service.ports.find(
+      (candidate) =>
+        candidate.protocol === protocol &&
+        (candidate.targetPort === port || (named !== undefined && candidate.targetPort === named)),
+    );
+    if (servicePort !== undefined) {
+      return {
+        service: `${service.namespace}/${service.name}`,
+        clusterIP: service.clusterIP!,
+        port: servicePort.port,
+      };
+    }
+  }
+  return undefined;
 }
 
 export function clusterWith(

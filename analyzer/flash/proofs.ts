@@ -18,7 +18,9 @@ import {
   type Exposure,
   type Outage,
 } from "./connectivity";
-import { buildFlashModel, type FlashModel } from "./model";
+import type { ServiceInfo } from "../eks/model";
+import type { EnforcerOptions } from "./enforcers";
+import { buildFlashModel, type FlashModel, type FlashProbe } from "./model";
 import { fullEnforcement, reachableRolloutStages, type RolloutStage } from "./stages";
 import { topologyFromConfig } from "./topology";
 
@@ -43,6 +45,23 @@ export interface ProveOptions {
   /** The manifests of the current stage as the program registered them; generated from config when absent. */
   readonly currentManifests?: readonly NetworkPolicyManifest[];
   readonly serviceIpv4Cidr?: string;
+  /** The cluster's Services, for ClusterIP probes (fixtures/k8s/<stack>.json). */
+  readonly clusterServices?: readonly ServiceInfo[];
+  /** The enforcer the proofs run under; upstream Kubernetes semantics by default. */
+  readonly enforcer?: EnforcerOptions["enforcer"];
+  readonly mode?: EnforcerOptions["mode"];
+}
+
+export function flashModelFor(
+  config: StackConfig,
+  cidrs: ResolvedCidrs,
+  options: ProveOptions = {},
+): FlashModel {
+  return buildFlashModel({
+    ...topologyFromConfig(config, cidrs),
+    serviceIpv4Cidr: options.serviceIpv4Cidr,
+    clusterServices: options.clusterServices,
+  });
 }
 
 /**
@@ -63,11 +82,8 @@ export function proveRollout(
   cidrs: ResolvedCidrs,
   options: ProveOptions = {},
 ): RolloutProof {
-  const model = buildFlashModel({
-    ...topologyFromConfig(config, cidrs),
-    serviceIpv4Cidr: options.serviceIpv4Cidr,
-  });
-  const evaluator = new ConnectivityEvaluator(model);
+  const model = flashModelFor(config, cidrs, options);
+  const evaluator = new ConnectivityEvaluator(model, { enforcer: options.enforcer, mode: options.mode });
   const services = Object.keys(config.services);
   const stages = reachableRolloutStages(services).map((stage): StageProof => {
     const report = evaluator.evaluate(manifestsAt(config, cidrs, stage.rollout));
@@ -81,4 +97,33 @@ export function proveRollout(
 /** Stages with an outage or a rule wider than the table; empty when (a) holds. */
 export function failingStages(proof: RolloutProof): StageProof[] {
   return proof.stages.filter((stage) => stage.outages.length > 0 || stage.policedExposures.length > 0);
+}
+
+export interface BreakGlassStage {
+  readonly stage: RolloutStage;
+  /** Probes of the flash model that break-glass leaves blocked at this stage; empty when it opens everything. */
+  readonly blocked: readonly FlashProbe[];
+}
+
+/**
+ * Break-glass must lift every isolation at once: at each reachable stage, the stage's policies plus
+ * `break-glass-allow-all` must allow every probe of the flash model, both directions.
+ */
+export function proveBreakGlass(
+  config: StackConfig,
+  cidrs: ResolvedCidrs,
+  options: ProveOptions = {},
+): BreakGlassStage[] {
+  const model = flashModelFor(config, cidrs, options);
+  const evaluator = new ConnectivityEvaluator(model, { enforcer: options.enforcer, mode: options.mode });
+  return reachableRolloutStages(Object.keys(config.services)).map((stage) => {
+    const manifests = generatePolicies({ ...config, rollout: stage.rollout, breakGlass: true }, cidrs).map(
+      (policy) => policy.manifest,
+    );
+    const report = evaluator.evaluate(manifests);
+    return {
+      stage,
+      blocked: report.verdicts.filter((verdict) => !verdict.allowed).map((verdict) => verdict.probe),
+    };
+  });
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { endpointPorts, type StackConfig } from "../../components/config";
 import { endpointNamed, resolveFlows, type ResolvedFlow, type ServiceName } from "../../components/flowTable";
 import type { ResolvedCidrs } from "../../components/networkPolicies";
+import type { ServiceInfo } from "../eks/model";
 
 export interface FlashService {
   readonly podLabels: Readonly<Record<string, string>>;
@@ -25,6 +26,12 @@ export interface FlashTopology {
   readonly serviceIpv4Cidr?: string;
   /** The declared flows with the ports this stack gives them. */
   readonly flows: readonly ResolvedFlow[];
+  /**
+   * The cluster's Services (the namespace's and kube-dns) as kubectl recorded them: pods reach a
+   * service through its ClusterIP, which the EKS enforcer sees on the egress side. Absent: pods are
+   * probed at their own addresses only.
+   */
+  readonly clusterServices?: readonly ServiceInfo[];
 }
 
 export function topologyFromConfig(config: StackConfig, cidrs: ResolvedCidrs): FlashTopology {

@@ -1,17 +1,28 @@
 /**
- * eks-vpc-cni-lints (advisory): shapes the Amazon VPC CNI network policy agent handles badly even
- * though the Kubernetes API accepts them. The agent compiles policies into per-CIDR eBPF map
- * entries with a bounded port list, and ipBlocks see post-DNAT pod addresses, not ClusterIPs.
+ * eks-vpc-cni-lints (advisory): shapes the Amazon VPC CNI network policy agent enforces differently
+ * from upstream Kubernetes although the API accepts them (aws-network-policy-agent
+ * pkg/fwruleprocessor/fw_rule_processor.go; docs/fidelity.md). The agent merges every policy
+ * selecting a pod into one longest-prefix map per direction:
+ *  - one CIDR in several rules with different ports is merged into the union of the ports, which is
+ *    what upstream means too: not a hazard on current agents, so not reported;
+ *  - an `except` range that no rule lists as a CIDR becomes a deny-all key, and the longer prefix
+ *    beats every other rule covering it: another rule (of this or any policy selecting the same
+ *    pods) that lists a containing CIDR without the except loses those addresses;
+ *  - a key holds at most 24 port entries, counted per pod across all its policies;
+ *  - egress is matched before kube-proxy's DNAT, so an ipBlock over the ClusterIP range admits
+ *    every Service in it on EKS, while upstream implementations match after DNAT.
+ * A resource rule sees one policy: the cross-policy cases are proven by the plan's EKS enforcer
+ * model (`npm run plan`, enforcerDifferences).
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { networkPolicyValidation, violation, withDefaults, type Violation } from "./common";
 import { notingPackFact } from "./packFacts";
-import { isExcepted, isValidCidr, overlaps, contains } from "./cidr";
-import { protocolOf, rulePath, rulesOf, type Direction } from "./k8s";
+import { contains, isExcepted, isValidCidr, overlaps, strictlyContains } from "./cidr";
+import { rulePath, rulesOf, type Direction } from "./k8s";
 
 export const NAME = "eks-vpc-cni-lints";
 export const DESCRIPTION =
-  "VPC CNI lints: one CIDR in two rules with different ports, over 24 port entries for one CIDR, egress ipBlock to the ClusterIP service range.";
+  "VPC CNI lints: an except range another rule covers without excepting it (a deny-all key on EKS), over 24 port entries for one CIDR, egress ipBlock to the ClusterIP service range.";
 
 export interface EksVpcCniLintsConfig {
   /** The cluster's ClusterIP service range; EKS picks 10.100.0.0/16 or 172.20.0.0/16. */
@@ -48,35 +59,37 @@ export const eksVpcCniLints: ResourceValidationPolicy = {
       const config = withDefaults(DEFAULT_CONFIG, args.getConfig<Partial<EksVpcCniLintsConfig>>());
       const found: Violation[] = [];
       // Per direction and CIDR: which rules name it, with which port set, and how many port entries in all.
-      const byCidr = new Map<
-        string,
-        { direction: Direction; rules: string[]; portSets: Set<string>; entries: number }
-      >();
+      // Per direction and CIDR: which rules name it and how many port entries they give it.
+      const byCidr = new Map<string, { direction: Direction; rules: string[]; entries: number }>();
+      // Every ipBlock (a rule without peers is 0.0.0.0/0 to the controller), for the except hazard.
+      const blocks: { direction: Direction; cidr: string; except: string[]; where: string }[] = [];
       for (const located of rulesOf(policy)) {
         const ports = located.rule.ports ?? [];
-        const portSet = ports
-          .map(
-            (port) =>
-              `${String(port.port ?? "*")}${port.endPort === undefined ? "" : `-${port.endPort}`}/${protocolOf(port)}`,
-          )
-          .sort()
-          .join(",");
+        if (!located.hasPeersKey || (located.peers ?? []).length === 0) {
+          blocks.push({
+            direction: located.direction,
+            cidr: "0.0.0.0/0",
+            except: [],
+            where: rulePath(located),
+          });
+        }
         (located.peers ?? []).forEach((peer, index) => {
           const cidr = peer.ipBlock?.cidr;
           if (cidr === undefined || !isValidCidr(cidr)) return;
-          const key = `${located.direction} ${cidr}`;
-          const entry = byCidr.get(key) ?? {
+          const peerKey = located.direction === "ingress" ? "from" : "to";
+          const except = (peer.ipBlock?.except ?? []).filter(isValidCidr);
+          blocks.push({
             direction: located.direction,
-            rules: [],
-            portSets: new Set(),
-            entries: 0,
-          };
+            cidr,
+            except,
+            where: `${rulePath(located)}.${peerKey}[${index}].ipBlock`,
+          });
+          const key = `${located.direction} ${cidr}`;
+          const entry = byCidr.get(key) ?? { direction: located.direction, rules: [], entries: 0 };
           entry.rules.push(rulePath(located));
-          entry.portSets.add(portSet);
           entry.entries += ports.length;
           byCidr.set(key, entry);
           if (located.direction !== "egress") return;
-          const except = peer.ipBlock?.except ?? [];
           for (const serviceCidr of config.serviceCidrs) {
             if (!isValidCidr(serviceCidr) || !overlaps(cidr, serviceCidr)) continue;
             if (contains(cidr, serviceCidr) && isExcepted(serviceCidr, except)) continue;
@@ -84,30 +97,44 @@ export const eksVpcCniLints: ResourceValidationPolicy = {
               message: violation(
                 resource,
                 `${rulePath(located)}.to[${index}].ipBlock ${cidr} overlaps the ClusterIP service range ${serviceCidr}; ` +
-                  "the VPC CNI agent matches ipBlocks against pod addresses after DNAT, so this allows nothing (or not what it seems)",
-                "select the backing pods with podSelector/namespaceSelector instead of a ClusterIP ipBlock",
+                  "the VPC CNI agent matches egress before kube-proxy's DNAT, so on EKS this admits every Service in that range whatever pods back it, " +
+                  "while upstream implementations match after DNAT and it admits none of them",
+                "select the backing pods with podSelector/namespaceSelector (the EKS controller then adds their Services' ClusterIPs itself)",
               ),
             });
           }
         });
       }
+      for (const block of blocks) {
+        for (const excepted of block.except) {
+          const listed = blocks.some(
+            (other) => other.direction === block.direction && other.cidr === excepted,
+          );
+          if (listed) continue;
+          for (const other of blocks) {
+            if (other === block || other.direction !== block.direction) continue;
+            if (!strictlyContains(other.cidr, excepted) || isExcepted(excepted, other.except)) continue;
+            found.push({
+              message: violation(
+                resource,
+                `${block.where} excepts ${excepted}, which ${other.where} (${other.cidr}) covers without excepting it; ` +
+                  `the VPC CNI agent merges both into one map where ${excepted} becomes a deny-all key, so the addresses ` +
+                  `${other.where} allows there are dropped on EKS although upstream Kubernetes allows them`,
+                `also list ${excepted} as a plain ipBlock in the rule that should reach it (a listed CIDR is never a deny-all key)`,
+              ),
+            });
+          }
+        }
+      }
       for (const [key, entry] of byCidr) {
         const cidr = key.slice(entry.direction.length + 1);
-        if (entry.portSets.size > 1) {
-          found.push({
-            message: violation(
-              resource,
-              `${entry.direction} CIDR ${cidr} appears in ${entry.rules.join(", ")} with different ports; the VPC CNI agent merges per CIDR and may apply one port list to both`,
-              `put ${cidr} in a single rule with all its ports`,
-            ),
-          });
-        }
         if (entry.entries > config.maxPortsPerCidr) {
           found.push({
             message: violation(
               resource,
-              `${entry.direction} CIDR ${cidr} has ${entry.entries} port/protocol entries, over the VPC CNI agent's ${config.maxPortsPerCidr} per CIDR`,
-              `use endPort ranges or split the CIDR so each has at most ${config.maxPortsPerCidr} port entries`,
+              `${entry.direction} CIDR ${cidr} has ${entry.entries} port/protocol entries in ${entry.rules.join(", ")}, over the VPC CNI agent's ` +
+                `${config.maxPortsPerCidr} per CIDR key; the limit counts every policy selecting the pod together, and the agent drops the rest`,
+              `use endPort ranges or split the CIDR so each pod's map has at most ${config.maxPortsPerCidr} port entries per CIDR`,
             ),
           });
         }

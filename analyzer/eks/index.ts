@@ -1,0 +1,5 @@
+// Public surface of the EKS VPC CNI enforcer model.
+export * from "./model";
+export { MAX_PORT_PROTOCOL, computeMapEntries, longestPrefixMatch, valueAllows } from "./agent";
+export { EndpointsResolver, isHeadless, type PolicyEndpoints } from "./controller";
+export { EksEnforcer, addressOf, type EksEnforcerOptions } from "./enforcer";

@@ -1,0 +1,133 @@
+/**
+ * The two enforcers a policy set is judged under over the flash model: upstream Kubernetes semantics
+ * (our analyzer) and the EKS VPC CNI agent (analyzer/eks). Both answer through one interface, so the
+ * proofs, the matrix and the plan run unchanged under either.
+ */
+import type { NetworkPolicyManifest } from "../../components/networkPolicies";
+import {
+  PolicyAnalyzer,
+  type Direction,
+  type DirectionVerdict,
+  type NetworkPolicy,
+  type ProbeExplanation,
+} from "../index";
+import type { Endpoint } from "../model";
+import { EksEnforcer, type EksCluster, type EksProbe, type EnforcingMode, type SideDecision } from "../eks";
+import { clusterWith, type FlashModel, type FlashProbe } from "./model";
+
+export const ENFORCERS = ["upstream", "eks-vpc-cni"] as const;
+export type EnforcerName = (typeof ENFORCERS)[number];
+
+export interface EnforcerOptions {
+  readonly enforcer?: EnforcerName;
+  /** The EKS agent's mode; ignored upstream. */
+  readonly mode?: EnforcingMode;
+}
+
+type AnyPolicy = NetworkPolicy | NetworkPolicyManifest;
+
+/** One policy set under one enforcer. */
+export interface Judge {
+  /** Policies (as their keys) that decide the endpoint's side; equal keys mean equal verdicts. */
+  decidingPolicies(endpoint: Endpoint, direction: Direction): readonly string[];
+  isAllowed(probe: FlashProbe): boolean;
+  explain(probe: FlashProbe): ProbeExplanation;
+}
+
+export function eksProbe(probe: FlashProbe): EksProbe {
+  return {
+    from: probe.from.endpoint,
+    to: probe.to.endpoint,
+    port: probe.port,
+    protocol: probe.protocol,
+    ...(probe.viaService === undefined ? {} : { viaService: probe.viaService }),
+  };
+}
+
+export function eksClusterWith(model: FlashModel, policies: readonly AnyPolicy[]): EksCluster {
+  return {
+    ...clusterWith(model, policies),
+    services: model.topology.clusterServices ?? [],
+    nodeIps: Object.fromEntries(model.pods.map((pod) => [`${pod.namespace}/${pod.name}`, model.nodeIp])),
+  };
+}
+
+function upstreamJudge(model: FlashModel, policies: readonly AnyPolicy[]): Judge {
+  const analyzer = new PolicyAnalyzer(clusterWith(model, policies));
+  const toProbe = (probe: FlashProbe) => ({
+    from: probe.from.endpoint,
+    to: probe.to.endpoint,
+    port: probe.port,
+    protocol: probe.protocol,
+  });
+  return {
+    decidingPolicies: (endpoint, direction) =>
+      endpoint.kind === "pod"
+        ? analyzer.isolatingPolicies(endpoint.pod, direction).map((policy) => policy.key)
+        : [],
+    isAllowed: (probe) => analyzer.isAllowed(toProbe(probe)),
+    explain: (probe) => analyzer.explain(toProbe(probe)),
+  };
+}
+
+function eksSideVerdict(
+  decision: SideDecision,
+  direction: Direction,
+  selecting: readonly string[],
+): DirectionVerdict {
+  switch (decision.kind) {
+    case "not-a-pod":
+      return { kind: "not-a-pod" };
+    case "default-allow":
+      return { kind: "not-isolated" };
+    case "default-deny":
+      return { kind: "denied", isolatedBy: ["strict mode (no policy selects the pod)"] };
+    case "lookup": {
+      const { entry } = decision;
+      if (!decision.allowed) return { kind: "denied", isolatedBy: selecting };
+      if (entry?.kind === "node-ip") {
+        return {
+          kind: "enforcer-allowed",
+          reason: `the agent always allows the pod's own node ${decision.address}`,
+        };
+      }
+      if (entry?.kind === "catch-all") return { kind: "not-isolated" };
+      return {
+        kind: "allowed",
+        isolatedBy: selecting,
+        allowedBy: (entry?.rules ?? []).map((rule) => ({ ...rule, direction })),
+      };
+    }
+  }
+}
+
+function eksJudge(model: FlashModel, policies: readonly AnyPolicy[], mode: EnforcingMode): Judge {
+  const enforcer = new EksEnforcer(eksClusterWith(model, policies), { mode });
+  const selecting = (endpoint: Endpoint): string[] =>
+    endpoint.kind === "pod"
+      ? enforcer.policyEndpoints.filter((endpoints) => endpoints.selects(endpoint.pod)).map((e) => e.policy)
+      : [];
+  return {
+    // Every selecting policy shapes both maps on EKS (and, in strict mode, none selecting denies).
+    decidingPolicies: (endpoint) => selecting(endpoint),
+    isAllowed: (probe) => enforcer.isAllowed(eksProbe(probe)),
+    explain: (probe) => {
+      const verdict = enforcer.decide(eksProbe(probe));
+      return {
+        allowed: verdict.allowed,
+        egress: eksSideVerdict(verdict.egress, "egress", selecting(probe.from.endpoint)),
+        ingress: eksSideVerdict(verdict.ingress, "ingress", selecting(probe.to.endpoint)),
+      };
+    },
+  };
+}
+
+export function judgeFor(
+  model: FlashModel,
+  policies: readonly AnyPolicy[],
+  options: EnforcerOptions = {},
+): Judge {
+  return (options.enforcer ?? "upstream") === "upstream"
+    ? upstreamJudge(model, policies)
+    : eksJudge(model, policies, options.mode ?? "standard");
+}
