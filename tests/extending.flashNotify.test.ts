@@ -106,16 +106,10 @@ describe("extending: flash-notify added with YAML only @process", function () {
       json.matrix.find(
         (row) => row.from === from && row.to === to && row.port === port && row.protocol === protocol,
       );
+    const mqCell = cell(`flash-ticket/${NOTIFY}`, "mq", 5671);
     assert.deepEqual(
-      { ...cell(`flash-ticket/${NOTIFY}`, "mq", 5671) },
-      {
-        from: `flash-ticket/${NOTIFY}`,
-        to: "mq",
-        port: 5671,
-        protocol: "TCP",
-        allowed: true,
-        intended: true,
-      },
+      { allowed: mqCell?.allowed, intended: mqCell?.intended },
+      { allowed: true, intended: true },
     );
     assert.equal(cell(`flash-ticket/${NOTIFY}`, "kube-system/kube-dns", 53, "UDP")?.allowed, true);
     // Isolated: nothing reaches it, not even the gateway on its port; it reaches no other store.
