@@ -1,19 +1,24 @@
 /**
- * npm run -s check -- FILE.yaml [--stack dev|prod]
+ * npm run -s check -- FILE.yaml [--stack STACK] [--policy-pack-config FILE]
  *
  * Runs the CrossGuard pack over the NetworkPolicies of a multi-document YAML file (kubectl-style,
  * `kind: List` included) through the same gRPC harness as the tests and the plan, with the stack's
- * pack config, and prints the verdicts as JSON: [{"policy","level","message","resource"}].
+ * pack config (any stack with policies/config/<stack>.json, or the file given) and the stack's
+ * config (its flow table: which workloads are isolated), and prints the verdicts as JSON:
+ * [{"policy","level","message","resource"}].
  *
  * Exit codes: 0 no mandatory verdict, 1 at least one mandatory verdict, 2 the file cannot be read
  * or parsed (the message names the file, the document index and the line) or the pack fails.
  */
 import * as fs from "fs";
+import * as path from "path";
 import { Command, Option } from "commander";
 import { LineCounter, parseAllDocuments } from "yaml";
 import { runAsProcess, type CliIo } from "./io";
 import type { AnalyzedResource } from "../offline/analyzerWire";
-import { POLICY_STACKS, sharedPolicyHarness, type PolicyStack } from "../offline/policyHarness";
+import { sharedPolicyHarness, stackPackConfigPath } from "../offline/policyHarness";
+import { PROJECT_ROOT, StackConfigError, readStackConfig } from "../offline/stackConfig";
+import { packConfigStacks, stackConfigOf } from "../offline/stacks";
 import { networkPolicyResource } from "../offline/policyResources";
 import { NETWORK_POLICY_TYPE } from "../components/resourceTypes";
 
@@ -80,9 +85,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .description("Run the flash-netpol policy pack over the NetworkPolicies of a YAML file")
     .argument("<file>", "multi-document YAML with NetworkPolicies")
     .addOption(
-      new Option("--stack <stack>", "whose pack config to use (policies/config/<stack>.json)")
-        .choices(POLICY_STACKS)
-        .default("dev"),
+      new Option(
+        "--stack <stack>",
+        "whose pack config (policies/config/<stack>.json) and stack config (Pulumi.<stack>.yaml over Pulumi.yaml) to use",
+      ).default("dev"),
+    )
+    .option(
+      "-C, --cwd <dir>",
+      "the project directory holding Pulumi.yaml, Pulumi.<stack>.yaml and policies/config/ (as pulumi --cwd; default this project)",
+    )
+    .option(
+      "--config-file <file>",
+      "the stack's config file instead of Pulumi.<stack>.yaml (as pulumi --config-file); project config still comes from Pulumi.yaml",
+    )
+    .option(
+      "--policy-pack-config <file>",
+      "pack config to use instead of policies/config/<stack>.json (as pulumi preview --policy-pack-config)",
     )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
@@ -93,7 +111,34 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return code === 0 ? 0 : 2;
   }
   const [file] = program.args as [string];
-  const { stack } = program.opts<{ stack: PolicyStack }>();
+  const { stack, policyPackConfig, configFile, cwd } = program.opts<{
+    stack: string;
+    policyPackConfig?: string;
+    configFile?: string;
+    cwd?: string;
+  }>();
+  const root = cwd === undefined ? PROJECT_ROOT : path.resolve(cwd);
+  const packConfig = policyPackConfig ?? stackPackConfigPath(stack, root);
+  if (!fs.existsSync(packConfig)) {
+    io.err(
+      policyPackConfig === undefined
+        ? `check: no pack config for stack ${stack} (${path.relative(process.cwd(), packConfig)}); stacks with one: ${packConfigStacks(path.join(root, "policies", "config")).join(", ") || "none"}. ` +
+            `Fix: add policies/config/${stack}.json (README "Extending"), or pass --policy-pack-config FILE\n`
+        : `check: --policy-pack-config ${policyPackConfig}: no such file\n`,
+    );
+    return 2;
+  }
+  let stackConfig: Record<string, string>;
+  try {
+    stackConfig =
+      configFile === undefined
+        ? stackConfigOf(stack, root)
+        : readStackConfig(configFile, path.join(root, "Pulumi.yaml"));
+  } catch (error) {
+    if (!(error instanceof StackConfigError)) throw error;
+    io.err(`check: ${error.message}\n`);
+    return 2;
+  }
   let resources: AnalyzedResource[];
   try {
     let text: string;
@@ -111,7 +156,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (resources.length === 0)
     io.err(`check: ${file} has no ${NETWORK_POLICY_TYPE.split(":").pop()}; nothing to check\n`);
-  const harness = await sharedPolicyHarness({ stack });
+  const harness = await sharedPolicyHarness({ stack, packConfig, stackConfig });
   const verdicts = await harness.preview(resources);
   io.out(`${JSON.stringify(verdicts, null, 2)}\n`);
   return verdicts.some((verdict) => verdict.level === "mandatory") ? 1 : 0;

@@ -1,5 +1,5 @@
 /**
- * `npm run plan -- --stack dev|prod [--format summary|yaml|json|mermaid] [--explain FROM TO PORT]`:
+ * `npm run plan -- --stack STACK [--config-file FILE] [--format summary|yaml|json|mermaid|markdown] [--explain FROM TO PORT]`:
  * the offline plan of a stack. Runs the real program under Pulumi's mock runtime with the stack's
  * config and recorded AWS answers, then proves its connectivity against the flow table.
  *
@@ -12,6 +12,9 @@ import * as path from "node:path";
 import { Command, Option } from "commander";
 import { runAsProcess, type CliIo } from "./io";
 import { PROJECT_ROOT, readStackConfig } from "../offline/runProgram";
+import { StackConfigError } from "../offline/stackConfig";
+import { listStacks } from "../offline/stacks";
+import { renderReadmeTables } from "../offline/readmeTables";
 import { explainConnection, planConnectivity } from "../offline/planConnectivity";
 import {
   planJson,
@@ -30,7 +33,7 @@ import {
   startPlanPolicyHarness,
 } from "../offline/planPolicyVerdicts";
 
-const FORMATS = ["summary", "yaml", "json", "mermaid"] as const;
+const FORMATS = ["summary", "yaml", "json", "mermaid", "markdown"] as const;
 const EXIT_OUTAGE = 3;
 const EXIT_MANDATORY_VIOLATION = 4;
 
@@ -42,6 +45,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       "Offline plan of a stack: the NetworkPolicies `pulumi up` would apply, from recorded AWS answers",
     )
     .requiredOption("--stack <name>", "stack to plan; reads Pulumi.<name>.yaml and fixtures/aws/<name>.json")
+    .option(
+      "--config-file <file>",
+      "the stack's config file instead of Pulumi.<stack>.yaml (as pulumi --config-file); project config still comes from Pulumi.yaml",
+    )
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("summary"))
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
     .option(
@@ -74,6 +81,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const options = program.opts<{
     stack: string;
+    configFile?: string;
     format: (typeof FORMATS)[number];
     fixture?: string;
     k8sFixture?: string;
@@ -88,11 +96,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
-  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
+  const stackFile = options.configFile ?? path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
     errLine(
-      `plan: no stack file ${path.relative(process.cwd(), stackFile)}; expected Pulumi.<stack>.yaml at the project root (dev, prod)`,
+      options.configFile === undefined
+        ? `plan: no stack file ${path.relative(process.cwd(), stackFile)}; expected Pulumi.<stack>.yaml at the project root (stacks: ${listStacks().join(", ")}); README "Extending" shows how to add one`
+        : `plan: --config-file ${stackFile}: no such file`,
     );
+    return 2;
+  }
+  let stackConfig: Record<string, string>;
+  try {
+    stackConfig = readStackConfig(stackFile);
+  } catch (error) {
+    if (!(error instanceof StackConfigError)) throw error;
+    errLine(`plan: ${error.message}`);
     return 2;
   }
   if (options.k8sFixture !== undefined && !fs.existsSync(options.k8sFixture)) {
@@ -102,7 +120,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const packConfigFile = options.policyPackConfig ?? packConfigFileFor(options.stack);
   // The pack starts while the program runs: its start-up is most of a plan's wall time.
   const harness = options.policyPack
-    ? startPlanPolicyHarness(options.stack, readStackConfig(stackFile), packConfigFile)
+    ? startPlanPolicyHarness(options.stack, stackConfig, packConfigFile)
     : undefined;
   harness?.catch(() => undefined);
   let built: Awaited<ReturnType<typeof buildPlan>>;
@@ -139,6 +157,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   else if (options.format === "json")
     io.out(JSON.stringify(planJson(report, connectivity, verdicts), null, 2) + "\n");
   else if (options.format === "mermaid") io.out(renderMermaid(connectivity));
+  else if (options.format === "markdown") io.out(renderReadmeTables(report));
   else {
     io.out(renderSummary(report, connectivity));
     if (verdicts !== undefined) io.out(`\n${renderPolicyVerdicts(verdicts, packConfigFile)}`);

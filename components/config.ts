@@ -12,8 +12,11 @@ import { isValidCidr } from "./cidrs";
 import {
   DATA_STORE_NAMES,
   DIRECTIONS,
-  SERVICE_NAMES,
+  declareFlows,
+  flowEntriesSchema,
+  serviceNameSchema,
   type DataStoreName,
+  type DeclaredFlow,
   type Direction,
   type EndpointPorts,
   type ServiceName,
@@ -66,25 +69,29 @@ const booleanFlag = z
   .default(false);
 
 const rolloutFlag = z.enum(["off", "enforce"], { error: "'off' or 'enforce'" });
-const serviceRollout = z.strictObject({
-  ingress: rolloutFlag.default("enforce"),
-  egress: rolloutFlag.default("enforce"),
+const serviceRollout = z.strictObject({ ingress: rolloutFlag, egress: rolloutFlag });
+
+/**
+ * One service: its pods (default `app: <name>`) and the port its clients and the ALB reach it on.
+ * A worker that serves nobody still states a port: its health endpoint, which the kubelet probes
+ * (kubelet probes bypass NetworkPolicy).
+ */
+const serviceConfig = z.strictObject({
+  podLabels: podLabels.optional(),
+  port,
 });
 
-const DEFAULT_SERVICE_PORTS: Record<ServiceName, number> = {
-  "flash-gateway": 3000,
-  "flash-api": 4000,
-  // The worker serves nothing; its port is the health endpoint the kubelet probes (kubelet probes bypass NetworkPolicy).
-  "flash-pay": 8080,
-};
-
-const serviceConfig = (name: ServiceName) =>
-  z
-    .strictObject({
-      podLabels: podLabels.default({ app: name }),
-      port: port.default(DEFAULT_SERVICE_PORTS[name]),
-    })
-    .default({ podLabels: { app: name }, port: DEFAULT_SERVICE_PORTS[name] });
+const servicesConfig = z
+  .record(serviceNameSchema, serviceConfig, { error: "a map of service name to {podLabels, port}" })
+  .refine((services) => Object.keys(services).length > 0, "at least one service")
+  .transform((services) =>
+    Object.fromEntries(
+      Object.entries(services).map(([name, service]) => [
+        name,
+        { podLabels: service.podLabels ?? { app: name }, port: service.port },
+      ]),
+    ),
+  );
 
 const awsIdentifier = (what: string) =>
   z
@@ -231,28 +238,19 @@ const paymentApiConfig = z
   })
   .default({ cidrs: ["0.0.0.0/0"], ports: [443] });
 
+// Every service states both flags: a new service must not start enforced by accident in prod.
 const rolloutConfig = z
   .strictObject({
     defaultDeny: rolloutFlag.default("enforce"),
-    services: z
-      .strictObject({
-        "flash-gateway": serviceRollout.default({ ingress: "enforce", egress: "enforce" }),
-        "flash-api": serviceRollout.default({ ingress: "enforce", egress: "enforce" }),
-        "flash-pay": serviceRollout.default({ ingress: "enforce", egress: "enforce" }),
-      })
-      .default({
-        "flash-gateway": { ingress: "enforce", egress: "enforce" },
-        "flash-api": { ingress: "enforce", egress: "enforce" },
-        "flash-pay": { ingress: "enforce", egress: "enforce" },
-      }),
+    services: z.record(serviceNameSchema, serviceRollout).default({}),
   })
   .superRefine((rollout, context) => {
     // The default deny isolates every pod in both directions; a service policy still off would then
     // lose its declared flows. The README's stage order enforces every service policy first.
     if (rollout.defaultDeny !== "enforce") return;
-    for (const service of SERVICE_NAMES) {
+    for (const [service, flags] of Object.entries(rollout.services)) {
       for (const direction of DIRECTIONS) {
-        if (rollout.services[service][direction] === "off") {
+        if (flags[direction] === "off") {
           context.addIssue({
             code: "custom",
             path: ["services", service, direction],
@@ -262,14 +260,7 @@ const rolloutConfig = z
       }
     }
   })
-  .default({
-    defaultDeny: "enforce",
-    services: {
-      "flash-gateway": { ingress: "enforce", egress: "enforce" },
-      "flash-api": { ingress: "enforce", egress: "enforce" },
-      "flash-pay": { ingress: "enforce", egress: "enforce" },
-    },
-  });
+  .default({ defaultDeny: "enforce", services: {} });
 
 // registry[:port]/path[:tag]@sha256:<64 hex>: a digest, so every live verification runs the same nc and nslookup.
 const PINNED_IMAGE =
@@ -289,17 +280,13 @@ export const CONFIG_SCHEMA = {
       .array(z.string().regex(/^subnet-[0-9a-f]+$/, "a subnet id such as subnet-0abc12"))
       .optional(),
   }),
-  services: z
-    .strictObject({
-      "flash-gateway": serviceConfig("flash-gateway"),
-      "flash-api": serviceConfig("flash-api"),
-      "flash-pay": serviceConfig("flash-pay"),
-    })
-    .default({
-      "flash-gateway": { podLabels: { app: "flash-gateway" }, port: DEFAULT_SERVICE_PORTS["flash-gateway"] },
-      "flash-api": { podLabels: { app: "flash-api" }, port: DEFAULT_SERVICE_PORTS["flash-api"] },
-      "flash-pay": { podLabels: { app: "flash-pay" }, port: DEFAULT_SERVICE_PORTS["flash-pay"] },
-    }),
+  /** Any number of services: `{podLabels, port}` each. The project's default is in Pulumi.yaml. */
+  services: servicesConfig,
+  /**
+   * The flow table: `{from, to, purpose}` entries naming services, redis, postgres, mq, alb, dns or
+   * payment-api. Checked against the services in parseStackConfig. The default is in Pulumi.yaml.
+   */
+  flows: flowEntriesSchema,
   dataStores: dataStoresConfig,
   alb: albConfig,
   dns: dnsConfig,
@@ -319,13 +306,7 @@ export const CONFIG_SCHEMA = {
   /** Opt-in: read each service's Deployment and fail when its pod template does not match the selector or port. */
   verifySelectors: booleanFlag,
   /** The Deployment behind each service, for verifySelectors; defaults to the service name. */
-  deployments: z
-    .strictObject({
-      "flash-gateway": dns1123Label.optional(),
-      "flash-api": dns1123Label.optional(),
-      "flash-pay": dns1123Label.optional(),
-    })
-    .default({}),
+  deployments: z.record(serviceNameSchema, dns1123Label).default({}),
   /**
    * The image `npm run verify` probes with (busybox: nc and nslookup), pinned by digest; usually a
    * mirror in the account's ECR, which private clusters can pull without Docker Hub's rate limits.
@@ -348,7 +329,10 @@ export const CONFIG_SCHEMA = {
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
-export type StackConfig = { [K in ConfigKey]: z.output<(typeof CONFIG_SCHEMA)[K]> } & {
+type ParsedKeys = { [K in ConfigKey]: z.output<(typeof CONFIG_SCHEMA)[K]> };
+export type StackConfig = Omit<ParsedKeys, "flows"> & {
+  /** The flow table, checked against the services: every endpoint resolved. */
+  readonly flows: readonly DeclaredFlow[];
   /** An explicit kubeconfig (a secret); without it the provider is built from the EKS cluster. */
   readonly kubeconfig?: string;
 };
@@ -362,6 +346,7 @@ const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set([
   "deployments",
   "cluster",
   "services",
+  "flows",
   "dataStores",
   "alb",
   "dns",
@@ -412,7 +397,7 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
         value = JSON.parse(text);
       } catch {
         problems.push(
-          `${renderPath(key, [])}: got ${describeValue(text)}; expected a YAML map (structured config), see README "Config reference"`,
+          `${renderPath(key, [])}: got ${describeValue(text)}; expected a YAML ${key === "flows" ? "list" : "map"} (structured config), see README "Config reference"`,
         );
         continue;
       }
@@ -433,6 +418,10 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
       problems.push(`${renderPath(key, issue.path)}: got ${describeValue(found)}; expected ${expected}`);
     }
   }
+  const flows =
+    parsed.services !== undefined && parsed.flows !== undefined
+      ? checkServices(parsed as Pick<ParsedKeys, "services" | "flows" | "rollout" | "deployments">, problems)
+      : [];
   if (problems.length > 0) {
     throw new ConfigError(
       `invalid stack config in ${stackFile}:\n  - ${problems.join("\n  - ")}\n` +
@@ -440,14 +429,63 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
     );
   }
   const kubeconfig = rawValue(`${CONFIG_NAMESPACE}:kubeconfig`);
-  return { ...(parsed as { [K in ConfigKey]: z.output<(typeof CONFIG_SCHEMA)[K]> }), kubeconfig };
+  return { ...(parsed as ParsedKeys), flows, kubeconfig };
+}
+
+/**
+ * What no single key can check: the flows against the services, and every service's rollout
+ * flags and Deployment name against the services. Returns the flows; problems are appended.
+ */
+function checkServices(
+  parsed: Partial<Pick<ParsedKeys, "rollout" | "deployments">> & Pick<ParsedKeys, "services" | "flows">,
+  problems: string[],
+): DeclaredFlow[] {
+  const services = Object.keys(parsed.services);
+  const declared = declareFlows(parsed.flows, services);
+  for (const problem of declared.problems) {
+    const where = problem.paths.map((path) => renderPath(problem.key, path)).join(", ");
+    problems.push(
+      `${where}: got ${describeValue(problem.found)}; expected ${problem.expected}. Fix: ${problem.fix}`,
+    );
+  }
+  const rollout = parsed.rollout?.services;
+  if (rollout !== undefined) {
+    for (const service of services) {
+      if (rollout[service] !== undefined) continue;
+      problems.push(
+        `${renderPath("rollout", ["services", service])}: got nothing; expected the rollout flags of service ${service} ` +
+          `({ingress: off|enforce, egress: off|enforce}), stated in every stack so a new service never starts enforced by accident. ` +
+          `Fix: add rollout.services.${service} with ingress: "off" and egress: "off" to this stack file (enforce them stage by stage, README "Staged rollout")`,
+      );
+    }
+    for (const service of Object.keys(rollout)) {
+      if (services.includes(service)) continue;
+      problems.push(
+        `${renderPath("rollout", ["services", service])}: got flags for ${service}; expected only services of flash-netpol:services (${services.join(", ")}). ` +
+          `Fix: remove rollout.services.${service}, or declare the service under flash-netpol:services`,
+      );
+    }
+  }
+  for (const service of Object.keys(parsed.deployments ?? {})) {
+    if (services.includes(service)) continue;
+    problems.push(
+      `${renderPath("deployments", [service])}: got a Deployment for ${service}; expected only services of flash-netpol:services (${services.join(", ")}). ` +
+        `Fix: remove deployments.${service}, or declare the service under flash-netpol:services`,
+    );
+  }
+  return declared.flows;
+}
+
+/** The declared services, in the order stack config lists them. */
+export function serviceNamesOf(config: Pick<StackConfig, "services">): ServiceName[] {
+  return Object.keys(config.services);
 }
 
 export function endpointPorts(config: StackConfig): EndpointPorts {
   return {
     servicePorts: Object.fromEntries(
-      SERVICE_NAMES.map((name) => [name, config.services[name].port]),
-    ) as Record<ServiceName, number>,
+      Object.entries(config.services).map(([name, service]) => [name, service.port]),
+    ),
     dataStorePorts: Object.fromEntries(
       DATA_STORE_NAMES.map((name) => [name, dataStorePortsOf(config, name)]),
     ) as Record<DataStoreName, readonly number[]>,
@@ -465,14 +503,16 @@ export function dataStorePortsOf(config: StackConfig, store: DataStoreName): rea
 }
 
 export function isEnforced(rollout: RolloutConfig, service: ServiceName, direction: Direction): boolean {
-  return rollout.services[service][direction] === "enforce";
+  return rollout.services[service]?.[direction] === "enforce";
 }
 
 /** Whether this stage deploys any policy that isolates pods, which only matters if the CNI enforces it. */
 export function isAnyPolicyEnforced(rollout: RolloutConfig): boolean {
   return (
     rollout.defaultDeny === "enforce" ||
-    SERVICE_NAMES.some((service) => DIRECTIONS.some((direction) => isEnforced(rollout, service, direction)))
+    Object.keys(rollout.services).some((service) =>
+      DIRECTIONS.some((direction) => isEnforced(rollout, service, direction)),
+    )
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { compileLabelSelector } from "../analyzer/labelSelector";
 import type { StackConfig } from "./config";
-import { SERVICE_NAMES, describeEndpoint, flowsOf, type ServiceName } from "./flowTable";
+import { describeEndpoint, flowsOf, type ServiceName } from "./flowTable";
 import type { GeneratedPolicy, LabelSelector } from "./networkPolicies";
 
 /** The fields of an apps/v1 Deployment this check reads. */
@@ -44,8 +44,8 @@ export function checkDeployments(
   deployments: Readonly<Record<ServiceName, DeploymentSnapshot>>,
 ): string[] {
   const problems: string[] = [];
-  for (const service of SERVICE_NAMES) {
-    const deployment = deployments[service];
+  for (const service of Object.keys(config.services)) {
+    const deployment = deployments[service] ?? {};
     const where = `Deployment ${config.namespace}/${deploymentNameOf(config, service)}`;
     const labels = deployment.spec?.template?.metadata?.labels ?? {};
     const selector = { matchLabels: config.services[service].podLabels };
@@ -61,7 +61,7 @@ export function checkDeployments(
       );
     }
     // Only a port that something connects to must be declared; the pay worker serves nobody.
-    if (flowsOf(service, "ingress").length > 0) {
+    if (flowsOf(service, "ingress", config.flows).length > 0) {
       const declared = (deployment.spec?.template?.spec?.containers ?? []).flatMap((container) =>
         (container.ports ?? []).map((port) => `${port.containerPort}/${port.protocol ?? "TCP"}`),
       );
@@ -93,8 +93,10 @@ export function serviceNameOf(config: StackConfig, service: ServiceName): string
  * Only a service something connects to needs a Service: the pay worker (no ingress flow) is reached
  * by nobody, so it is not read and may have none.
  */
-export function servicesNeedingService(): ServiceName[] {
-  return SERVICE_NAMES.filter((service) => flowsOf(service, "ingress").length > 0);
+export function servicesNeedingService(config: Pick<StackConfig, "services" | "flows">): ServiceName[] {
+  return Object.keys(config.services).filter(
+    (service) => flowsOf(service, "ingress", config.flows).length > 0,
+  );
 }
 
 const describeServicePorts = (ports: ServiceSnapshot["ports"]) =>
@@ -115,11 +117,11 @@ export function checkServices(
   deployments: Readonly<Partial<Record<ServiceName, DeploymentSnapshot>>> = {},
 ): string[] {
   const problems: string[] = [];
-  for (const service of servicesNeedingService()) {
+  for (const service of servicesNeedingService(config)) {
     const snapshot = services[service];
     if (snapshot === undefined) continue;
     // Only pods have egress policies the controller adds ClusterIPs to; the ALB reaches pod IPs itself.
-    const podCallers = flowsOf(service, "ingress")
+    const podCallers = flowsOf(service, "ingress", config.flows)
       .filter((flow) => flow.from.kind === "service")
       .map((flow) => describeEndpoint(flow.from));
     const where =

@@ -19,7 +19,7 @@ import {
   type DeploymentSnapshot,
   type ServiceSnapshot,
 } from "./deploymentCheck";
-import { FLOW_TABLE, SERVICE_NAMES, describeEndpoint, resolveFlows, type ServiceName } from "./flowTable";
+import { describeEndpoint, resolveFlows, type ServiceName } from "./flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
 import { recordedStateSchema, type RecordedFlow, type RecordedState } from "./recordedState";
 import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
@@ -57,7 +57,7 @@ export interface FlashNetworkPoliciesOptions extends pulumi.ComponentResourceOpt
 export type EffectiveFlow = RecordedFlow;
 
 export function effectiveFlowTable(config: StackConfig): EffectiveFlow[] {
-  return resolveFlows(endpointPorts(config), FLOW_TABLE).map((flow) => ({
+  return resolveFlows(endpointPorts(config), config.flows).map((flow) => ({
     from: describeEndpoint(flow.from),
     to: describeEndpoint(flow.to),
     ports: [...flow.ports],
@@ -138,9 +138,9 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     const recorded: RecordedState = {
       namespace: this.namespace,
       services: Object.fromEntries(
-        SERVICE_NAMES.map((service) => [
+        Object.entries(config.services).map(([service, { podLabels, port }]) => [
           service,
-          { podLabels: config.services[service].podLabels, port: config.services[service].port },
+          { podLabels, port },
         ]),
       ) as RecordedState["services"],
       dataStorePorts: Object.fromEntries(
@@ -176,7 +176,8 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     const read = { parent: this, provider: this.provider };
     const namespace = k8s.core.v1.Namespace.get(`${name}-namespace`, config.namespace, read);
     if (!config.verifySelectors) return pulumi.output(namespace.id).apply(() => [namespace]);
-    const deployments = SERVICE_NAMES.map((service) =>
+    const serviceNames = Object.keys(config.services);
+    const deployments = serviceNames.map((service) =>
       k8s.apps.v1.Deployment.get(
         `${service}-deployment`,
         `${config.namespace}/${deploymentNameOf(config, service)}`,
@@ -185,7 +186,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     );
     // Callers reach a service through its Service; on EKS its ClusterIP is allowed only when the
     // Service selects the service's pods, so the Service is checked as well.
-    const withService = servicesNeedingService();
+    const withService = servicesNeedingService(config);
     const services = withService.map((service) =>
       k8s.core.v1.Service.get(
         `${service}-service`,
@@ -201,7 +202,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       ])
       .apply(([, specs, serviceSpecs]) => {
         const snapshots = Object.fromEntries(
-          SERVICE_NAMES.map((service, index) => [service, { spec: specs[index] } as DeploymentSnapshot]),
+          serviceNames.map((service, index) => [service, { spec: specs[index] } as DeploymentSnapshot]),
         ) as Record<ServiceName, DeploymentSnapshot>;
         const serviceSnapshots = Object.fromEntries(
           withService.map((service, index) => [service, serviceSpecs[index] as ServiceSnapshot]),

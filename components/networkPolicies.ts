@@ -10,8 +10,6 @@ import { ALWAYS_EXCEPTED_CIDRS, canonicalCidrs, cidrContains, exceptionsWithin, 
 import { ConfigError, endpointPorts, isEnforced, type StackConfig } from "./config";
 import {
   DIRECTIONS,
-  FLOW_TABLE,
-  SERVICE_NAMES,
   describeEndpoint,
   flowsOf,
   portsOf,
@@ -156,7 +154,7 @@ function servicePolicy(
   config: StackConfig,
   cidrs: ResolvedCidrs,
 ): NetworkPolicyManifest {
-  const flows = flowsOf(service, direction, FLOW_TABLE);
+  const flows = flowsOf(service, direction, config.flows);
   const podSelector = { matchLabels: { ...config.services[service].podLabels } };
   const meta = metadata(
     servicePolicyName(service, direction),
@@ -300,7 +298,7 @@ function breakGlassPolicy(config: StackConfig, others: readonly GeneratedPolicy[
  */
 export function generatePolicies(config: StackConfig, cidrs: ResolvedCidrs): GeneratedPolicy[] {
   const policies: GeneratedPolicy[] = [];
-  for (const service of SERVICE_NAMES) {
+  for (const service of Object.keys(config.services)) {
     for (const direction of DIRECTIONS) {
       if (!isEnforced(config.rollout, service, direction)) continue;
       policies.push({

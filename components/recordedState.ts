@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { CONFIG_SCHEMA } from "./config";
-import { DATA_STORE_NAMES, SERVICE_NAMES } from "./flowTable";
+import { DATA_STORE_NAMES } from "./flowTable";
 import type { ResolvedCidrs } from "./networkPolicies";
 
 const port = z.number().int().min(1).max(65535);
@@ -40,7 +40,9 @@ export type RecordedFlow = z.output<typeof recordedFlowSchema>;
 
 export const recordedStateSchema = z.object({
   namespace: z.string().min(1),
-  services: z.record(z.enum(SERVICE_NAMES), recordedService),
+  services: z
+    .record(z.string(), recordedService)
+    .refine((services) => Object.keys(services).length > 0, "at least one service"),
   dataStorePorts: z.record(z.enum(DATA_STORE_NAMES), z.array(port)),
   paymentApiPorts: z.array(port),
   /** The NodeLocal DNSCache address pods resolve through; null when the cluster does not run it. */

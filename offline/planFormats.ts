@@ -1,7 +1,7 @@
 /** Renders a plan report as a readable summary, kubectl-ready YAML, or the JSON other tools read. */
 import * as YAML from "yaml";
 import type { PolicyVerdict } from "./policyHarness";
-import { DIRECTIONS, SERVICE_NAMES } from "../components/flowTable";
+import { DIRECTIONS } from "../components/flowTable";
 import type {
   NetworkPolicyManifest,
   NetworkPolicyPeer,
@@ -84,9 +84,9 @@ export function renderSummary(report: PlanReport, connectivity?: PlanConnectivit
   lines.push("");
   lines.push("Rollout stage:");
   lines.push(`  default deny (namespace)  ${report.rollout.defaultDeny}`);
-  for (const service of SERVICE_NAMES) {
+  for (const { name: service } of report.services) {
     const flags = DIRECTIONS.map(
-      (direction) => `${direction} ${report.rollout.services[service][direction]}`,
+      (direction) => `${direction} ${report.rollout.services[service]?.[direction] ?? "off"}`,
     ).join(", ");
     lines.push(`  ${service.padEnd(24)}  ${flags}`);
   }

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, type StackConfig } from "../components/config";
-import { SERVICE_NAMES, type ServiceName } from "../components/flowTable";
+import type { ServiceName } from "../components/flowTable";
 import type { NetworkPolicyManifest, ResolvedCidrs } from "../components/networkPolicies";
 import type { EffectiveFlow } from "../components/flashNetworkPolicies";
 import { networkPolicies, runStack, type ProgramRun, type RunOptions } from "./runProgram";
@@ -144,10 +144,10 @@ export async function buildPlan(
     report: {
       stack: options.stack,
       namespace: config.namespace,
-      services: SERVICE_NAMES.map((name) => ({
+      services: Object.entries(config.services).map(([name, { podLabels, port }]) => ({
         name,
-        podLabels: config.services[name].podLabels,
-        port: config.services[name].port,
+        podLabels,
+        port,
       })),
       cidrs: recorded.cidrs,
       manifests,

@@ -48,18 +48,17 @@ import {
   type PolicySummary,
 } from "./policyPackConfig";
 import { PolicyHarnessError, startPolicyPackProcess } from "./policyPackProcess";
+import { stackConfigOf } from "./stacks";
 
 export { PolicyHarnessError };
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const POLICY_PACK_DIR = path.join(REPO_ROOT, "policies");
 export const POLICY_PACK_CONFIG_DIR = path.join(POLICY_PACK_DIR, "config");
-export const POLICY_STACKS = ["dev", "prod"] as const;
-export type PolicyStack = (typeof POLICY_STACKS)[number];
 
-/** The pack config file `pulumi preview --policy-pack-config` gets for a stack. */
-export function stackPackConfigPath(stack: PolicyStack): string {
-  return path.join(POLICY_PACK_CONFIG_DIR, `${stack}.json`);
+/** The pack config file `pulumi preview --policy-pack-config` gets for a stack (any stack with one). */
+export function stackPackConfigPath(stack: string, projectRoot: string = REPO_ROOT): string {
+  return path.join(projectRoot, "policies", "config", `${stack}.json`);
 }
 
 export interface PolicyVerdict {
@@ -79,7 +78,11 @@ export interface PolicyHarnessOptions {
   organization?: string;
   /** Preview (default) or update; the pack sees it as PULUMI_DRY_RUN. */
   dryRun?: boolean;
-  /** Stack config as `pulumi config` holds it (fully qualified keys); sent as PULUMI_CONFIG and in ConfigureStack. */
+  /**
+   * Stack config as `pulumi config` holds it (fully qualified keys); sent as PULUMI_CONFIG and in
+   * ConfigureStack. Defaults to the stack's own (Pulumi.<stack>.yaml over Pulumi.yaml), which the
+   * CLI always sends: the pack derives the isolated workloads from its flow table.
+   */
   stackConfig?: Record<string, string>;
   stackTags?: Record<string, string>;
   /** How long a start-up may take before it counts as hung (default DEFAULT_START_LIMIT_MS, minutes). */
@@ -172,9 +175,9 @@ export class PolicyHarness {
     const setEnv = (key: string, value: string | undefined) => {
       if (value !== undefined && value !== "") env[key] = value;
     };
-    if (options.stackConfig !== undefined && Object.keys(options.stackConfig).length > 0) {
-      setEnv("PULUMI_CONFIG", JSON.stringify(options.stackConfig));
-    }
+    const stackConfig = options.stackConfig ?? stackConfigOf(options.stack);
+    delete env.PULUMI_CONFIG;
+    if (Object.keys(stackConfig).length > 0) setEnv("PULUMI_CONFIG", JSON.stringify(stackConfig));
     for (const prefix of ["PULUMI_NODEJS_", "PULUMI_"]) {
       setEnv(`${prefix}ORGANIZATION`, options.organization);
       setEnv(`${prefix}PROJECT`, project);
@@ -193,11 +196,11 @@ export class PolicyHarness {
         "grpc.max_receive_message_length": 400 * 1024 * 1024,
       });
       await PolicyHarness.handshake(client, packDir, engine.address);
-      await PolicyHarness.configureStack(client, options, project, dryRun);
+      await PolicyHarness.configureStack(client, { ...options, stackConfig }, project, dryRun);
       const info = await PolicyHarness.analyzerInfo(client);
       const given =
         options.packConfig === undefined
-          ? loadPolicyPackConfigFile(stackPackConfigPath(options.stack as PolicyStack))
+          ? loadPolicyPackConfigFile(stackPackConfigPath(options.stack))
           : typeof options.packConfig === "string"
             ? loadPolicyPackConfigFile(options.packConfig)
             : options.packConfig;
@@ -452,7 +455,13 @@ const sharedHarnesses = new Map<string, Promise<PolicyHarness>>();
  * callers with the same options may share one process. Never `configure()` or `close()` a shared
  * harness; closeSharedPolicyHarnesses() stops them all.
  */
-export function sharedPolicyHarness(options: PolicyHarnessOptions): Promise<PolicyHarness> {
+export function sharedPolicyHarness(given: PolicyHarnessOptions): Promise<PolicyHarness> {
+  // Defaults made explicit, so callers that spell them out share the process with those that do not.
+  const options: PolicyHarnessOptions = {
+    ...given,
+    packConfig: given.packConfig ?? stackPackConfigPath(given.stack),
+    stackConfig: given.stackConfig ?? stackConfigOf(given.stack),
+  };
   const key = harnessKey(options);
   let harness = sharedHarnesses.get(key);
   if (harness === undefined) {

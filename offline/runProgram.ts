@@ -9,13 +9,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
 import { AwsFixtureAnswers, loadAwsFixture, type AwsFixture } from "./awsFixtures";
 import { EKS_ADDON_TYPE, NETWORK_POLICY_TYPE, VPC_CNI_ADDON_TYPE } from "../components/resourceTypes";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
-export const PROJECT_NAME = "flash-netpol";
+import { PROJECT_NAME, PROJECT_ROOT, readStackConfig } from "./stackConfig";
+
+export { PROJECT_NAME, PROJECT_ROOT, readStackConfig };
 
 export interface ResourceOptionsSeen {
   protect: boolean;
@@ -60,7 +60,7 @@ export type AwsFault = { kind: "error"; message: string } | { kind: "hang" };
 
 export interface RunOptions {
   stack: string;
-  /** Defaults to Pulumi.<stack>.yaml at the project root. */
+  /** Defaults to Pulumi.<stack>.yaml at the project root; project config comes from the root's Pulumi.yaml. */
   stackFile?: string;
   /** Replaces or adds config keys (fully qualified) after the stack file is read; `undefined` removes a key. */
   configOverrides?: Record<string, unknown>;
@@ -193,25 +193,6 @@ export interface ProgramRun {
   awsCalls: AwsCallRecord[];
   /** Set when the program failed; resources then holds whatever it had registered. */
   error?: Error;
-}
-
-/** Reads a stack file as the Pulumi CLI does: project-relative keys qualified, objects passed as JSON text. */
-export function readStackConfig(stackFile: string): Record<string, string> {
-  let document: unknown;
-  try {
-    document = YAML.parse(fs.readFileSync(stackFile, "utf8"));
-  } catch (cause) {
-    throw new Error(`${stackFile}: cannot be read as YAML (${(cause as Error).message})`);
-  }
-  const config = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config)) {
-    const qualified = key.includes(":") ? key : `${PROJECT_NAME}:${key}`;
-    // Secrets are encrypted per stack; offline they stay unknown, as if unset.
-    if (value !== null && typeof value === "object" && "secure" in value) continue;
-    values[qualified] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return values;
 }
 
 function applyOverrides(

@@ -6,7 +6,7 @@
  * is a rollout `pulumi up` would accept.
  */
 import { CONFIG_SCHEMA, CONFIG_NAMESPACE, type RolloutConfig } from "../components/config";
-import { DIRECTIONS, SERVICE_NAMES, type ServiceName } from "../components/flowTable";
+import { DIRECTIONS, type ServiceName } from "../components/flowTable";
 import { fullEnforcement } from "../analyzer/flash";
 
 export interface RolloutStep {
@@ -24,7 +24,7 @@ function clone(rollout: RolloutConfig): RolloutConfig {
   return JSON.parse(JSON.stringify(rollout)) as RolloutConfig;
 }
 
-/** The services in the order the stack file lists them under rollout.services; unlisted ones last. */
+/** The services in the order the stack file lists them under rollout.services (every service is listed there). */
 export function serviceOrderOf(stackConfig: Readonly<Record<string, string>>): ServiceName[] {
   const raw = stackConfig[`${CONFIG_NAMESPACE}:rollout`];
   let listed: string[] = [];
@@ -35,20 +35,17 @@ export function serviceOrderOf(stackConfig: Readonly<Record<string, string>>): S
   } catch {
     listed = [];
   }
-  const known = listed.filter((name): name is ServiceName =>
-    (SERVICE_NAMES as readonly string[]).includes(name),
-  );
-  return [...known, ...SERVICE_NAMES.filter((name) => !known.includes(name))];
+  return listed;
 }
 
 export function rolloutSteps(order: readonly ServiceName[]): RolloutStep[] {
   return [
     {
       name: "every service's ingress",
-      done: (rollout) => SERVICE_NAMES.every((service) => rollout.services[service].ingress === "enforce"),
+      done: (rollout) => Object.values(rollout.services).every((flags) => flags.ingress === "enforce"),
       apply: (rollout) => {
         const next = clone(rollout);
-        for (const service of SERVICE_NAMES) next.services[service].ingress = "enforce";
+        for (const flags of Object.values(next.services)) flags.ingress = "enforce";
         return next;
       },
     },
@@ -72,7 +69,9 @@ export function rolloutSteps(order: readonly ServiceName[]): RolloutStep[] {
 function explicitFlags(spec: string, current: RolloutConfig): CandidateResult {
   const next = clone(current);
   const valid = [
-    ...SERVICE_NAMES.flatMap((service) => DIRECTIONS.map((direction) => `${service}.${direction}`)),
+    ...Object.keys(current.services).flatMap((service) =>
+      DIRECTIONS.map((direction) => `${service}.${direction}`),
+    ),
     "defaultDeny",
   ];
   for (const assignment of spec
@@ -91,7 +90,7 @@ function explicitFlags(spec: string, current: RolloutConfig): CandidateResult {
     if (flag === "defaultDeny") next.defaultDeny = value;
     else {
       const [service, direction] = flag.split(".") as [ServiceName, (typeof DIRECTIONS)[number]];
-      next.services[service][direction] = value;
+      next.services[service]![direction] = value;
     }
   }
   const checked = CONFIG_SCHEMA.rollout.safeParse(next);
@@ -108,7 +107,11 @@ export function resolveCandidate(
   order: readonly ServiceName[],
 ): CandidateResult {
   if (spec === "target")
-    return { ok: true, rollout: fullEnforcement(), description: "target (everything enforced)" };
+    return {
+      ok: true,
+      rollout: fullEnforcement(Object.keys(current.services)),
+      description: "target (everything enforced)",
+    };
   if (spec === "next") {
     const step = rolloutSteps(order).find((candidate) => !candidate.done(current));
     if (step === undefined)

@@ -4,7 +4,7 @@
  * rule can tell a client from a server. Everything comes from the stack's plan and the pod index.
  */
 import type { StackConfig } from "../components/config";
-import { DATA_STORE_NAMES, SERVICE_NAMES, type DataStoreName } from "../components/flowTable";
+import { DATA_STORE_NAMES, type DataStoreName } from "../components/flowTable";
 import type { ResolvedCidrs } from "../components/networkPolicies";
 import type { Endpoint, Protocol } from "../analyzer";
 import { endpointMatcher, topologyFromConfig, type FlashTopology } from "../analyzer/flash";
@@ -83,10 +83,8 @@ export class Places {
       return (
         protocol === "TCP" &&
         info.namespace === this.config.namespace &&
-        SERVICE_NAMES.some(
-          (service) =>
-            this.config.services[service].port === port &&
-            hasLabels(info.labels, this.config.services[service].podLabels),
+        Object.values(this.config.services).some(
+          (service) => service.port === port && hasLabels(info.labels, service.podLabels),
         )
       );
     }

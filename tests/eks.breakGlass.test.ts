@@ -7,8 +7,9 @@ import * as assert from "node:assert/strict";
 import { describeProbe, proveBreakGlass } from "../analyzer/flash";
 import { clusterServicesOf } from "../offline/clusterServices";
 import { buildPlan } from "../offline/planReport";
+import { listStacks } from "../offline/stacks";
 
-for (const stack of ["dev", "prod"]) {
+for (const stack of listStacks()) {
   describe(`break-glass under both enforcers: ${stack}`, function () {
     this.timeout(120_000);
     let proofs: Record<"upstream" | "eks-vpc-cni", ReturnType<typeof proveBreakGlass>>;

@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import { checkFlowsAgainstTable, type FlowTableViolation } from "../analyzer/flash";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
 import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import { listStacks } from "../offline/stacks";
 import { COMPONENT_TYPE } from "../components/resourceTypes";
 
 interface StackState {
@@ -93,7 +94,7 @@ describe("checkFlowsAgainstTable (flows-match-flow-table)", () => {
     assert.match(violations[0].message, /flash-ticket\/unlabelled/);
   });
 
-  for (const stack of ["dev", "prod"]) {
+  for (const stack of listStacks()) {
     it(`${stack}: a widened flash-pay ingress is one exposure, attached to flash-pay-ingress`, () => {
       const { policies, outputs } = fresh(stack);
       named(policies, "flash-pay-ingress").spec.ingress = [{}];

@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import { buildFlashModel, topologyFromConfig, type FlashModel, type NamedEndpoint } from "../analyzer/flash";
 import { ipv4InAny } from "../analyzer/flash/addresses";
 import { buildPlan } from "../offline/planReport";
+import { listStacks } from "../offline/stacks";
 
 const addressOf = (named: NamedEndpoint) =>
   named.endpoint.kind === "pod" ? named.endpoint.pod.ip : named.endpoint.ip;
@@ -64,11 +65,10 @@ const PROD_INTENDED = [
 describe("flash model", () => {
   const models: Record<string, FlashModel> = {};
   before(async () => {
-    models.dev = await modelOf("dev");
-    models.prod = await modelOf("prod");
+    for (const stack of listStacks()) models[stack] = await modelOf(stack);
   });
 
-  for (const stack of ["dev", "prod"]) {
+  for (const stack of listStacks()) {
     it(`${stack}: pods sit in the VPC, outside every ALB and data-store subnet, each at its own address`, () => {
       const { topology, pods, endpoints } = models[stack];
       const places = [
@@ -178,7 +178,7 @@ describe("flash model", () => {
   });
 
   it("the look-alike in other-app wears flash-api's and kube-dns's labels but is intended by no flow", () => {
-    for (const stack of ["dev", "prod"]) {
+    for (const stack of listStacks()) {
       const touching = models[stack].probes.filter(
         (probe) => probe.from.name === "other-app/lookalike" || probe.to.name === "other-app/lookalike",
       );

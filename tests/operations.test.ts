@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
-import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import { networkPolicies, readStackConfig, runStack, type ProgramRun } from "../offline/runProgram";
+import { listStacks } from "../offline/stacks";
 import * as fs from "node:fs";
 import { EKS_ADDON_TYPE } from "../components/resourceTypes";
 
@@ -199,8 +200,8 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
   const deployments = (stack: string) =>
     JSON.parse(fs.readFileSync(`fixtures/k8s/${stack}.json`, "utf8")) as DeploymentList;
 
-  it("passes for dev and prod, whose Deployments carry the configured labels and ports", async () => {
-    for (const stack of ["dev", "prod"]) {
+  it("passes for every stack (dev and prod), whose Deployments carry the configured labels and ports", async () => {
+    for (const stack of listStacks()) {
       const run = await runStack({ stack, configOverrides: { "flash-netpol:verifySelectors": true } });
       assert.equal(run.error, undefined, `${stack}: ${run.error?.message}`);
     }
@@ -249,7 +250,10 @@ describe("verifySelectors: selectors and ports against the Deployments", () => {
       stack: "dev",
       configOverrides: {
         "flash-netpol:verifySelectors": true,
-        "flash-netpol:services": { "flash-gateway": { podLabels: { app: "flash-gateway" }, port: 8443 } },
+        "flash-netpol:services": {
+          ...(JSON.parse(readStackConfig("Pulumi.dev.yaml")["flash-netpol:services"]) as object),
+          "flash-gateway": { podLabels: { app: "flash-gateway" }, port: 8443 },
+        },
       },
     });
     assert.ok(run.error);

@@ -1,11 +1,14 @@
 /**
- * `npm run -s check -- FILE [--stack dev|prod]` end to end: the command, the real pack, real gRPC;
- * once as the child process npm starts.
+ * `npm run -s check -- FILE [--stack STACK] [--policy-pack-config FILE]` end to end: the command,
+ * the real pack, real gRPC; once as the child process npm starts.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import type { PolicyVerdict } from "../offline/policyHarness";
 import { runCli, spawnCli } from "./support/runCli";
+import { listStacks } from "../offline/stacks";
 
 const FIXTURES = path.join("tests", "fixtures", "policies");
 
@@ -30,7 +33,7 @@ async function check(...args: string[]): Promise<{
 
 describe("check CLI: the pack over a YAML file @process", function () {
   it("a compliant file: exit 0, [] on stdout (other kinds skipped)", async () => {
-    for (const stack of ["dev", "prod"]) {
+    for (const stack of listStacks()) {
       const result = await check(path.join(FIXTURES, "compliant.yaml"), "--stack", stack);
       assert.equal(result.status, 0, result.stderr);
       assert.deepEqual(result.verdicts, []);
@@ -76,12 +79,72 @@ describe("check CLI: the pack over a YAML file @process", function () {
     assert.match(result.stderr, /scalar\.yaml: document 2, line 6: expected a Kubernetes object/);
   });
 
-  it("a missing file: exit 2; a bad --stack: exit 2", async () => {
+  it("a missing file: exit 2; a stack without a pack config file: exit 2, naming the file to add", async () => {
     const missing = await check(path.join(FIXTURES, "nope.yaml"));
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /nope\.yaml: cannot be read \(ENOENT\)/);
     const badStack = await check(path.join(FIXTURES, "compliant.yaml"), "--stack", "staging");
     assert.equal(badStack.status, 2);
-    assert.match(badStack.stderr, /staging/);
+    assert.match(
+      badStack.stderr,
+      /no pack config for stack staging \(policies\/config\/staging\.json\); stacks with one: dev, prod\. Fix: add policies\/config\/staging\.json .*or pass --policy-pack-config FILE/,
+    );
+  });
+
+  it("--policy-pack-config FILE: prod's mandatory levels for any file, whatever --stack says", async () => {
+    const file = path.join(FIXTURES, "violations.yaml");
+    const result = await check(file, "--policy-pack-config", path.join("policies", "config", "prod.json"));
+    assert.equal(result.status, 1, result.stderr);
+    assert.ok(result.verdicts!.some((verdict) => verdict.level === "mandatory"));
+    const missing = await check(file, "--policy-pack-config", "policies/config/nope.json");
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--policy-pack-config policies\/config\/nope\.json: no such file/);
+  });
+});
+
+describe("check CLI: a stack that is neither dev nor prod, made of files only @process", function () {
+  let project: string;
+  before(() => {
+    // A project layout with a third stack, staging: its stack file, AWS answers and pack config.
+    project = fs.mkdtempSync(path.join(os.tmpdir(), "flash-netpol-staging-"));
+    fs.mkdirSync(path.join(project, "policies", "config"), { recursive: true });
+    fs.mkdirSync(path.join(project, "fixtures", "aws"), { recursive: true });
+    fs.copyFileSync("Pulumi.yaml", path.join(project, "Pulumi.yaml"));
+    fs.writeFileSync(
+      path.join(project, "Pulumi.staging.yaml"),
+      fs.readFileSync("Pulumi.prod.yaml", "utf8").replace("flash-prod", "flash-staging"),
+    );
+    fs.copyFileSync("fixtures/aws/prod.json", path.join(project, "fixtures", "aws", "staging.json"));
+    fs.copyFileSync("policies/config/prod.json", path.join(project, "policies", "config", "staging.json"));
+  });
+  after(() => fs.rmSync(project, { recursive: true, force: true }));
+
+  it("check --stack staging uses policies/config/staging.json and staging's flow table", async () => {
+    const compliant = await check(
+      path.join(FIXTURES, "compliant.yaml"),
+      "--stack",
+      "staging",
+      "--cwd",
+      project,
+    );
+    assert.equal(compliant.status, 0, compliant.stderr);
+    assert.deepEqual(compliant.verdicts, []);
+    const violations = await check(
+      path.join(FIXTURES, "violations.yaml"),
+      "--stack",
+      "staging",
+      "--cwd",
+      project,
+    );
+    assert.equal(violations.status, 1, violations.stderr);
+    const found = new Set(
+      violations.verdicts!.map((verdict) => `${verdict.policy} ${verdict.level} ${verdict.resource}`),
+    );
+    // isolated-workloads-no-ingress knows flash-pay from staging's config (Pulumi.yaml's flow table).
+    assert.ok(
+      found.has("isolated-workloads-no-ingress mandatory NetworkPolicy flash-ticket/flash-pay-ingress"),
+      [...found].join("\n"),
+    );
+    assert.ok(found.has("public-egress mandatory NetworkPolicy flash-ticket/flash-pay-egress"));
   });
 });

@@ -37,7 +37,11 @@ describe("policy pack: flows-match-flow-table on the program's stacks @process",
         configOverrides: {
           "flash-netpol:rollout": {
             defaultDeny: "off",
-            services: { "flash-api": { ingress: "enforce", egress: "enforce" } },
+            services: {
+              "flash-gateway": { ingress: "enforce", egress: "enforce" },
+              "flash-api": { ingress: "enforce", egress: "enforce" },
+              "flash-pay": { ingress: "enforce", egress: "enforce" },
+            },
           },
         },
       },

@@ -5,7 +5,13 @@
 import { strict as assert } from "assert";
 import type { PolicyResource } from "@pulumi/policy";
 import { findMissingDefaultDeny, isDefaultDeny } from "../policies/rules/namespaceDefaultDeny";
-import { couldSelect, DEFAULT_CONFIG as ISOLATED_DEFAULTS } from "../policies/rules/isolatedWorkloads";
+import {
+  couldSelect,
+  DEFAULT_CONFIG as ISOLATED_DEFAULTS,
+  isolatedWorkloadsOf,
+} from "../policies/rules/isolatedWorkloads";
+import { readStackConfig } from "../offline/runProgram";
+import { listStacks } from "../offline/stacks";
 import { isPublicWide } from "../policies/rules/publicEgress";
 import { dnsEgressKubeDnsOnly } from "../policies/rules/dnsEgress";
 import { noAllowAllPeers } from "../policies/rules/noAllowAllPeers";
@@ -103,10 +109,18 @@ describe("policy rules, called directly", () => {
     assert.equal(couldSelect({ matchExpressions: [{ key: "app", operator: "DoesNotExist" }] }, pay), false);
   });
 
-  it("the isolated default comes from the flow table: the pay worker", () => {
-    assert.deepEqual(ISOLATED_DEFAULTS.isolated, [
-      { namespace: "flash-ticket", podLabels: { app: "flash-pay" } },
-    ]);
+  it("the isolated workloads come from each stack's flow table: the pay worker", () => {
+    for (const stack of listStacks()) {
+      assert.deepEqual(isolatedWorkloadsOf(readStackConfig(`Pulumi.${stack}.yaml`)), [
+        { namespace: "flash-ticket", podLabels: { app: "flash-pay" } },
+      ]);
+    }
+  });
+
+  it("without a flow table in its stack config (another project), the pack isolates nothing by default", () => {
+    // This test process has no PULUMI_CONFIG: the pack's defaults are those of an unknown project.
+    assert.deepEqual(ISOLATED_DEFAULTS.isolated, []);
+    assert.deepEqual(isolatedWorkloadsOf({}), []);
   });
 
   it("public-wide: /0-ish, or strictly wider than the VPC, RFC1918 or 169.254/16", () => {

@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
 import {
+  readStackConfig,
   networkPolicies,
   runStack,
   type KubernetesFixture,
@@ -167,7 +168,10 @@ describe("manageVpcCni: the vpc-cni add-on under the real engine", () => {
       configOverrides: {
         "flash-netpol:manageVpcCni": true,
         "flash-netpol:verifySelectors": true,
-        "flash-netpol:services": { "flash-gateway": { podLabels: { app: "gateway" }, port: 3000 } },
+        "flash-netpol:services": {
+          ...(JSON.parse(readStackConfig("Pulumi.dev.yaml")["flash-netpol:services"]) as object),
+          "flash-gateway": { podLabels: { app: "gateway" }, port: 3000 },
+        },
       },
     });
     assert.ok(run.error);

@@ -5,7 +5,13 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { loadAwsFixture } from "../offline/awsFixtures";
-import { runStack, type AwsFault, type ProgramRun, type RunOptions } from "../offline/runProgram";
+import {
+  readStackConfig,
+  runStack,
+  type AwsFault,
+  type ProgramRun,
+  type RunOptions,
+} from "../offline/runProgram";
 
 function assertFailedCleanly(run: ProgramRun, ...expected: RegExp[]): void {
   assert.ok(run.error, "the program should have failed");
@@ -21,6 +27,13 @@ function assertFailedCleanly(run: ProgramRun, ...expected: RegExp[]): void {
 
 const dev = (overrides: RunOptions["configOverrides"]) =>
   runStack({ stack: "dev", configOverrides: overrides });
+
+// The inputs as written in Pulumi.yaml and Pulumi.dev.yaml, to extend in the cases below.
+const DEV_CONFIG = readStackConfig("Pulumi.dev.yaml");
+const DEFAULT_FLOWS = JSON.parse(DEV_CONFIG["flash-netpol:flows"]) as object[];
+const DEFAULT_SERVICES = JSON.parse(DEV_CONFIG["flash-netpol:services"]) as Record<string, object>;
+const DEV_ROLLOUT = JSON.parse(DEV_CONFIG["flash-netpol:rollout"]) as { services: Record<string, object> };
+const OFF = { ingress: "off", egress: "off" };
 
 const DEV_STORES = {
   redis: { replicationGroupId: "flash-dev-redis" },
@@ -76,8 +89,18 @@ describe("bad stack config: a clear error and nothing registered", () => {
     },
     {
       title: "misspelt service name",
-      overrides: { "flash-netpol:services": { "flash-gatway": { port: 3000 } } },
-      expected: [/flash-netpol:services: got .*; expected only known keys \(unknown: flash-gatway\)/],
+      overrides: {
+        "flash-netpol:services": {
+          "flash-gatway": { port: 3000 },
+          "flash-api": { port: 4000 },
+          "flash-pay": { port: 8080 },
+        },
+      },
+      expected: [
+        /flash-netpol:flows\.0\.to, flash-netpol:flows\.1\.from, flash-netpol:flows\.2\.from, flash-netpol:flows\.3\.from: got "flash-gateway"; expected a service of flash-netpol:services \(flash-gatway, flash-api, flash-pay\) or one of redis, postgres, mq, alb, dns, payment-api\. Fix: did you mean flash-gatway\?/,
+        /flash-netpol:services\.flash-gatway: got "flash-gatway"; expected a service that some entry of flash-netpol:flows mentions/,
+        /flash-netpol:rollout\.services\.flash-gatway: got nothing; expected the rollout flags of service flash-gatway/,
+      ],
     },
     {
       title: "postgres with both an instance and a cluster identifier",
@@ -122,9 +145,79 @@ describe("bad stack config: a clear error and nothing registered", () => {
       expected: [/flash-netpol:rollout\.defaultDeny: got "audit"; expected 'off' or 'enforce'/],
     },
     {
+      title: "a flow naming an unknown endpoint",
+      overrides: {
+        "flash-netpol:flows": [...DEFAULT_FLOWS, { from: "flash-api", to: "s3", purpose: "exports" }],
+      },
+      expected: [
+        /flash-netpol:flows\.11\.to: got "s3"; expected a service of flash-netpol:services \(flash-gateway, flash-api, flash-pay\) or one of redis, postgres, mq, alb, dns, payment-api\. Fix: correct the name, or declare s3 under flash-netpol:services/,
+      ],
+    },
+    {
+      title: "a service no flow mentions",
+      overrides: {
+        "flash-netpol:services": { ...DEFAULT_SERVICES, "flash-notify": { port: 9090 } },
+        "flash-netpol:rollout": {
+          ...DEV_ROLLOUT,
+          services: { ...DEV_ROLLOUT.services, "flash-notify": OFF },
+        },
+      },
+      expected: [
+        /flash-netpol:services\.flash-notify: got "flash-notify"; expected a service that some entry of flash-netpol:flows mentions .*Fix: add its flows to flash-netpol:flows/,
+      ],
+    },
+    {
+      title: "a duplicate flow",
+      overrides: {
+        "flash-netpol:flows": [...DEFAULT_FLOWS, { from: "flash-api", to: "dns", purpose: "again" }],
+      },
+      expected: [
+        /flash-netpol:flows\.11: got \{"from":"flash-api","to":"dns","purpose":"again"\}; expected each \(from, to\) pair once; flash-api -> dns is already entry 7\. Fix: remove entry 11/,
+      ],
+    },
+    {
+      title: "alb as a destination",
+      overrides: {
+        "flash-netpol:flows": [...DEFAULT_FLOWS, { from: "flash-gateway", to: "alb", purpose: "replies" }],
+      },
+      expected: [
+        /flash-netpol:flows\.11\.to: got "alb"; expected a destination other than alb .*Fix: write the flow the ALB starts as \{from: alb, to: <service>\}/,
+      ],
+    },
+    {
+      title: "a service named like a reserved endpoint",
+      overrides: {
+        "flash-netpol:services": { ...DEFAULT_SERVICES, dns: { port: 53 } },
+        "flash-netpol:rollout": { ...DEV_ROLLOUT, services: { ...DEV_ROLLOUT.services, dns: OFF } },
+      },
+      expected: [
+        /flash-netpol:services\.dns: got "dns"; expected a service name other than the reserved endpoint names \(redis, postgres, mq, alb, dns, payment-api\).*Fix: rename the service/,
+      ],
+    },
+    {
+      title: "a new service without its rollout flags",
+      overrides: {
+        "flash-netpol:services": { ...DEFAULT_SERVICES, "flash-notify": { port: 9090 } },
+        "flash-netpol:flows": [
+          ...DEFAULT_FLOWS,
+          { from: "flash-notify", to: "dns", purpose: "name resolution" },
+        ],
+      },
+      expected: [
+        /flash-netpol:rollout\.services\.flash-notify: got nothing; expected the rollout flags of service flash-notify \(\{ingress: off\|enforce, egress: off\|enforce\}\).*Fix: add rollout\.services\.flash-notify/,
+      ],
+    },
+    {
       title: "default deny while a service policy is still off",
       overrides: {
-        "flash-netpol:rollout": { defaultDeny: "enforce", services: { "flash-api": { egress: "off" } } },
+        "flash-netpol:rollout": {
+          defaultDeny: "enforce",
+          services: {
+            "flash-gateway": { ingress: "enforce", egress: "enforce" },
+            "flash-api": { ingress: "enforce", egress: "off" },
+            "flash-pay": { ingress: "enforce", egress: "enforce" },
+          },
+        },
       },
       expected: [
         /flash-netpol:rollout\.services\.flash-api\.egress: got "off"; expected 'enforce' while defaultDeny is 'enforce'/,

@@ -8,14 +8,18 @@
  * so a live mismatch means the cluster disagrees with the offline proof, not with a second opinion.
  */
 import { endpointMatcher } from "../analyzer/flash/intent";
-import { buildFlashModel, FOREIGN_NAMESPACE, METADATA_SERVICE_ADDRESS } from "../analyzer/flash/model";
+import {
+  buildFlashModel,
+  FOREIGN_NAMESPACE,
+  METADATA_SERVICE_ADDRESS,
+  lookalikeServiceOf,
+} from "../analyzer/flash/model";
 import { describeRollout } from "../analyzer/flash/stages";
 import { topologyFromComponentOutputs } from "../analyzer/flash/topology";
 import type { Endpoint as AnalyzerEndpoint } from "../analyzer/index";
 import { endpointPorts, type StackConfig } from "../components/config";
 import {
   DATA_STORE_NAMES,
-  SERVICE_NAMES,
   describeEndpoint,
   portsOf,
   type Endpoint,
@@ -128,7 +132,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
           to: host,
           destination: {
             service: endpoint.service,
-            podLabels: config.services[endpoint.service].podLabels,
+            podLabels: topology.services[endpoint.service].podLabels,
             containerPort: port.port,
           },
           check: { kind: "tcp", host, port: port.port },
@@ -174,20 +178,22 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
     ),
   };
 
-  const serviceSources = SERVICE_NAMES.map((service): ProbeSource => ({
+  // In stack config's order: the recorded outputs went through a protobuf Struct, which keeps no key order.
+  const services = Object.keys(config.services).filter((service) => service in topology.services);
+  const serviceSources = services.map((service): ProbeSource => ({
     kind: "service",
     key: service,
     service,
     namespace,
     deployment: config.deployments[service] ?? service,
-    selector: selectorOf(config.services[service].podLabels),
+    selector: selectorOf(topology.services[service].podLabels),
   }));
   const modelSourceOf = (service: ServiceName) =>
     only(classOf({ kind: "service", service }), `service ${service}`);
 
   const probeLabels = { [PROBE_POD_LABEL.key]: PROBE_POD_LABEL.value };
-  for (const service of SERVICE_NAMES) {
-    if (compileLabelSelector({ matchLabels: config.services[service].podLabels })(probeLabels)) {
+  for (const service of services) {
+    if (compileLabelSelector({ matchLabels: topology.services[service].podLabels })(probeLabels)) {
       throw new ExpectationError(
         `the probe pod's label ${selectorOf(probeLabels)} would select it as ${service}`,
       );
@@ -223,7 +229,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
     const modelPod = matrix.model.pods.find((pod) => pod.namespace === FOREIGN_NAMESPACE);
     if (modelPod === undefined) throw new ExpectationError("the flash model has no pod in another namespace");
     lookalike = {
-      // It wears the model look-alike's labels (flash-api's and kube-dns's): a policy whose peer
+      // It wears the model look-alike's labels (a reachable service's and kube-dns's): a policy whose peer
       // forgets its namespaceSelector would let exactly this pod in.
       source: {
         kind: "probePod",
@@ -248,7 +254,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
       );
       continue;
     }
-    const source = serviceSources[SERVICE_NAMES.indexOf(flow.from.service)];
+    const source = serviceSources[services.indexOf(flow.from.service)];
     for (const port of flow.ports) {
       candidates.push({
         source,
@@ -260,11 +266,11 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
   }
   // 2. What each service must not reach: the other services, the stores it does not use, the
   //    instance metadata service (node credentials), the internet.
-  for (const service of SERVICE_NAMES) {
-    const source = serviceSources[SERVICE_NAMES.indexOf(service)];
+  for (const [index, service] of services.entries()) {
+    const source = serviceSources[index];
     const modelSource = modelSourceOf(service);
     const add = (target: Target, why: string) => candidates.push({ source, modelSource, target, why });
-    for (const other of SERVICE_NAMES.filter((name) => name !== service)) {
+    for (const other of services.filter((name) => name !== service)) {
       for (const target of targetsOf({ kind: "service", service: other }))
         add(target, `${service} -> ${other}`);
     }
@@ -276,7 +282,8 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
       add(target, `${service} -> the internet (${paymentHost})`);
   }
   // 3. Pods outside every allowed source: a stray pod of the namespace, a look-alike elsewhere.
-  for (const service of SERVICE_NAMES) {
+  const lookalikeService = lookalikeServiceOf(topology);
+  for (const service of services) {
     for (const target of targetsOf({ kind: "service", service })) {
       candidates.push({
         source: unlabelledPod,
@@ -289,7 +296,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
           source: lookalike.source,
           modelSource: lookalike.model,
           target,
-          why: `a pod in namespace ${otherNamespace} wearing flash-api's and kube-dns's labels -> ${service}`,
+          why: `a pod in namespace ${otherNamespace} wearing ${lookalikeService}'s and kube-dns's labels -> ${service}`,
         });
       }
     }

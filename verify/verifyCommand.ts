@@ -7,9 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { SERVICE_NAMES, type ServiceName } from "../components/flowTable";
+import { serviceNameSchema, type ServiceName } from "../components/flowTable";
 import { PlanFailure } from "../offline/planReport";
 import { PROJECT_ROOT } from "../offline/runProgram";
+import { listStacks } from "../offline/stacks";
 import type { CommandRunner } from "./commandRunner";
 import { EXIT_CLUSTER_ERROR, compareOutcomes, comparisonJson, exitCodeOf, renderComparison } from "./compare";
 import { recordedClusterView } from "./clusterView";
@@ -52,6 +53,7 @@ export interface VerifyDependencies {
 
 interface VerifyFlags {
   stack: string;
+  configFile?: string;
   format: (typeof FORMATS)[number];
   dryRun?: boolean;
   method: ProbeMethod;
@@ -79,14 +81,15 @@ function seconds(minimum: number, maximum: number) {
   };
 }
 
+// The service names come from the stack's config: they are checked once the plan is built.
 function containerPair(value: string, previous: Partial<Record<ServiceName, string>>) {
   const [service, container] = value.split("=", 2);
   if (
-    !(SERVICE_NAMES as readonly string[]).includes(service) ||
+    !serviceNameSchema.safeParse(service).success ||
     container === undefined ||
     !DNS_LABEL.test(container)
   ) {
-    throw new InvalidArgumentError(`SERVICE=CONTAINER with SERVICE one of ${SERVICE_NAMES.join(", ")}`);
+    throw new InvalidArgumentError("SERVICE=CONTAINER with SERVICE a service of flash-netpol:services");
   }
   return { ...previous, [service]: container };
 }
@@ -105,6 +108,10 @@ function parseFlags(argv: readonly string[], deps: VerifyDependencies): VerifyFl
     .requiredOption(
       "--stack <name>",
       "stack whose plan gives the probes and expectations (Pulumi.<name>.yaml)",
+    )
+    .option(
+      "--config-file <file>",
+      "the stack's config file instead of Pulumi.<stack>.yaml (as pulumi --config-file); project config still comes from Pulumi.yaml",
     )
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("text"))
     .option("--dry-run", "print the probe plan and the exact kubectl commands; run nothing (works offline)")
@@ -184,9 +191,13 @@ function parseFlags(argv: readonly string[], deps: VerifyDependencies): VerifyFl
 export async function runVerify(argv: readonly string[], deps: VerifyDependencies): Promise<number> {
   const flags = parseFlags(argv, deps);
   if (flags === undefined) return EXIT_CLUSTER_ERROR;
-  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${flags.stack}.yaml`);
+  const stackFile = flags.configFile ?? path.join(PROJECT_ROOT, `Pulumi.${flags.stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
-    deps.stderr(`verify: no stack file Pulumi.${flags.stack}.yaml at the project root (dev, prod)\n`);
+    deps.stderr(
+      flags.configFile === undefined
+        ? `verify: no stack file Pulumi.${flags.stack}.yaml at the project root (${listStacks().join(", ")}); add it, or name one with --config-file\n`
+        : `verify: --config-file ${stackFile}: no such file\n`,
+    );
     return EXIT_CLUSTER_ERROR;
   }
   if (flags.otherNamespace === KUBE_DNS_NAMESPACE) {
@@ -207,6 +218,14 @@ export async function runVerify(argv: readonly string[], deps: VerifyDependencie
       return EXIT_CLUSTER_ERROR;
     }
     throw error;
+  }
+  const services = plan.sources.flatMap((source) => (source.kind === "service" ? [source.service] : []));
+  const unknownContainers = Object.keys(flags.container).filter((service) => !services.includes(service));
+  if (unknownContainers.length > 0) {
+    deps.stderr(
+      `verify: --container ${unknownContainers.join(", ")}: not a service of flash-netpol:services in stack ${flags.stack}; expected one of ${services.join(", ")}\n`,
+    );
+    return EXIT_CLUSTER_ERROR;
   }
   if (otherNamespace === plan.namespace) {
     deps.stderr(`verify: --other-namespace must differ from the stack's namespace ${plan.namespace}\n`);

@@ -4,7 +4,7 @@
  * and one external address per place the table talks about. Every probe that a flash-ticket policy
  * can decide is listed once, with the flows that intend it, so a stage's verdict is a single pass.
  */
-import { DNS_PORTS, SERVICE_NAMES } from "../../components/flowTable";
+import { DNS_PORTS, type ServiceName } from "../../components/flowTable";
 import {
   KUBE_DNS_NAMESPACE,
   KUBE_DNS_POD_LABELS,
@@ -106,7 +106,7 @@ function chooseVpcRanges(topology: FlashTopology, avoid: readonly string[]): { p
 function probePorts(topology: FlashTopology): TrafficPort[] {
   const all = [
     ...topology.flows.flatMap((flow) => flow.ports),
-    ...SERVICE_NAMES.map((service) => ({ port: topology.services[service].port, protocol: "TCP" as const })),
+    ...Object.values(topology.services).map((service) => ({ port: service.port, protocol: "TCP" as const })),
     ...DNS_PORTS,
     ...EXTRA_PROBE_PORTS,
   ];
@@ -130,28 +130,39 @@ function addressesPerCidr(
   });
 }
 
+/**
+ * The service whose labels the look-alike pod in another namespace wears: one that other pods of
+ * the namespace may reach (flash-api today), since a peer selector that forgets its namespace lets
+ * in exactly such a pod. Falls back to any service with an inbound flow, then to the first service.
+ */
+export function lookalikeServiceOf(topology: FlashTopology): ServiceName {
+  const services = Object.keys(topology.services);
+  const reachedBy = (fromService: boolean) =>
+    topology.flows.find(
+      (flow) => flow.to.kind === "service" && (flow.from.kind === "service") === fromService,
+    )?.to;
+  const target = reachedBy(true) ?? reachedBy(false);
+  return target?.kind === "service" ? target.service : services[0];
+}
+
 export function buildFlashModel(topology: FlashTopology): FlashModel {
   const { cidrs, namespace } = topology;
   const places = [...cidrs.alb, ...cidrs.redis, ...cidrs.postgres, ...cidrs.mq];
   const avoid = topology.serviceIpv4Cidr === undefined ? places : [...places, topology.serviceIpv4Cidr];
   const ranges = chooseVpcRanges(topology, avoid);
 
+  const lookalike = topology.services[lookalikeServiceOf(topology)];
   const podFactories = [
-    ...SERVICE_NAMES.map((service) =>
-      pod(namespace, service, { ...topology.services[service].podLabels }, [
-        tcp(topology.services[service].port),
-      ]),
+    ...Object.entries(topology.services).map(([service, { podLabels, port }]) =>
+      pod(namespace, service, { ...podLabels }, [tcp(port)]),
     ),
     // Selected by no service policy: only the namespace-wide policies may govern it.
     pod(namespace, "unlabelled", {}, [tcp(8080)]),
-    // Wears the labels of flash-api and kube-dns in another namespace: a selector that forgets its
-    // namespace would let it in, or let flash-ticket pods resolve names through it.
-    pod(
-      FOREIGN_NAMESPACE,
-      "lookalike",
-      { ...topology.services["flash-api"].podLabels, ...KUBE_DNS_POD_LABELS },
-      [tcp(topology.services["flash-api"].port)],
-    ),
+    // Wears the labels of a reachable service (flash-api) and kube-dns in another namespace: a
+    // selector that forgets its namespace would let it in, or let flash-ticket pods resolve names through it.
+    pod(FOREIGN_NAMESPACE, "lookalike", { ...lookalike.podLabels, ...KUBE_DNS_POD_LABELS }, [
+      tcp(lookalike.port),
+    ]),
     pod(KUBE_DNS_NAMESPACE, "kube-dns", { ...KUBE_DNS_POD_LABELS }, [
       { name: "dns", port: 53, protocol: "UDP" },
       { name: "dns-tcp", port: 53, protocol: "TCP" },

@@ -84,11 +84,12 @@ export function proveRollout(
 ): RolloutProof {
   const model = flashModelFor(config, cidrs, options);
   const evaluator = new ConnectivityEvaluator(model, { enforcer: options.enforcer, mode: options.mode });
-  const stages = reachableRolloutStages().map((stage): StageProof => {
+  const services = Object.keys(config.services);
+  const stages = reachableRolloutStages(services).map((stage): StageProof => {
     const report = evaluator.evaluate(manifestsAt(config, cidrs, stage.rollout));
     return { stage, outages: report.outages, policedExposures: report.exposures.filter(isPolicedExposure) };
   });
-  const target = evaluator.evaluate(manifestsAt(config, cidrs, fullEnforcement()));
+  const target = evaluator.evaluate(manifestsAt(config, cidrs, fullEnforcement(services)));
   const current = evaluator.evaluate(options.currentManifests ?? manifestsAt(config, cidrs, config.rollout));
   return { model, stages, target, current };
 }
@@ -115,7 +116,7 @@ export function proveBreakGlass(
 ): BreakGlassStage[] {
   const model = flashModelFor(config, cidrs, options);
   const evaluator = new ConnectivityEvaluator(model, { enforcer: options.enforcer, mode: options.mode });
-  return reachableRolloutStages().map((stage) => {
+  return reachableRolloutStages(Object.keys(config.services)).map((stage) => {
     const manifests = generatePolicies({ ...config, rollout: stage.rollout, breakGlass: true }, cidrs).map(
       (policy) => policy.manifest,
     );

@@ -1,10 +1,10 @@
 /**
- * The rollout stages a stack can be in: every combination of the seven rollout flags that stack
- * config accepts. Asking the config schema itself (rather than writing "64 + 1" here) keeps this
- * list right if the refine on defaultDeny ever changes.
+ * The rollout stages a stack can be in: every combination of its rollout flags (two per service,
+ * plus defaultDeny) that stack config accepts. Asking the config schema itself (rather than writing
+ * "2^(2n) + 1" here) keeps this list right if the refine on defaultDeny ever changes.
  */
 import { CONFIG_SCHEMA, type RolloutConfig, type RolloutFlag } from "../../components/config";
-import { DIRECTIONS, SERVICE_NAMES } from "../../components/flowTable";
+import { DIRECTIONS, type ServiceName } from "../../components/flowTable";
 
 export interface RolloutStage {
   /** "defaultDeny off; enforced: flash-gateway ingress, flash-pay egress" */
@@ -14,11 +14,11 @@ export interface RolloutStage {
 
 const FLAGS: readonly RolloutFlag[] = ["off", "enforce"];
 
-function rolloutFromBits(bits: number): unknown {
+function rolloutFromBits(bits: number, serviceNames: readonly ServiceName[]): unknown {
   let bit = 0;
-  const next = (): RolloutFlag => FLAGS[(bits >> bit++) & 1];
+  const next = (): RolloutFlag => FLAGS[Math.floor(bits / 2 ** bit++) % 2];
   const services = Object.fromEntries(
-    SERVICE_NAMES.map((service) => [
+    serviceNames.map((service) => [
       service,
       Object.fromEntries(DIRECTIONS.map((direction) => [direction, next()])),
     ]),
@@ -27,8 +27,8 @@ function rolloutFromBits(bits: number): unknown {
 }
 
 export function describeRollout(rollout: RolloutConfig): string {
-  const enforced = SERVICE_NAMES.flatMap((service) =>
-    DIRECTIONS.filter((direction) => rollout.services[service][direction] === "enforce").map(
+  const enforced = Object.entries(rollout.services).flatMap(([service, flags]) =>
+    DIRECTIONS.filter((direction) => flags[direction] === "enforce").map(
       (direction) => `${service} ${direction}`,
     ),
   );
@@ -38,25 +38,28 @@ export function describeRollout(rollout: RolloutConfig): string {
 export function isFullEnforcement(rollout: RolloutConfig): boolean {
   return (
     rollout.defaultDeny === "enforce" &&
-    SERVICE_NAMES.every((service) =>
-      DIRECTIONS.every((direction) => rollout.services[service][direction] === "enforce"),
+    Object.values(rollout.services).every((flags) =>
+      DIRECTIONS.every((direction) => flags[direction] === "enforce"),
     )
   );
 }
 
-/** Every flag combination the config schema accepts, "nothing enforced" first, full enforcement last. */
-export function reachableRolloutStages(): RolloutStage[] {
-  const flagCount = SERVICE_NAMES.length * DIRECTIONS.length + 1;
+/**
+ * Every flag combination the config schema accepts for these services, "nothing enforced" first,
+ * full enforcement last: 2^(2n) + 1 stages for n services.
+ */
+export function reachableRolloutStages(services: readonly ServiceName[]): RolloutStage[] {
+  const flagCount = services.length * DIRECTIONS.length + 1;
   const stages: RolloutStage[] = [];
   for (let bits = 0; bits < 2 ** flagCount; bits++) {
-    const parsed = CONFIG_SCHEMA.rollout.safeParse(rolloutFromBits(bits));
+    const parsed = CONFIG_SCHEMA.rollout.safeParse(rolloutFromBits(bits, services));
     if (parsed.success) stages.push({ name: describeRollout(parsed.data), rollout: parsed.data });
   }
   return stages;
 }
 
-export function fullEnforcement(): RolloutConfig {
-  const full = reachableRolloutStages().find((stage) => isFullEnforcement(stage.rollout));
+export function fullEnforcement(services: readonly ServiceName[]): RolloutConfig {
+  const full = reachableRolloutStages(services).find((stage) => isFullEnforcement(stage.rollout));
   if (full === undefined) throw new Error("the config schema accepts no fully enforced rollout");
   return full.rollout;
 }

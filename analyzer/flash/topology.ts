@@ -6,17 +6,7 @@
  * policy pack reason over identical models.
  */
 import { endpointPorts, type StackConfig } from "../../components/config";
-import {
-  DATA_STORE_NAMES,
-  FLOW_TABLE,
-  SERVICE_NAMES,
-  describeEndpoint,
-  resolveFlows,
-  type DataStoreName,
-  type Endpoint,
-  type ResolvedFlow,
-  type ServiceName,
-} from "../../components/flowTable";
+import { endpointNamed, resolveFlows, type ResolvedFlow, type ServiceName } from "../../components/flowTable";
 import type { ResolvedCidrs } from "../../components/networkPolicies";
 import { describeRecordedStateIssues, recordedStateSchema } from "../../components/recordedState";
 import type { ServiceInfo } from "../eks/model";
@@ -50,22 +40,8 @@ export function topologyFromConfig(config: StackConfig, cidrs: ResolvedCidrs): F
     services: config.services,
     cidrs,
     nodeLocalDnsAddress: config.dns.nodeLocalAddress,
-    flows: resolveFlows(endpointPorts(config), FLOW_TABLE),
+    flows: resolveFlows(endpointPorts(config), config.flows),
   };
-}
-
-// Every endpoint the table can name, so a recorded name maps back through describeEndpoint itself
-// instead of a second hand-written spelling of each endpoint.
-const NAMEABLE_ENDPOINTS: readonly Endpoint[] = [
-  ...SERVICE_NAMES.map((service): Endpoint => ({ kind: "service", service })),
-  ...DATA_STORE_NAMES.map((store: DataStoreName): Endpoint => ({ kind: "dataStore", store })),
-  { kind: "alb" },
-  { kind: "dns" },
-  { kind: "paymentApi" },
-];
-
-function endpointNamed(name: string): Endpoint | undefined {
-  return NAMEABLE_ENDPOINTS.find((endpoint) => describeEndpoint(endpoint) === name);
 }
 
 /** What the model needs of the recorded state; extra keys are ignored, missing ones fail. */
@@ -83,7 +59,7 @@ export type TopologyResult =
 
 /**
  * Rebuilds the topology from the component's registered outputs. The flows are the ones recorded in
- * state (what the deployed policies were generated from), not this process's FLOW_TABLE, so a pack
+ * state (what the deployed policies were generated from), not this process's stack config, so a pack
  * older or newer than the program still judges the stack by its own table.
  */
 export function topologyFromComponentOutputs(outputs: unknown): TopologyResult {
@@ -94,9 +70,10 @@ export function topologyFromComponentOutputs(outputs: unknown): TopologyResult {
   }
   const recorded = parsed.data;
   const flows: ResolvedFlow[] = [];
+  const services = Object.keys(recorded.services);
   for (const flow of recorded.flowTable) {
-    const from = endpointNamed(flow.from);
-    const to = endpointNamed(flow.to);
+    const from = endpointNamed(flow.from, services);
+    const to = endpointNamed(flow.to, services);
     if (from === undefined || to === undefined) {
       return {
         ok: false,

@@ -3,11 +3,16 @@
  * worker holds the payment provider credentials), so no policy may allow ingress to them. Kubernetes
  * unions allows, so one stray rule in any policy that selects the pods opens them; the rule checks
  * every policy whose podSelector could select the isolated labels.
+ *
+ * Which services are isolated is data: the stack's flash-netpol:flows and services, which the CLI
+ * hands the pack process as its PULUMI_CONFIG (project config merged in). Pack config may still
+ * list `isolated` workloads itself, e.g. for another project's manifests.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { compileLabelSelector } from "../../analyzer/labelSelector";
 import type { SelectorOperator } from "../../analyzer/model";
-import { isolatedServices } from "../../components/flowTable";
+import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../components/config";
+import { declareFlows, isolatedServices } from "../../components/flowTable";
 import { z } from "zod";
 import { configSchemaOf, networkPolicyValidation, parseRuleConfig, violation } from "./common";
 import { namespaceOf, type Selector } from "./k8s";
@@ -15,9 +20,6 @@ import { namespaceOf, type Selector } from "./k8s";
 export const NAME = "isolated-workloads-no-ingress";
 export const DESCRIPTION =
   "Workloads the flow table isolates (no inbound flow, e.g. the pay worker) are the target of no ingress allow.";
-
-/** The application namespace's default; stack config may rename it, then pack config must follow. */
-const APPLICATION_NAMESPACE = "flash-ticket";
 
 const isolatedWorkload = z.strictObject({
   namespace: z.string().min(1),
@@ -27,16 +29,56 @@ const isolatedWorkload = z.strictObject({
     .refine((labels) => Object.keys(labels).length > 0, "at least one label")
     .meta({ minProperties: 1 }),
 });
-export const CONFIG = z.object({
-  /** Derived from the flow table, with the default `app: <service>` pod labels of stack config. */
-  isolated: z.array(isolatedWorkload).default(() =>
-    isolatedServices().map((service) => ({
-      namespace: APPLICATION_NAMESPACE,
-      podLabels: { app: service },
-    })),
-  ),
-});
 export type IsolatedWorkload = z.output<typeof isolatedWorkload>;
+
+function parsedKey<T>(
+  stackConfig: Readonly<Record<string, string>>,
+  key: keyof typeof CONFIG_SCHEMA,
+  structured: boolean,
+): T | undefined {
+  const text = stackConfig[`${CONFIG_NAMESPACE}:${key}`];
+  let value: unknown = text;
+  try {
+    if (structured && text !== undefined) value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = CONFIG_SCHEMA[key].safeParse(value);
+  return parsed.success ? (parsed.data as T) : undefined;
+}
+
+/**
+ * The services the stack's flow table gives no inbound flow, with their namespace and pod labels,
+ * from the stack's config (flash-netpol:services, flows and namespace). Empty when the config holds
+ * no valid table: another project using the pack, or a config the program itself refuses.
+ */
+export function isolatedWorkloadsOf(stackConfig: Readonly<Record<string, string>>): IsolatedWorkload[] {
+  type Services = Record<string, { podLabels: Record<string, string> }>;
+  const services = parsedKey<Services>(stackConfig, "services", true);
+  const flows = parsedKey<Parameters<typeof declareFlows>[0]>(stackConfig, "flows", true);
+  const namespace = parsedKey<string>(stackConfig, "namespace", false);
+  if (services === undefined || flows === undefined || namespace === undefined) return [];
+  const declared = declareFlows(flows, Object.keys(services));
+  if (declared.problems.length > 0) return [];
+  return isolatedServices(Object.keys(services), declared.flows).map((service) => ({
+    namespace,
+    podLabels: { ...services[service]!.podLabels },
+  }));
+}
+
+/** The stack's config as the CLI hands it to the pack process (PULUMI_CONFIG, see docs/fidelity.md). */
+function packStackConfig(): Record<string, string> {
+  try {
+    return JSON.parse(process.env.PULUMI_CONFIG ?? "{}") as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+export const CONFIG = z.object({
+  /** Derived from the stack's flow table: `pulumi preview` hands the pack the stack's config. */
+  isolated: z.array(isolatedWorkload).default(() => isolatedWorkloadsOf(packStackConfig())),
+});
 export type IsolatedWorkloadsConfig = z.output<typeof CONFIG>;
 export const DEFAULT_CONFIG: IsolatedWorkloadsConfig = CONFIG.parse({});
 
