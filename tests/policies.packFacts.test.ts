@@ -4,6 +4,7 @@
  * flows-match-flow-table reports where they disagree, naming both values and the file, at the level
  * the stack's pack config gives it. One pack process, driven over gRPC as the engine drives it.
  */
+import { projectConfigValues } from "../offline/stackConfig";
 import { strict as assert } from "assert";
 import * as fs from "node:fs";
 import { PolicyHarness, stackPackConfigPath, type PolicyVerdict } from "../offline/policyHarness";
@@ -63,14 +64,21 @@ describe("policy pack: pack config facts match what the program discovered", fun
     assert.match(found[0]!.message, /discovered \[10\.30\.0\.0\/16, 100\.64\.0\.0\/16\]/);
   });
 
+  /** The project's services with only the gateway's port changed, as a stack file would override it. */
+  function withGatewayPort(port: number): Record<string, { port: number }> {
+    const services = JSON.parse(projectConfigValues()["flash-netpol:services"]!) as Record<
+      string,
+      { port: number }
+    >;
+    return { ...services, "flash-gateway": { ...services["flash-gateway"]!, port } };
+  }
+
   it("public-ingress's ALB targets differ from the flow table's (gateway port changed in stack config): mandatory, naming both", async () => {
     const found = await verdicts(
       {
         stack: "prod",
         configOverrides: {
-          "flash-netpol:services": JSON.stringify({
-            "flash-gateway": { podLabels: { app: "flash-gateway" }, port: 3001 },
-          }),
+          "flash-netpol:services": JSON.stringify(withGatewayPort(3001)),
         },
       },
       stackPackConfigPath("prod"),
