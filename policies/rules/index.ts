@@ -1,5 +1,6 @@
 /** Every rule of the pack, in report order. Tests import these to call rules without a server. */
 import type { Policies } from "@pulumi/policy";
+import { acceptedRisks } from "./acceptedRisks";
 import { breakGlassActive } from "./breakGlass";
 import { dnsEgressKubeDnsOnly } from "./dnsEgress";
 import { eksVpcCniLints } from "./eksVpcCniLints";
@@ -26,6 +27,7 @@ export const RULES: Policies = [
   eksVpcCniLints,
   breakGlassActive,
   flowsMatchFlowTable,
+  acceptedRisks,
 ];
 
 export const RULE_NAMES: readonly string[] = RULES.map((rule) => rule.name);

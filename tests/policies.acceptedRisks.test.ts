@@ -1,0 +1,97 @@
+/**
+ * accepted-risks: a data store on the cluster's subnets, accepted with allowSharedSubnets, reaches
+ * the pack as the component's recorded discoveryWarnings and comes back as advisory verdicts, even
+ * under prod's `"all": "mandatory"`.
+ */
+import { strict as assert } from "assert";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
+import { sharedPolicyHarness, mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
+import { fromRegisteredResources } from "../offline/policyResources";
+import { runStack } from "../offline/runProgram";
+import { checkAcceptedRisks } from "../policies/rules/acceptedRisks";
+import { COMPONENT_TYPE } from "../components/resourceTypes";
+
+const RULE = "accepted-risks";
+
+/** prod's cache subnet group moved onto two of the EKS node subnets (fixtures/aws/prod.json). */
+function prodCacheOnNodeSubnets(): AwsFixture {
+  const fixture = loadAwsFixture("fixtures/aws/prod.json");
+  for (const call of fixture.calls) {
+    for (const group of call.output.CacheSubnetGroups ?? []) {
+      group.Subnets = [
+        { SubnetIdentifier: "subnet-9f14e2fa16398c462" },
+        { SubnetIdentifier: "subnet-09f1bc582e3cecbd5" },
+      ];
+    }
+  }
+  return fixture;
+}
+
+const PROD_STORES = {
+  redis: { replicationGroupId: "flash-prod-redis", port: 6379 },
+  postgres: { dbClusterIdentifier: "flash-prod-aurora", port: 15432 },
+  mq: { brokerName: "flash-prod-mq", port: 5671 },
+};
+
+describe("policy pack: accepted-risks on the program's prod stack @process", function () {
+  async function prodPreview(allowSharedSubnets: boolean, shared: boolean) {
+    const run = await runStack({
+      stack: "prod",
+      ...(shared ? { fixture: prodCacheOnNodeSubnets() } : {}),
+      configOverrides: {
+        "flash-netpol:dataStores": { ...PROD_STORES, redis: { ...PROD_STORES.redis, allowSharedSubnets } },
+      },
+    });
+    if (run.error !== undefined) throw run.error;
+    const harness = await sharedPolicyHarness({ stack: "prod" });
+    return harness.preview(fromRegisteredResources(run.resources));
+  }
+
+  it("cache on the node subnets with allowSharedSubnets: one advisory verdict per shared subnet, nothing mandatory", async () => {
+    const verdicts = await prodPreview(true, true);
+    assert.deepEqual(mandatoryVerdicts(verdicts), [], JSON.stringify(mandatoryVerdicts(verdicts), null, 2));
+    const accepted = verdicts.filter((verdict: PolicyVerdict) => verdict.policy === RULE);
+    // The cluster and its node group both use the two subnets (fixtures/aws/prod.json): 2 x 2 pairs.
+    assert.equal(accepted.length, 4, JSON.stringify(accepted, null, 2));
+    for (const verdict of accepted) {
+      assert.equal(verdict.level, "advisory");
+      assert.match(verdict.message, /flash-netpol:dataStores\.redis\.allowSharedSubnets is true/);
+      assert.match(verdict.message, /cache subnet group flash-prod-redis-subnets subnet subnet-/);
+      assert.match(verdict.message, /Fix: move the redis data store to subnets of its own/);
+    }
+    const named = (subnet: string) => accepted.filter((verdict) => verdict.message.includes(subnet)).length;
+    assert.equal(named("subnet-9f14e2fa16398c462 (10.30.16.0/20) is EKS"), 2);
+    assert.equal(named("subnet-09f1bc582e3cecbd5 (10.30.32.0/20) is EKS"), 2);
+  });
+
+  it("without shared subnets the rule says nothing", async () => {
+    const verdicts = await prodPreview(false, false);
+    assert.deepEqual(
+      verdicts.filter((verdict) => verdict.policy === RULE),
+      [],
+    );
+  });
+});
+
+describe("accepted-risks without a pack process", () => {
+  const component = (props: Record<string, unknown>) => ({
+    type: COMPONENT_TYPE,
+    name: "flash-ticket",
+    urn: "urn:pulumi:dev::flash-netpol::flash-netpol:index:FlashNetworkPolicies::flash-ticket",
+    props,
+  });
+  const asResources = (props: Record<string, unknown>) =>
+    [component(props)] as unknown as Parameters<typeof checkAcceptedRisks>[0];
+
+  it("reports nothing for no warnings, or for state recorded without the key", () => {
+    assert.deepEqual(checkAcceptedRisks(asResources({ discoveryWarnings: [] })), []);
+    assert.deepEqual(checkAcceptedRisks(asResources({})), []);
+  });
+
+  it("keeps a warning it does not know verbatim, still advisory", () => {
+    const [found, ...rest] = checkAcceptedRisks(asResources({ discoveryWarnings: ["something else"] }));
+    assert.deepEqual(rest, []);
+    assert.equal(found!.forceLevel, "advisory");
+    assert.match(found!.message, /accepted risk recorded by the component: something else/);
+  });
+});
