@@ -143,9 +143,11 @@ describe("policy harness: the flash-netpol pack @process", function () {
     assert.equal(harness.info.name, "flash-netpol");
     assert.equal(harness.info.supportsConfig, true);
     assert.deepEqual(harness.info.policies.map((policy) => policy.name).sort(), [
+      "accepted-risks",
       "break-glass-active",
       "dns-egress-kube-dns-only",
       "eks-vpc-cni-lints",
+      "eks-vpc-cni-pod-maps",
       "explicit-policy-types",
       "flows-match-flow-table",
       "isolated-workloads-no-ingress",
@@ -159,11 +161,11 @@ describe("policy harness: the flash-netpol pack @process", function () {
     assert.ok(deny.configSchema?.properties["exemptions"]);
   });
 
-  it("prod's pack config is mandatory for every rule but the lints and break-glass", () => {
+  it("prod's pack config is mandatory for every rule but the EKS lints, break-glass and accepted risks", () => {
+    const advisory = ["eks-vpc-cni-lints", "eks-vpc-cni-pod-maps", "break-glass-active", "accepted-risks"];
     for (const [name, entry] of harness.config) {
       if (name === "all") continue;
-      const expected =
-        name === "eks-vpc-cni-lints" || name === "break-glass-active" ? "advisory" : "mandatory";
+      const expected = advisory.includes(name) ? "advisory" : "mandatory";
       assert.equal(entry.enforcementLevel, expected, name);
     }
   });

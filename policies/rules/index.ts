@@ -4,6 +4,7 @@ import { acceptedRisks } from "./acceptedRisks";
 import { breakGlassActive } from "./breakGlass";
 import { dnsEgressKubeDnsOnly } from "./dnsEgress";
 import { eksVpcCniLints } from "./eksVpcCniLints";
+import { eksVpcCniPodMaps } from "./eksVpcCniPodMaps";
 import { explicitPolicyTypes } from "./explicitPolicyTypes";
 import { flowsMatchFlowTable } from "./flowsMatchFlowTable";
 import { isolatedWorkloadsNoIngress } from "./isolatedWorkloads";
@@ -25,6 +26,7 @@ export const RULES: Policies = [
   explicitPolicyTypes,
   isolatedWorkloadsNoIngress,
   eksVpcCniLints,
+  eksVpcCniPodMaps,
   breakGlassActive,
   flowsMatchFlowTable,
   acceptedRisks,
