@@ -11,8 +11,8 @@
  *  - a key holds at most 24 port entries, counted per pod across all its policies;
  *  - egress is matched before kube-proxy's DNAT, so an ipBlock over the ClusterIP range admits
  *    every Service in it on EKS, while upstream implementations match after DNAT.
- * A resource rule sees one policy: the cross-policy cases are proven by the plan's EKS enforcer
- * model (`npm run plan`, enforcerDifferences).
+ * A resource rule sees one policy: the cross-policy cases are reported by the stack rule
+ * eks-vpc-cni-pod-maps and proven by the plan's EKS enforcer model (`npm run plan`, enforcerDifferences).
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
@@ -52,7 +52,6 @@ export const eksVpcCniLints: ResourceValidationPolicy = {
     networkPolicyValidation(({ policy, resource, args }) => {
       const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
       const found: Violation[] = [];
-      // Per direction and CIDR: which rules name it, with which port set, and how many port entries in all.
       // Per direction and CIDR: which rules name it and how many port entries they give it.
       const byCidr = new Map<string, { direction: Direction; rules: string[]; entries: number }>();
       // Every ipBlock (a rule without peers is 0.0.0.0/0 to the controller), for the except hazard.
