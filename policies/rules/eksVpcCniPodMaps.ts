@@ -145,29 +145,36 @@ function portHazard(pod: PodInfo, direction: Direction, entry: MapEntry) {
 }
 
 export function checkPodMaps(resources: readonly PolicyResource[]): Violation[] {
-  const policies = parsedPolicies(resources);
-  if (policies.length < 2) return [];
-  const urns = new Map(policies.map(({ policy, resource }) => [policyKey(policy), resource.urn]));
-  // No pods and no Services: selector peers resolve to nothing, ipBlocks and peerless rules as the controller does.
-  const enforcer = new EksEnforcer({
-    namespaces: [],
-    pods: [],
-    policies: policies.map(({ policy }) => policy),
-  });
+  const byNamespace = new Map<string, ParsedPolicy[]>();
+  for (const parsed of parsedPolicies(resources)) {
+    const namespace = parsed.policy.metadata.namespace;
+    byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), parsed]);
+  }
   const found = new Map<string, Violation>();
-  for (const pod of representativePods(policies)) {
-    const selecting = enforcer.policyEndpoints.filter((endpoints) => endpoints.selects(pod));
-    if (selecting.length < 2) continue;
-    const maps = enforcer.mapsOf(pod);
-    for (const direction of DIRECTIONS) {
-      const rules = selecting.flatMap((endpoints) => endpoints[direction]);
-      for (const entry of maps[direction].entries) {
-        for (const hazard of [
-          ...exceptHazards(pod, direction, entry, rules),
-          ...portHazard(pod, direction, entry),
-        ]) {
-          if (!found.has(hazard.key))
-            found.set(hazard.key, { message: hazard.message, urn: urns.get(hazard.urnOf) });
+  // A policy selects pods of its own namespace only: one model per namespace keeps this linear in the stack.
+  for (const policies of byNamespace.values()) {
+    if (policies.length < 2) continue;
+    const urns = new Map(policies.map(({ policy, resource }) => [policyKey(policy), resource.urn]));
+    // No pods and no Services: selector peers resolve to nothing, ipBlocks and peerless rules as the controller does.
+    const enforcer = new EksEnforcer({
+      namespaces: [],
+      pods: [],
+      policies: policies.map(({ policy }) => policy),
+    });
+    for (const pod of representativePods(policies)) {
+      const selecting = enforcer.policyEndpoints.filter((endpoints) => endpoints.selects(pod));
+      if (selecting.length < 2) continue;
+      const maps = enforcer.mapsOf(pod);
+      for (const direction of DIRECTIONS) {
+        const rules = selecting.flatMap((endpoints) => endpoints[direction]);
+        for (const entry of maps[direction].entries) {
+          for (const hazard of [
+            ...exceptHazards(pod, direction, entry, rules),
+            ...portHazard(pod, direction, entry),
+          ]) {
+            if (!found.has(hazard.key))
+              found.set(hazard.key, { message: hazard.message, urn: urns.get(hazard.urnOf) });
+          }
         }
       }
     }
