@@ -64,7 +64,8 @@ describe("eks-vpc-cni-pod-maps: an except range of one policy against another's 
     assert.equal(verdict!.urn, `urn:pulumi:test::flash-netpol::${NETWORK_POLICY_TYPE}::shop-api-private`);
     assert.equal(verdict!.forceLevel, undefined, "advisory by the rule's level, raised only by pack config");
     // Each policy alone is clean: only the merge makes the hazard, which the resource rule cannot see.
-    for (const policy of [wideWithExcept, covering]) assert.deepEqual(runRule(eksVpcCniLints, policy, LINTS_CONFIG), []);
+    for (const policy of [wideWithExcept, covering])
+      assert.deepEqual(runRule(eksVpcCniLints, policy, LINTS_CONFIG), []);
   });
 
   it("no verdict when the other policy's CIDR lies inside the except (a longer key: the agent answers as upstream)", () => {
