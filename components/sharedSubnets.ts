@@ -3,7 +3,8 @@
  * also covers every node and pod (or ALB ENI) there, so its port is opened to them all.
  */
 import { cidrContains } from "./cidrs";
-import { DATA_STORE_NAMES, type DataStoreName } from "./flowTable";
+import type { DataStoreName } from "./flowTable";
+import { allowSharedSubnetsKey, sharedSubnetPrefix } from "./sharedSubnetLines";
 import type { Subnet } from "./awsReader";
 
 /** A subnet the cluster or the ALB uses, with who uses it. */
@@ -34,13 +35,6 @@ export function findSharedSubnets(
   );
 }
 
-/** The stack config key that accepts a store's shared subnets. */
-export const allowSharedSubnetsKey = (store: DataStoreName) =>
-  `flash-netpol:dataStores.${store}.allowSharedSubnets`;
-
-/** How every shared-subnet line starts: the store's config key. */
-const sharedSubnetPrefix = (store: DataStoreName) => `flash-netpol:dataStores.${store}: `;
-
 export function describeSharedSubnet(shared: SharedSubnet, ports: readonly number[]): string {
   const { storeSubnet, other } = shared;
   const same = other.subnet.id === storeSubnet.id ? "is" : "overlaps";
@@ -49,14 +43,6 @@ export function describeSharedSubnet(shared: SharedSubnet, ports: readonly numbe
     `${other.usedBy} subnet ${other.subnet.id} (${other.subnet.cidr}); the policy allowing ${ports.map((port) => `${port}/TCP`).join(", ")} ` +
     `to ${storeSubnet.cidr} would open it to every pod and node there`
   );
-}
-
-/**
- * The store a recorded line of describeSharedSubnet is about (the component records accepted ones
- * as discoveryWarnings); undefined for any other text.
- */
-export function storeOfSharedSubnetLine(line: string): DataStoreName | undefined {
-  return DATA_STORE_NAMES.find((store) => line.startsWith(sharedSubnetPrefix(store)));
 }
 
 export const SHARED_SUBNET_FIX = (store: DataStoreName) =>

@@ -9,7 +9,7 @@ import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { report, violation, type Violation } from "./common";
 import { recordedStateSchema } from "../../components/recordedState";
 import { COMPONENT_TYPE } from "../../components/resourceTypes";
-import { allowSharedSubnetsKey, storeOfSharedSubnetLine } from "../../components/sharedSubnets";
+import { allowSharedSubnetsKey, storeOfSharedSubnetLine } from "../../components/sharedSubnetLines";
 
 export const NAME = "accepted-risks";
 export const DESCRIPTION =
