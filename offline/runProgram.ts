@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
-import { AwsFixtureAnswers, loadAwsFixture, type AwsFixture } from "./awsFixtures";
+import { loadAwsFixture, type AwsFixture } from "./awsFixtureFile";
+import { AwsFixtureAnswers } from "./awsFixtures";
 import { EKS_ADDON_TYPE, NETWORK_POLICY_TYPE, VPC_CNI_ADDON_TYPE } from "../components/resourceTypes";
 
 import { PROJECT_NAME, PROJECT_ROOT, readStackConfig } from "./stackConfig";

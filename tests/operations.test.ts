@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
 import { networkPolicies, readStackConfig, runStack, type ProgramRun } from "../offline/runProgram";
 import { listStacks } from "../offline/stacks";
 import * as fs from "node:fs";

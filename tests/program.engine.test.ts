@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
 import {
   readStackConfig,
   networkPolicies,

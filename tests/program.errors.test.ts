@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { loadAwsFixture } from "../offline/awsFixtures";
+import { loadAwsFixture } from "../offline/awsFixtureFile";
 import {
   readStackConfig,
   runStack,

@@ -2,7 +2,7 @@
  * Rollout flags, ordering, the Kubernetes provider and the AWS lookups of the program under mocks.
  */
 import * as assert from "node:assert/strict";
-import { loadAwsFixture } from "../offline/awsFixtures";
+import { loadAwsFixture } from "../offline/awsFixtureFile";
 import { networkPolicies, runStack, type ProgramRun, type RegisteredResource } from "../offline/runProgram";
 import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NAMESPACE_TYPE } from "../components/resourceTypes";
 
