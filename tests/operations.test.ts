@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
-import { networkPolicies, readStackConfig, runStack, type ProgramRun } from "../offline/runProgram";
+import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import { readStackConfig } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
 import * as fs from "node:fs";
 import { EKS_ADDON_TYPE } from "../components/resourceTypes";
