@@ -9,11 +9,6 @@ import {
   type ServiceName,
 } from "./flowTable";
 
-/** The declared services, in the order stack config lists them. */
-export function serviceNamesOf(config: Pick<StackConfig, "services">): ServiceName[] {
-  return Object.keys(config.services);
-}
-
 export function endpointPorts(config: StackConfig): EndpointPorts {
   return {
     servicePorts: Object.fromEntries(

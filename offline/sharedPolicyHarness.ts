@@ -10,14 +10,6 @@ import {
 } from "./policyHarness";
 import { stackConfigOf } from "./stacks";
 
-/** Runs `use` with the shared harness for these options (see sharedPolicyHarness). */
-export async function withPolicyHarness<T>(
-  options: PolicyHarnessOptions,
-  use: (harness: PolicyHarness) => Promise<T>,
-): Promise<T> {
-  return use(await sharedPolicyHarness(options));
-}
-
 /** One key per distinct start: same stack, pack, pack config and stack config share a process. */
 function harnessKey(options: PolicyHarnessOptions): string {
   const packConfig =
