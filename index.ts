@@ -1,7 +1,7 @@
 // flash-netpol: zero-trust NetworkPolicies for the flash-ticket namespace on EKS.
 // Config in, one component, outputs out; everything else lives in components/.
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "./components/config";
+import { parseStackConfig } from "./components/configValidation";
 import { FlashNetworkPolicies } from "./components/flashNetworkPolicies";
 
 export = async () => {

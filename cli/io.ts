@@ -2,7 +2,7 @@
  * How a command talks to its caller: written through `CliIo`, so the same `main(argv, io)` serves
  * `npm run <command>` (process streams, exit code) and the tests (captured, in this process).
  */
-import { closeSharedPolicyHarnesses } from "../offline/policyHarness";
+import { closeSharedPolicyHarnesses } from "../offline/sharedPolicyHarness";
 
 export interface CliIo {
   out(text: string): void;

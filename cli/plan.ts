@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { runAsProcess, type CliIo } from "./io";
-import { PROJECT_ROOT, readStackConfig } from "../offline/runProgram";
+import { PROJECT_ROOT, readStackConfig } from "../offline/stackConfig";
 import { StackConfigError } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
 import { renderReadmeTables } from "../offline/readmeTables";

@@ -17,7 +17,7 @@ import { Command, CommanderError, Option } from "commander";
 import { runAsProcess, type CliIo } from "./io";
 import { CONFIG_NAMESPACE } from "../components/config";
 import { PlanFailure, buildPlan } from "../offline/planReport";
-import { PROJECT_ROOT } from "../offline/runProgram";
+import { PROJECT_ROOT } from "../offline/stackConfig";
 import { DEFAULT_ATHENA_TABLE, athenaSql, parseDuration, replayAggregatedCsv } from "../replay/athena";
 import { replayAgentLogFile } from "../replay/agentLogs";
 import { resolveCandidate, serviceOrderOf } from "../replay/candidate";

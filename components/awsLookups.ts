@@ -9,7 +9,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalCidrs } from "./cidrs";
-import { dataStorePortsOf, isAnyPolicyEnforced, type StackConfig } from "./config";
+import { type StackConfig } from "./config";
+import { dataStorePortsOf, isAnyPolicyEnforced } from "./configQueries";
 import { DATA_STORE_NAMES, type DataStoreName } from "./flowTable";
 import { readAlbSubnets, readNodeGroupSubnets, type NodeGroupSubnets } from "./awsAlb";
 import { readMq, readPostgres, readRedis, type StoreLocation } from "./awsDataStores";

@@ -9,7 +9,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
-import { endpointPorts, isEnforced, type StackConfig } from "./config";
+import { type StackConfig } from "./config";
+import { endpointPorts, isEnforced } from "./configQueries";
 import {
   checkDeployments,
   checkServices,

@@ -7,7 +7,9 @@
  */
 import type * as K8s from "../analyzer/model";
 import { ALWAYS_EXCEPTED_CIDRS, canonicalCidrs, cidrContains, exceptionsWithin, isIpv4Cidr } from "./cidrs";
-import { ConfigError, endpointPorts, isEnforced, type StackConfig } from "./config";
+import { type StackConfig } from "./config";
+import { ConfigError } from "./configValidation";
+import { endpointPorts, isEnforced } from "./configQueries";
 import {
   DIRECTIONS,
   describeEndpoint,

@@ -5,7 +5,8 @@
 import * as path from "node:path";
 import { servicesFromKubectl } from "../analyzer/eks/kubectlServices";
 import type { ServiceInfo } from "../analyzer/eks";
-import { PROJECT_ROOT, loadKubernetesFixture, type KubernetesFixture } from "./runProgram";
+import { PROJECT_ROOT } from "./stackConfig";
+import { loadKubernetesFixture, type KubernetesFixture } from "./kubernetesFixture";
 
 export function clusterServicesOf(stack: string, fixture?: string | KubernetesFixture): ServiceInfo[] {
   const recorded = loadKubernetesFixture(stack, fixture);

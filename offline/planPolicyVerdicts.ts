@@ -4,12 +4,8 @@
  * resources the program registered offline.
  */
 import * as fs from "node:fs";
-import {
-  POLICY_PACK_CONFIG_DIR,
-  sharedPolicyHarness,
-  type PolicyHarness,
-  type PolicyVerdict,
-} from "./policyHarness";
+import { POLICY_PACK_CONFIG_DIR, type PolicyHarness, type PolicyVerdict } from "./policyHarness";
+import { sharedPolicyHarness } from "./sharedPolicyHarness";
 import { fromRegisteredResources } from "./policyResources";
 import type { ProgramRun } from "./runProgram";
 import * as path from "node:path";

@@ -5,7 +5,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, type StackConfig } from "../components/config";
+import type { StackConfig } from "../components/config";
+import { parseStackConfig } from "../components/configValidation";
 import type { ServiceName } from "../components/flowTable";
 import type { NetworkPolicyManifest, ResolvedCidrs } from "../components/networkPolicies";
 import type { EffectiveFlow } from "../components/flashNetworkPolicies";

@@ -4,7 +4,7 @@
  */
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
 import type { AnalyzedResource, ProviderReference } from "./analyzerWire";
-import type { RegisteredResource } from "./runProgram";
+import type { RegisteredResource } from "./engineRegistrations";
 import { KUBERNETES_PROVIDER_TYPE, NETWORK_POLICY_TYPE } from "../components/resourceTypes";
 
 const PROJECT = "flash-netpol";

@@ -6,46 +6,19 @@
  * with what the engine would see: inputs, parent, dependencies, provider and options. The program
  * itself knows nothing of this; it runs as it would under `pulumi preview`.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkPolicyManifest } from "../components/networkPolicies";
-import { AwsFixtureAnswers, loadAwsFixture, type AwsFixture } from "./awsFixtures";
 import { EKS_ADDON_TYPE, NETWORK_POLICY_TYPE, VPC_CNI_ADDON_TYPE } from "../components/resourceTypes";
-
+import { loadAwsFixture, type AwsFixture } from "./awsFixtureFile";
+import { AwsFixtureAnswers } from "./awsFixtures";
+import {
+  newEngineRegistrations,
+  recordEngineRegistrations,
+  type RegisteredResource,
+} from "./engineRegistrations";
+import { loadKubernetesFixture, readKubernetesObject, type KubernetesFixture } from "./kubernetesFixture";
 import { PROJECT_NAME, PROJECT_ROOT, readStackConfig } from "./stackConfig";
-
-export { PROJECT_NAME, PROJECT_ROOT, readStackConfig };
-
-export interface ResourceOptionsSeen {
-  protect: boolean;
-  ignoreChanges: string[];
-  deleteBeforeReplace: boolean;
-  additionalSecretOutputs: string[];
-  aliases: string[];
-  customTimeouts?: { create: string; update: string; delete: string };
-  /** The `import` option: the id of an existing object the engine adopts instead of creating. */
-  importId?: string;
-  retainOnDelete?: boolean;
-}
-
-/** A resource as the engine sees it when the program registers it. */
-export interface RegisteredResource {
-  type: string;
-  /** Set for a read of an existing object (`Resource.get`, a ReadResource call): the id read. */
-  readId?: string;
-  name: string;
-  urn: string;
-  custom: boolean;
-  inputs: Record<string, unknown>;
-  parent?: string;
-  dependencies: string[];
-  /** The provider reference, `urn::id`, as the engine receives it. */
-  provider?: string;
-  options: ResourceOptionsSeen;
-  /** What a component registered with registerOutputs: the engine's state for it, as analyzeStack sees it. */
-  outputs?: Record<string, unknown>;
-}
 
 export interface AwsCallRecord {
   token: string;
@@ -79,79 +52,6 @@ export interface RunOptions {
   /** The program to run; defaults to index.ts at the project root. */
   programFile?: string;
   preview?: boolean;
-}
-
-interface KubernetesObject {
-  kind?: string;
-  metadata: { name: string; namespace?: string };
-}
-
-interface KubernetesList {
-  items: KubernetesObject[];
-}
-
-/**
- * What the cluster answers to read-only reads, one key per kubectl command (fixtures/k8s/<stack>.json
- * names each command under `commands`): the namespace, its Deployments, Services and EndpointSlices,
- * and kube-system's kube-dns Service.
- */
-export interface KubernetesFixture {
-  description?: string;
-  commands?: Record<string, string>;
-  namespace?: KubernetesObject;
-  deployments: KubernetesList;
-  services?: KubernetesList;
-  kubeDnsService?: KubernetesObject;
-  endpointSlices?: KubernetesList;
-}
-
-export function loadKubernetesFixture(
-  stack: string,
-  given: RunOptions["kubernetesFixture"],
-): KubernetesFixture {
-  if (typeof given === "object") return given;
-  const file = given ?? path.join(PROJECT_ROOT, "fixtures", "k8s", `${stack}.json`);
-  if (given === undefined && !fs.existsSync(file)) return { deployments: { items: [] } };
-  return JSON.parse(fs.readFileSync(file, "utf8")) as KubernetesFixture;
-}
-
-/** Every object the fixture holds, whichever command printed it. */
-export function kubernetesFixtureObjects(fixture: KubernetesFixture): KubernetesObject[] {
-  return [
-    ...(fixture.namespace ? [{ kind: "Namespace", ...fixture.namespace }] : []),
-    ...fixture.deployments.items.map((item) => ({ kind: "Deployment", ...item })),
-    ...(fixture.services?.items ?? []).map((item) => ({ kind: "Service", ...item })),
-    ...(fixture.kubeDnsService ? [{ kind: "Service", ...fixture.kubeDnsService }] : []),
-    ...(fixture.endpointSlices?.items ?? []).map((item) => ({ kind: "EndpointSlice", ...item })),
-  ];
-}
-
-/**
- * A read of an existing Kubernetes object (`.get`), answered as the provider and engine answer it:
- * the live object; for an object the cluster does not have, the provider's Read returns no outputs
- * and the engine fails the read with "resource '<id>' does not exist" (pulumi step.go ReadStep);
- * for an unreachable cluster the provider's Read fails outright (pulumi-kubernetes provider.go Read).
- */
-function readKubernetesObject(
-  fixture: KubernetesFixture,
-  unreachable: string | undefined,
-  type: string,
-  id: string,
-): Record<string, unknown> {
-  if (unreachable !== undefined) {
-    throw new Error(
-      `configured Kubernetes cluster is unreachable: ${unreachable}; failed to read resource state due to unreachable cluster. ` +
-        `If the cluster was deleted, you can remove this resource from Pulumi state by rerunning the operation with the ` +
-        `PULUMI_K8S_DELETE_UNREACHABLE environment variable set to "true"`,
-    );
-  }
-  const kind = type.split(":").pop();
-  const [namespace, name] = id.includes("/") ? id.split("/", 2) : [undefined, id];
-  const found = kubernetesFixtureObjects(fixture).find(
-    (item) => item.kind === kind && item.metadata.namespace === namespace && item.metadata.name === name,
-  );
-  if (found === undefined) throw new Error(`resource '${id}' does not exist`);
-  return found as unknown as Record<string, unknown>;
 }
 
 /**
@@ -207,50 +107,6 @@ function applyOverrides(
   return result;
 }
 
-interface ReadRequest {
-  getType(): string;
-  getName(): string;
-  getId(): string;
-  getParent(): string;
-  getProperties(): unknown;
-  getDependenciesList(): string[];
-  getProvider(): string;
-  getAdditionalsecretoutputsList(): string[];
-}
-
-interface MonitorLike {
-  readResource(
-    request: ReadRequest,
-    callback: (error: Error | null, response?: { getUrn(): string }) => void,
-  ): void;
-  registerResourceOutputs(
-    request: { getUrn(): string; getOutputs(): unknown },
-    callback: (error: Error | null, response?: unknown) => void,
-  ): void;
-  registerResource(
-    request: RegisterRequest,
-    callback: (error: Error | null, response?: { getUrn(): string }) => void,
-  ): void;
-}
-
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getCustom(): boolean;
-  getObject(): unknown;
-  getProtect(): boolean | undefined;
-  getDependenciesList(): string[];
-  getProvider(): string;
-  getDeletebeforereplace(): boolean;
-  getIgnorechangesList(): string[];
-  getAdditionalsecretoutputsList(): string[];
-  getAliasurnsList(): string[];
-  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
-  getImportid(): string;
-  getRetainondelete(): boolean | undefined;
-}
-
 /**
  * The engine reports a failed provider call as a gRPC error whose `details` carry the provider's
  * message, wrapped the way the engine wraps it; the SDK surfaces only `details`.
@@ -286,10 +142,8 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   const answers = new AwsFixtureAnswers(fixture);
   const kubernetes = loadKubernetesFixture(options.stack, options.kubernetesFixture);
   const awsCalls: AwsCallRecord[] = [];
-  // Indexed by the order the program asked for each registration or read (the engine's order), not
-  // the order the answers came back in.
-  const registered: (RegisteredResource | undefined)[] = [];
-  const pending = new Set<Promise<void>>();
+  const capture = newEngineRegistrations();
+  const { registered, pending, outputsByUrn } = capture;
   const clock = process.hrtime.bigint();
   const now = () => Number(process.hrtime.bigint() - clock) / 1e6;
 
@@ -348,94 +202,7 @@ async function runStackNow(options: RunOptions): Promise<ProgramRun> {
     options.stack,
     options.preview ?? false,
   );
-
-  const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (request, callback) => {
-    let settle: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    pending.add(done);
-    const index = registered.push(undefined) - 1;
-    register(request, (error, response) => {
-      if (!error && response) {
-        const timeouts = request.getCustomtimeouts();
-        registered[index] = {
-          type: request.getType(),
-          name: request.getName(),
-          urn: response.getUrn(),
-          custom: request.getCustom(),
-          inputs: pulumi.runtime.deserializeProperties(request.getObject() as never) as Record<
-            string,
-            unknown
-          >,
-          parent: request.getParent() || undefined,
-          dependencies: request.getDependenciesList(),
-          provider: request.getProvider() || undefined,
-          options: {
-            protect: request.getProtect() ?? false,
-            ignoreChanges: request.getIgnorechangesList(),
-            deleteBeforeReplace: request.getDeletebeforereplace(),
-            additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
-            aliases: request.getAliasurnsList(),
-            customTimeouts: timeouts
-              ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
-              : undefined,
-            importId: request.getImportid() || undefined,
-            retainOnDelete: request.getRetainondelete() ?? false,
-          },
-        };
-      }
-      callback(error, response);
-      settle();
-      pending.delete(done);
-    });
-  };
-
-  const read = monitor.readResource.bind(monitor);
-  monitor.readResource = (request, callback) => {
-    let settle: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    pending.add(done);
-    const index = registered.push(undefined) - 1;
-    read(request, (error, response) => {
-      if (!error && response) {
-        registered[index] = {
-          type: request.getType(),
-          name: request.getName(),
-          readId: request.getId(),
-          urn: response.getUrn(),
-          custom: true,
-          inputs: pulumi.runtime.deserializeProperties(request.getProperties() as never) as Record<
-            string,
-            unknown
-          >,
-          parent: request.getParent() || undefined,
-          dependencies: request.getDependenciesList(),
-          provider: request.getProvider() || undefined,
-          options: {
-            protect: false,
-            ignoreChanges: [],
-            deleteBeforeReplace: false,
-            additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
-            aliases: [],
-          },
-        };
-      }
-      callback(error, response);
-      settle();
-      pending.delete(done);
-    });
-  };
-
-  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
-  const outputsByUrn = new Map<string, Record<string, unknown>>();
-  monitor.registerResourceOutputs = (request, callback) => {
-    outputsByUrn.set(
-      request.getUrn(),
-      pulumi.runtime.deserializeProperties(request.getOutputs() as never) as Record<string, unknown>,
-    );
-    registerOutputs(request, callback);
-  };
+  recordEngineRegistrations(capture);
 
   // The Pulumi runtime turns a rejected resource operation nobody awaits (a failed read, say) into a
   // program failure; do the same here instead of letting it end the process.

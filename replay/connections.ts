@@ -31,16 +31,20 @@ export interface FlowGroup {
   readonly agentDenies?: number;
 }
 
-export interface AggregatedConnection {
-  readonly client: Place;
-  readonly server: Place;
-  readonly port: number;
-  readonly protocol: Protocol;
+/** What was seen of one connection or a roll-up of them; first and last seen in epoch seconds. */
+export interface TrafficTotals {
   connections: number;
   packets: number;
   bytes: number;
   firstSeen: number;
   lastSeen: number;
+}
+
+export interface AggregatedConnection extends TrafficTotals {
+  readonly client: Place;
+  readonly server: Place;
+  readonly port: number;
+  readonly protocol: Protocol;
   agentDenies: number;
 }
 

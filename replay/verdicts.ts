@@ -11,21 +11,16 @@ import {
   NAMESPACE_NAME_LABEL,
   type NetworkPolicyManifest,
 } from "../components/networkPolicies";
-import type { AggregatedConnection } from "./connections";
+import type { AggregatedConnection, TrafficTotals } from "./connections";
 import type { Places } from "./places";
 
 export type Verdict = "allowed" | "blocked";
 
-export interface ConnectionVerdict {
+export interface ConnectionVerdict extends TrafficTotals {
   readonly from: string;
   readonly to: string;
   readonly port: number;
   readonly protocol: Protocol;
-  connections: number;
-  packets: number;
-  bytes: number;
-  firstSeen: number;
-  lastSeen: number;
   readonly current: Verdict;
   readonly candidate: Verdict;
   readonly intended: boolean;

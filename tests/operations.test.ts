@@ -4,8 +4,9 @@
  */
 import * as assert from "node:assert/strict";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
-import { networkPolicies, readStackConfig, runStack, type ProgramRun } from "../offline/runProgram";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
+import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import { readStackConfig } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
 import * as fs from "node:fs";
 import { EKS_ADDON_TYPE } from "../components/resourceTypes";

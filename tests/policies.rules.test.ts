@@ -10,7 +10,7 @@ import {
   DEFAULT_CONFIG as ISOLATED_DEFAULTS,
   isolatedWorkloadsOf,
 } from "../policies/rules/isolatedWorkloads";
-import { readStackConfig } from "../offline/runProgram";
+import { readStackConfig } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
 import { isPublicWide } from "../policies/rules/publicEgress";
 import { dnsEgressKubeDnsOnly } from "../policies/rules/dnsEgress";

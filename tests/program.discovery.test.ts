@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { failingStages } from "../analyzer/flash";
-import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
 import { matrixRows, planConnectivity } from "../offline/planConnectivity";
 import { renderSummary } from "../offline/planFormats";
 import { PlanFailure, buildPlan } from "../offline/planReport";

@@ -6,15 +6,11 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
-import {
-  readStackConfig,
-  networkPolicies,
-  runStack,
-  type KubernetesFixture,
-  type ProgramRun,
-  type RegisteredResource,
-} from "../offline/runProgram";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
+import { readStackConfig } from "../offline/stackConfig";
+import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import { type KubernetesFixture } from "../offline/kubernetesFixture";
+import { type RegisteredResource } from "../offline/engineRegistrations";
 import * as fs from "node:fs";
 import {
   COMPONENT_TYPE,

@@ -4,14 +4,9 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { loadAwsFixture } from "../offline/awsFixtures";
-import {
-  readStackConfig,
-  runStack,
-  type AwsFault,
-  type ProgramRun,
-  type RunOptions,
-} from "../offline/runProgram";
+import { loadAwsFixture } from "../offline/awsFixtureFile";
+import { readStackConfig } from "../offline/stackConfig";
+import { runStack, type AwsFault, type ProgramRun, type RunOptions } from "../offline/runProgram";
 
 function assertFailedCleanly(run: ProgramRun, ...expected: RegExp[]): void {
   assert.ok(run.error, "the program should have failed");

@@ -2,8 +2,9 @@
  * Rollout flags, ordering, the Kubernetes provider and the AWS lookups of the program under mocks.
  */
 import * as assert from "node:assert/strict";
-import { loadAwsFixture } from "../offline/awsFixtures";
-import { networkPolicies, runStack, type ProgramRun, type RegisteredResource } from "../offline/runProgram";
+import { loadAwsFixture } from "../offline/awsFixtureFile";
+import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
+import { type RegisteredResource } from "../offline/engineRegistrations";
 import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NAMESPACE_TYPE } from "../components/resourceTypes";
 
 const ALL_ENFORCED = {

@@ -6,8 +6,8 @@
 import * as assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import { parseStackConfig, ConfigError } from "../components/config";
-import { readStackConfig } from "../offline/runProgram";
+import { parseStackConfig, ConfigError } from "../components/configValidation";
+import { readStackConfig } from "../offline/stackConfig";
 import type { CommandResult, RunOptions } from "../verify/commandRunner";
 import { installInterruptHandler } from "../verify/interrupt";
 import { describeKubectlFailure, interpretProbe } from "../verify/probeOutput";

@@ -17,7 +17,8 @@ import {
 import { describeRollout } from "../analyzer/flash/stages";
 import { topologyFromComponentOutputs } from "../analyzer/flash/topology";
 import type { Endpoint as AnalyzerEndpoint } from "../analyzer/index";
-import { endpointPorts, type StackConfig } from "../components/config";
+import type { StackConfig } from "../components/config";
+import { endpointPorts } from "../components/configQueries";
 import {
   DATA_STORE_NAMES,
   describeEndpoint,

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { serviceNameSchema, type ServiceName } from "../components/flowTable";
 import { PlanFailure } from "../offline/planReport";
-import { PROJECT_ROOT } from "../offline/runProgram";
+import { PROJECT_ROOT } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
 import type { CommandRunner } from "./commandRunner";
 import { EXIT_CLUSTER_ERROR, compareOutcomes, comparisonJson, exitCodeOf, renderComparison } from "./compare";

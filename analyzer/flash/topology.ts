@@ -5,7 +5,8 @@
  * (the stack policy, which never sees config). Both end in the same shape, so the proofs and the
  * policy pack reason over identical models.
  */
-import { endpointPorts, type StackConfig } from "../../components/config";
+import type { StackConfig } from "../../components/config";
+import { endpointPorts } from "../../components/configQueries";
 import { endpointNamed, resolveFlows, type ResolvedFlow, type ServiceName } from "../../components/flowTable";
 import type { ResolvedCidrs } from "../../components/networkPolicies";
 import { describeRecordedStateIssues, recordedStateSchema } from "../../components/recordedState";
