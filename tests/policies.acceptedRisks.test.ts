@@ -4,8 +4,9 @@
  * under prod's `"all": "mandatory"`.
  */
 import { strict as assert } from "assert";
-import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtures";
-import { sharedPolicyHarness, mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
+import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
+import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
+import { sharedPolicyHarness } from "../offline/sharedPolicyHarness";
 import { fromRegisteredResources } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
 import { checkAcceptedRisks } from "../policies/rules/acceptedRisks";

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "assert";
 import type { PolicyResource } from "@pulumi/policy";
-import { sharedPolicyHarness } from "../offline/policyHarness";
+import { sharedPolicyHarness } from "../offline/sharedPolicyHarness";
 import { fromRegisteredResources, networkPolicyResource } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
 import { NETWORK_POLICY_TYPE } from "../components/resourceTypes";
