@@ -99,22 +99,29 @@ export function configSchemaOf(schema: z.ZodObject): PolicyConfigSchema {
   return { properties: json.properties ?? {}, required: json.required ?? [] };
 }
 
-const parsedConfigs = new WeakMap<object, WeakMap<z.ZodType, unknown>>();
+/** Parsed configs per schema, by their JSON text; a handful per pack process. */
+const parsedConfigs = new WeakMap<z.ZodType, Map<string, unknown>>();
+const PARSED_CONFIGS_LIMIT = 64;
 
 /**
  * The rule's config with its defaults applied by parsing. The engine already filled the defaults
  * and validated against configSchemaOf(schema); parsing again gives a direct call (tests, a stack
- * rule reading another rule's config) the same values. Memoised per config object, since the engine
- * hands every resource of a preview the same one.
+ * rule reading another rule's config) the same values. Memoised by the config's JSON text: the
+ * engine's getConfig returns a fresh copy on every call (@pulumi/policy 1.21.0 server.js:448-459),
+ * and parsing it anew for every rule and resource was a visible share of the pack's time per resource.
  */
 export function parseRuleConfig<S extends z.ZodType>(
   schema: S,
   given: unknown,
   policyName: string,
 ): z.output<S> {
-  const key = typeof given === "object" && given !== null ? given : undefined;
-  const cached = key === undefined ? undefined : parsedConfigs.get(key)?.get(schema);
-  if (cached !== undefined) return cached as z.output<S>;
+  const text = JSON.stringify(given ?? {});
+  let bySchema = parsedConfigs.get(schema);
+  if (bySchema === undefined) {
+    bySchema = new Map();
+    parsedConfigs.set(schema, bySchema);
+  }
+  if (bySchema.has(text)) return bySchema.get(text) as z.output<S>;
   const result = schema.safeParse(given ?? {});
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -123,10 +130,7 @@ export function parseRuleConfig<S extends z.ZodType>(
         `Fix: correct "${policyName}" in the stack's policies/config/<stack>.json`,
     );
   }
-  if (key !== undefined) {
-    const bySchema = parsedConfigs.get(key) ?? new WeakMap<z.ZodType, unknown>();
-    bySchema.set(schema, result.data);
-    parsedConfigs.set(key, bySchema);
-  }
+  if (bySchema.size >= PARSED_CONFIGS_LIMIT) bySchema.clear();
+  bySchema.set(text, result.data);
   return result.data;
 }
