@@ -11,7 +11,6 @@ import { listStacks } from "../offline/stacks";
 
 for (const stack of listStacks()) {
   describe(`break-glass under both enforcers: ${stack}`, function () {
-    this.timeout(120_000);
     let proofs: Record<"upstream" | "eks-vpc-cni", ReturnType<typeof proveBreakGlass>>;
 
     before(async () => {

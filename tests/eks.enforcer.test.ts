@@ -137,7 +137,6 @@ function allProbes(cluster: Cluster): Probe[] {
 const name = (e: Endpoint) => (e.kind === "pod" ? `${e.pod.namespace}/${e.pod.name}` : e.ip);
 
 describe("EKS enforcer: agrees with upstream semantics without except, Services or node addresses", function () {
-  this.timeout(120_000);
   it("every probe of random clusters gets the same verdict from both enforcers", () => {
     fc.assert(
       fc.property(clusterArb, (cluster) => {

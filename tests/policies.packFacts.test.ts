@@ -26,7 +26,6 @@ function packConfig(
 }
 
 describe("policy pack: pack config facts match what the program discovered", function () {
-  this.timeout(120_000);
   let harness: PolicyHarness;
   before(async () => {
     harness = await PolicyHarness.start({ stack: "prod" });

@@ -64,7 +64,6 @@ async function planEndToEnd(options: RunOptions) {
 }
 
 describe("discovery 5: ElastiCache Serverless, both ports, planned end to end", function () {
-  this.timeout(120_000);
   const options: RunOptions = {
     stack: "dev",
     fixture: merged("dev", "dev-serverless-cache"),
@@ -115,7 +114,6 @@ describe("discovery 5: ElastiCache Serverless, both ports, planned end to end", 
 });
 
 describe("discovery 6: RDS Proxy, planned end to end", function () {
-  this.timeout(120_000);
   const options: RunOptions = {
     stack: "dev",
     fixture: merged("dev", "dev-rds-proxy"),

@@ -4,11 +4,11 @@
  * documented DDL's columns, and its CSV result, replayed with --aggregated, must reach the verdicts,
  * counts and times of the raw-record replay of the same records.
  *
- * DuckDB comes from @duckdb/node-api (its native binary ships in a per-platform optional package, no
- * install script). Until it is a devDependency, point NODE_PATH at an install of it.
+ * DuckDB comes from @duckdb/node-api, a pinned devDependency: its native binary ships in a
+ * per-platform optional package, so no install script runs.
  */
 import * as assert from "node:assert/strict";
-import { createRequire } from "node:module";
+import { DuckDBInstance } from "@duckdb/node-api";
 import * as path from "node:path";
 import { main as runReplay } from "../cli/replay";
 import { buildPlan } from "../offline/planReport";
@@ -23,35 +23,10 @@ import {
   type FlowRecord,
 } from "./support/replayTraffic";
 
-interface DuckDbConnection {
-  run(sql: string): Promise<unknown>;
-}
-interface DuckDbModule {
-  DuckDBInstance: { create(path: string): Promise<{ connect(): Promise<DuckDbConnection> }> };
-}
-
-function loadDuckDb(): DuckDbModule | undefined {
-  try {
-    // A computed name: the type checker must not require the package to be installed.
-    const name = ["@duckdb", "node-api"].join("/");
-    return createRequire(__filename)(name) as DuckDbModule;
-  } catch {
-    return undefined;
-  }
-}
-
 const NOW = 1_780_100_000;
 
 describe("replay: the Athena aggregation run in DuckDB replays to the raw verdicts", function () {
-  this.timeout(120_000);
-
   it("--aggregated of the query's CSV equals the raw replay, connection by connection", async function () {
-    const duckdb = loadDuckDb();
-    if (duckdb === undefined) {
-      // Not a pass: the run reports it pending, naming what is missing.
-      console.warn("    @duckdb/node-api is not installed (set NODE_PATH to an install of it)");
-      this.skip();
-    }
     const { report } = await buildPlan({ stack: "prod" });
     const places = stackAddresses(report.cidrs, 4);
     const [gateway, api, pay, cron] = places.pods;
@@ -136,7 +111,6 @@ describe("replay: the Athena aggregation run in DuckDB replays to the raw verdic
       now: () => NOW * 1000,
     });
     assert.equal(sqlExit, 0);
-    const { DuckDBInstance } = duckdb as DuckDbModule;
     const connection = await (await DuckDBInstance.create(":memory:")).connect();
     // The documented DDL's columns (docs/fidelity.md), as DuckDB types.
     await connection.run(`CREATE TABLE vpc_flow_logs (version INTEGER, account_id VARCHAR, interface_id VARCHAR,

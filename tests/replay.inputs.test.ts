@@ -27,7 +27,6 @@ const GOOD = defaultFormatLine({
 });
 
 describe("replay: bad input names file, line and field (exit 2)", function () {
-  this.timeout(120_000);
   const dir = scratchDir();
   const pods = writeFile(
     dir,

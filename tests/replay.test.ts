@@ -51,7 +51,6 @@ const T0 = 1_780_000_000;
 const NAMESPACE = "flash-ticket";
 
 describe("replay: observed traffic against prod's next stage", function () {
-  this.timeout(120_000);
   const dir = scratchDir();
   let files: { pods: string; defaultFormat: string; customGz: string; agent: string };
   let addresses: ReturnType<typeof stackAddresses>;
