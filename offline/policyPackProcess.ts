@@ -83,16 +83,20 @@ async function withBuildLock<T>(packDir: string, work: () => Promise<T>): Promis
   }
 }
 
-let building: Promise<void> | undefined;
+/** Builds under way in this process, one per pack directory. */
+const building = new Map<string, Promise<void>>();
 
 /**
  * Rebuilds policies/bin when it is missing or older than a source (what `npm run build:policies`
- * does), once per process, serialised across processes by a lock directory.
+ * does): one build per pack directory at a time in this process, serialised across processes by
+ * a lock directory.
  */
 export function ensurePolicyPackBuilt(packDir: string): Promise<void> {
   if (!fs.existsSync(path.join(packDir, "tsconfig.json"))) return Promise.resolve();
   if (policyPackStaleness(packDir) === undefined) return Promise.resolve();
-  building ??= withBuildLock(packDir, async () => {
+  const underWay = building.get(packDir);
+  if (underWay !== undefined) return underWay;
+  const build = withBuildLock(packDir, async () => {
     if (policyPackStaleness(packDir) === undefined) return;
     const tsc = require.resolve("typescript/bin/tsc", { paths: [packDir] });
     try {
@@ -106,8 +110,9 @@ export function ensurePolicyPackBuilt(packDir: string): Promise<void> {
         `the policy pack does not compile (tsc -p ${packDir}):\n${failed.stdout ?? ""}${failed.stderr ?? failed.message}`,
       );
     }
-  }).finally(() => (building = undefined));
-  return building;
+  }).finally(() => building.delete(packDir));
+  building.set(packDir, build);
+  return build;
 }
 
 /** At most one CPU-bound start-up per core at once. */
