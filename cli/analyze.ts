@@ -1,4 +1,4 @@
-// Prints one verdict per probe of a scenario file (format: shared/netpol-cases/README.md).
+// Prints one verdict per probe of a scenario file (format: tests/fixtures/netpol-cases/README.md).
 import { Command, CommanderError, Option } from "commander";
 import { PolicyAnalyzer, ScenarioError, loadScenarioFile } from "../analyzer";
 import { EksEnforcer, type EnforcingMode } from "../analyzer/eks";

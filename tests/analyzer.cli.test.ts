@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { runCli, spawnCli } from "./support/runCli";
 
-const casesDir = process.env.NETPOL_CASES_DIR ?? path.resolve(__dirname, "../../shared/netpol-cases");
+const casesDir = path.resolve(__dirname, "fixtures/netpol-cases");
 
 /** `npm run -s analyze -- FILE [FLAGS]`, in this process, as `npm run` does after start-up. */
 async function runAnalyze(
