@@ -27,10 +27,6 @@ export interface ProbeExplanation {
   readonly ingress: DirectionVerdict;
 }
 
-export function verdictAllows(verdict: DirectionVerdict): boolean {
-  return verdict.kind !== "denied";
-}
-
 /** One human-readable line per direction, for `plan --explain` style output. */
 export function describeVerdict(direction: Direction, verdict: DirectionVerdict): string {
   switch (verdict.kind) {

@@ -4,7 +4,6 @@
  */
 import * as aws from "@pulumi/aws";
 import { RDS_PROXY_PORTS, type StackConfig } from "./config";
-import type { DataStoreName } from "./flowTable";
 import {
   invokeOptions,
   nonEmpty,
@@ -287,5 +286,3 @@ export async function readMq(
     subnetOwner: `broker ${id}`,
   };
 }
-
-export type StoreLocations = Readonly<Record<DataStoreName, StoreLocation>>;

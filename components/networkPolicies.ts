@@ -30,7 +30,6 @@ type Writable<T> = T extends readonly (infer Item)[]
     : T;
 
 export type LabelSelector = Writable<K8s.LabelSelector>;
-export type IpBlock = Writable<K8s.IPBlock>;
 export type NetworkPolicyPeer = Writable<K8s.NetworkPolicyPeer>;
 export type NetworkPolicyPort = Writable<K8s.NetworkPolicyPort>;
 export type NetworkPolicyIngressRule = Writable<K8s.NetworkPolicyIngressRule>;

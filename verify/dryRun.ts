@@ -111,10 +111,6 @@ function script({ plan, settings }: Prepared): CommandScript {
   return { setup: setup.map(full), probes: probes.map(full), cleanup: cleanup.map(full) };
 }
 
-export function commandScript(plan: ProbePlan, settings: KubectlSettings, view?: ClusterView): CommandScript {
-  return script(prepare(plan, settings, view));
-}
-
 /** The `--format json` dry run: keys are only ever added (other tools read it). */
 export function dryRunJson(
   offlinePlan: ProbePlan,

@@ -21,8 +21,6 @@ const serviceSchema = z.object({
   }),
 });
 
-export type KubectlService = z.input<typeof serviceSchema>;
-
 /** Each object of a Service list (or a lone Service), `where` naming the file and key for errors. */
 export function servicesFromKubectl(objects: readonly unknown[], where: string): ServiceInfo[] {
   return objects.map((object, index) => {

@@ -38,7 +38,6 @@ export const CONFIG = z.object({
     .default(["10.100.0.0/16", "172.20.0.0/16"]),
   maxPortsPerCidr: z.number().int().min(1).default(24),
 });
-export type EksVpcCniLintsConfig = z.output<typeof CONFIG>;
 
 export const eksVpcCniLints: ResourceValidationPolicy = {
   name: NAME,

@@ -31,5 +31,3 @@ export const RULES: Policies = [
   flowsMatchFlowTable,
   acceptedRisks,
 ];
-
-export const RULE_NAMES: readonly string[] = RULES.map((rule) => rule.name);

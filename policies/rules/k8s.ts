@@ -6,9 +6,7 @@
  */
 import type { PolicyProviderResource } from "@pulumi/policy";
 import type {
-  IPBlock,
   LabelSelector,
-  LabelSelectorRequirement,
   NetworkPolicy,
   NetworkPolicyEgressRule,
   NetworkPolicyIngressRule,
@@ -31,9 +29,7 @@ export type Untrusted<T> = T extends readonly (infer Item)[]
       : { -readonly [Key in keyof T]?: Untrusted<T[Key]> }
     : T;
 
-export type SelectorRequirement = Untrusted<LabelSelectorRequirement>;
 export type Selector = Untrusted<LabelSelector>;
-export type IpBlockView = Untrusted<IPBlock>;
 export type PeerView = Untrusted<NetworkPolicyPeer>;
 export type PortView = Untrusted<NetworkPolicyPort>;
 export type RuleView = Untrusted<NetworkPolicyIngressRule & NetworkPolicyEgressRule>;

@@ -28,7 +28,6 @@ export const CONFIG = z.object({
   applicationNamespaces: z.array(dns1123Label).default(["flash-ticket"]),
   exemptions: z.array(rolloutExemption).default([]),
 });
-export type RolloutExemption = z.output<typeof rolloutExemption>;
 export type NamespaceDefaultDenyConfig = z.output<typeof CONFIG>;
 export const DEFAULT_CONFIG: NamespaceDefaultDenyConfig = CONFIG.parse({});
 

@@ -22,7 +22,6 @@ export const CONFIG = z.object({
   /** Policies allowed to open to everyone, as "namespace/name". */
   allowList: z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)).default([]),
 });
-export type NoAllowAllPeersConfig = z.output<typeof CONFIG>;
 
 export const noAllowAllPeers: ResourceValidationPolicy = {
   name: NAME,

@@ -33,7 +33,6 @@ export const CONFIG = z.object({
   vpcCidrs: z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)).default([]),
   allowedPorts: z.array(z.number().int().min(1).max(65535)).min(1).default([443]),
 });
-export type PublicEgressConfig = z.output<typeof CONFIG>;
 
 /** Blocks this short are "the internet" whatever else they contain (0.0.0.0/0, 0.0.0.0/1, ::/0 ...). */
 const SLASH_ZERO_ISH_MAX_PREFIX = 1;

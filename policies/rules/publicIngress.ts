@@ -38,7 +38,6 @@ export const CONFIG = z.object({
   /** The services the flow table lets `alb` reach; none by default, so nothing is public unless stated. */
   albTargets: z.array(albTarget).default([]),
 });
-export type PublicIngressConfig = z.output<typeof CONFIG>;
 export type AlbTarget = z.output<typeof albTarget>;
 
 /** True when some address of `cidr` lies outside every VPC CIDR (except entries are not credited). */
