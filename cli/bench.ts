@@ -4,14 +4,29 @@
  * per resource, the traffic replay's records per second and memory, and the wall time of
  * `npm run plan` and `npm test`.
  */
+import { Command, CommanderError } from "commander";
 import { runAnalyzerBench } from "../bench/analyzer";
 import { runAwsLookupBench } from "../bench/awsLookups";
 import { runPolicyPackBench } from "../bench/policyPack";
 import { runReplayBench } from "../bench/replay";
 import { runToolchainBench } from "../bench/toolchain";
+import { runAsProcess, type CliIo } from "./io";
 
-async function main(): Promise<void> {
-  const print = (line: string) => console.log(line);
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const program = new Command()
+    .name("npm run bench --")
+    .description("Print performance figures beside their targets (never assertions)")
+    .option("--skip-tests", "leave out the wall time of npm test (the longest figure)")
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (error) {
+    // Commander has printed the help (exit 0) or the usage problem (exit 2) already.
+    return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
+  }
+  const { skipTests } = program.opts<{ skipTests?: boolean }>();
+  const print = (line: string) => io.out(`${line}\n`);
   await runAwsLookupBench(print);
   print("");
   await runAnalyzerBench(print);
@@ -20,10 +35,8 @@ async function main(): Promise<void> {
   print("");
   await runReplayBench(print);
   print("");
-  await runToolchainBench(print, { tests: !process.argv.includes("--skip-tests") });
+  await runToolchainBench(print, { tests: skipTests !== true });
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+if (require.main === module) runAsProcess("bench", main);

@@ -12,7 +12,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { LineCounter, parseAllDocuments } from "yaml";
 import { runAsProcess, type CliIo } from "./io";
 import type { AnalyzedResource } from "../offline/analyzerWire";
@@ -108,8 +108,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     program.parse(argv, { from: "user" });
   } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    return code === 0 ? 0 : 2;
+    // Commander has printed the help (exit 0) or the usage problem (exit 2) already.
+    return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
   }
   const [file] = program.args as [string];
   const { stack, policyPackConfig, configFile, cwd } = program.opts<{

@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { runAsProcess, type CliIo } from "./io";
 import { PROJECT_ROOT, readStackConfig } from "../offline/stackConfig";
 import { StackConfigError } from "../offline/stackConfig";
@@ -76,8 +76,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
   try {
     program.parse(argv, { from: "user" });
-  } catch {
-    return 2;
+  } catch (error) {
+    // Commander has printed the help (exit 0) or the usage problem (exit 2) already.
+    return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
   }
   const options = program.opts<{
     stack: string;

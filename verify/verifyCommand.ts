@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { serviceNameSchema, type ServiceName } from "../components/flowTable";
 import { PlanFailure } from "../offline/planReport";
 import { PROJECT_ROOT } from "../offline/stackConfig";
@@ -99,7 +99,11 @@ function namespaceName(value: string): string {
   return value;
 }
 
-function parseFlags(argv: readonly string[], deps: VerifyDependencies): VerifyFlags | undefined {
+/** The flags to run with, or the exit code when parsing ended the command (`--help`: 0, bad usage: 2). */
+function parseFlags(
+  argv: readonly string[],
+  deps: VerifyDependencies,
+): VerifyFlags | { readonly exitCode: number } {
   const program = new Command()
     .name("npm run verify --")
     .description(
@@ -182,15 +186,16 @@ function parseFlags(argv: readonly string[], deps: VerifyDependencies): VerifyFl
     .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr });
   try {
     program.parse([...argv], { from: "user" });
-  } catch {
-    return undefined;
+  } catch (error) {
+    // Commander has printed the help or the usage problem already.
+    return { exitCode: error instanceof CommanderError && error.exitCode === 0 ? 0 : EXIT_CLUSTER_ERROR };
   }
   return program.opts<VerifyFlags>();
 }
 
 export async function runVerify(argv: readonly string[], deps: VerifyDependencies): Promise<number> {
   const flags = parseFlags(argv, deps);
-  if (flags === undefined) return EXIT_CLUSTER_ERROR;
+  if ("exitCode" in flags) return flags.exitCode;
   const stackFile = flags.configFile ?? path.join(PROJECT_ROOT, `Pulumi.${flags.stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
     deps.stderr(
