@@ -85,7 +85,11 @@ function command(io: ReplayIo): Command {
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
     .option("--athena-sql", "print the Athena query that aggregates the window server-side, and exit")
     .option("--since <duration>", "window of --athena-sql: 24h, 90m, 7d", "24h")
-    .option("--table <name>", "Athena table of the flow logs (DDL in docs/fidelity.md)", DEFAULT_ATHENA_TABLE)
+    .option(
+      "--table <name>",
+      "Athena table of the flow logs (DDL in docs/fidelity/replay.md)",
+      DEFAULT_ATHENA_TABLE,
+    )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
 }

@@ -3,7 +3,7 @@
  * `config:` plus the project-level `config:` of Pulumi.yaml, project-relative keys qualified,
  * structured values as JSON text.
  *
- * The merge follows pulumi/pulumi v3.248.0 (docs/fidelity.md, "Project and stack configuration"):
+ * The merge follows pulumi/pulumi v3.248.0 (docs/fidelity/config.md, "Project and stack configuration"):
  *  - a project key whose value is a scalar or a list is shorthand, for the `default` of a key in the
  *    project's namespace and the `value` of any other (project.go RewriteShorthandConfigValues);
  *  - otherwise it is a declaration `{type, description, secret, default, value}`

@@ -1,6 +1,6 @@
 /**
  * The EKS VPC CNI enforcer model: each agent and controller behaviour it models, on small clusters
- * whose verdicts follow from the upstream source (docs/fidelity.md), and the law that ties it to
+ * whose verdicts follow from the upstream source (docs/fidelity/eks-agent.md), and the law that ties it to
  * upstream semantics: with no `except`, no Service and no node address, both enforcers agree.
  */
 import assert from "node:assert/strict";

@@ -2,7 +2,7 @@
  * The program behaves under the offline run as under the real engine (issue 9): the VPC CNI add-on
  * (version, adoption, configuration, destroy), the namespace read that proves the cluster is reachable,
  * the component's shape (inputs, outputs, ordering). Expected values come from the fixtures and the
- * upstream sources cited in docs/fidelity.md, not from the program's output.
+ * upstream sources cited in docs/fidelity/engine.md, not from the program's output.
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";

@@ -112,7 +112,7 @@ describe("replay: the Athena aggregation run in DuckDB replays to the raw verdic
     });
     assert.equal(sqlExit, 0);
     const connection = await (await DuckDBInstance.create(":memory:")).connect();
-    // The documented DDL's columns (docs/fidelity.md), as DuckDB types.
+    // The documented DDL's columns (docs/fidelity/replay.md), as DuckDB types.
     await connection.run(`CREATE TABLE vpc_flow_logs (version INTEGER, account_id VARCHAR, interface_id VARCHAR,
       srcaddr VARCHAR, dstaddr VARCHAR, srcport INTEGER, dstport INTEGER, protocol BIGINT, packets BIGINT,
       bytes BIGINT, start BIGINT, "end" BIGINT, action VARCHAR, log_status VARCHAR, vpc_id VARCHAR,

@@ -4,7 +4,7 @@
  * PodSecurity admission checks the `pods/ephemeralcontainers` update like a pod (the whole spec,
  * ephemeral containers included), at the level of the namespace's
  * `pod-security.kubernetes.io/enforce` label. What each profile puts in the ephemeral container's
- * securityContext is kubectl's pkg/cmd/debug/profiles.go; docs/fidelity.md traces both.
+ * securityContext is kubectl's pkg/cmd/debug/profiles.go; docs/fidelity/kubectl.md traces both.
  */
 export const POD_SECURITY_LEVELS = ["privileged", "baseline", "restricted"] as const;
 export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];

@@ -2,7 +2,7 @@
  * What aws-network-policy-agent writes into one pod's ingress or egress LPM map
  * (pkg/fwruleprocessor/fw_rule_processor.go, ComputeMapEntriesFromEndpointRules) and how its eBPF
  * program answers a packet from it (pkg/ebpf/c/tc.v4egress.bpf.c, evaluateNamespacePolicyByLookUp).
- * Line references: docs/fidelity.md.
+ * Line references: docs/fidelity/eks-agent.md.
  */
 import { canonicalCidr, cidrContains, parseAddress, parseCidr } from "../ipBlock";
 import type { Protocol } from "../model";

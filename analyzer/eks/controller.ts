@@ -2,7 +2,7 @@
  * What amazon-network-policy-controller-k8s resolves a NetworkPolicy into (pkg/resolvers/endpoints.go):
  * pod IPs for selector peers, ipBlocks with their excepts, and for egress selector peers the
  * ClusterIPs of the Services whose selector the peer's podSelector matches, ports mapped through
- * targetPort. Line references: docs/fidelity.md.
+ * targetPort. Line references: docs/fidelity/eks-agent.md.
  */
 import { compileLabelSelector } from "../labelSelector";
 import type {

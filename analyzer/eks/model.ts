@@ -1,7 +1,7 @@
 /**
  * The vocabulary of the EKS VPC CNI enforcer model: what the network policy controller resolves a
  * NetworkPolicy into (PolicyEndpoints), and what the node agent writes into each pod's
- * longest-prefix-match maps. docs/fidelity.md ("EKS VPC CNI network policy agent") cites the
+ * longest-prefix-match maps. docs/fidelity/eks-agent.md ("EKS VPC CNI network policy agent") cites the
  * upstream lines each shape follows.
  */
 import type { Cluster, Labels, Probe, Protocol } from "../model";

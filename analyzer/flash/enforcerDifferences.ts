@@ -1,6 +1,6 @@
 /**
  * Where the EKS VPC CNI agent and upstream Kubernetes semantics disagree over one policy set, probe
- * by probe, each with the agent behaviour that causes it (docs/fidelity.md cites each).
+ * by probe, each with the agent behaviour that causes it (docs/fidelity/eks-agent.md cites each).
  */
 import type { NetworkPolicyManifest } from "../../components/networkPolicies";
 import { PolicyAnalyzer, type NetworkPolicy } from "../index";

@@ -1,7 +1,7 @@
 /**
  * eks-vpc-cni-lints (advisory): shapes the Amazon VPC CNI network policy agent enforces differently
  * from upstream Kubernetes although the API accepts them (aws-network-policy-agent
- * pkg/fwruleprocessor/fw_rule_processor.go; docs/fidelity.md). The agent merges every policy
+ * pkg/fwruleprocessor/fw_rule_processor.go; docs/fidelity/eks-agent.md). The agent merges every policy
  * selecting a pod into one longest-prefix map per direction:
  *  - one CIDR in several rules with different ports is merged into the union of the ports, which is
  *    what upstream means too: not a hazard on current agents, so not reported;

@@ -1,7 +1,7 @@
 /**
  * eks-vpc-cni-pod-maps (advisory): what eks-vpc-cni-lints cannot see from one policy. The VPC CNI
  * agent merges the rules of every policy selecting a pod into one longest-prefix map per direction
- * (docs/fidelity.md, "EKS VPC CNI network policy agent"); this rule builds those maps with the same
+ * (docs/fidelity/eks-agent.md, "EKS VPC CNI network policy agent"); this rule builds those maps with the same
  * model the plan's EKS enforcer uses (analyzer/eks: controller resolution, then the agent's merge)
  * and reports, across policies:
  *  - an `except` range of one policy that is no key of the map while another policy's CIDR contains

@@ -66,7 +66,7 @@ export function isolatedWorkloadsOf(stackConfig: Readonly<Record<string, string>
   }));
 }
 
-/** The stack's config as the CLI hands it to the pack process (PULUMI_CONFIG, see docs/fidelity.md). */
+/** The stack's config as the CLI hands it to the pack process (PULUMI_CONFIG, see docs/fidelity/config.md). */
 function packStackConfig(): Record<string, string> {
   try {
     return JSON.parse(process.env.PULUMI_CONFIG ?? "{}") as Record<string, string>;

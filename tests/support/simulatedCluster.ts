@@ -1,7 +1,7 @@
 /**
  * A simulated EKS cluster behind the CommandRunner interface: it answers kubectl argument vectors
  * from the recorded reads in fixtures/k8s/<stack>.json, and reproduces what the real components
- * do with them (each traced in docs/fidelity.md, "kubectl, busybox and the cluster (verify)"):
+ * do with them (each traced in docs/fidelity/kubectl.md, "kubectl, busybox and the cluster (verify)"):
  *  - kubectl: `-o json` reads, the jsonpath index error on `{.items[0]...}` over an empty list,
  *    `debug --profile` securityContexts (profiles.go), `--custom` merged on top, `run --overrides`;
  *  - PodSecurity admission of the whole pod, ephemeral containers included, at the namespace's
