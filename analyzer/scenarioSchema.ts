@@ -11,7 +11,7 @@ import type {
   PodInfo,
 } from "./model";
 
-// Schemas for the scenario format of shared/netpol-cases/README.md. They enforce the API-server
+// Schemas for the scenario format of tests/fixtures/netpol-cases/README.md. They enforce the API-server
 // validation rules the analyzer relies on (e.g. one kind of peer, endPort only with a numeric
 // port), so a policy the cluster would reject is reported instead of silently mis-evaluated.
 

@@ -1,6 +1,6 @@
 /**
  * Replay bench: records per second and peak RSS of `npm run replay` over generated flow logs of the
- * prod stack (custom format with tcp-flags, as the README asks operators to enable). Target: 1,000,000
+ * prod stack (custom format with tcp-flags, as docs/replay.md asks operators to enable). Target: 1,000,000
  * records in under 10 s, with memory independent of the record count (the peak after 100,000 records
  * and after 1,000,000 should match). Figures, never assertions. Run alone: `ts-node bench/replay.ts`.
  */

@@ -124,7 +124,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.err(
       policyPackConfig === undefined
         ? `check: no pack config for stack ${stack} (${path.relative(process.cwd(), packConfig)}); stacks with one: ${packConfigStacks(path.join(root, "policies", "config")).join(", ") || "none"}. ` +
-            `Fix: add policies/config/${stack}.json (README "Extending"), or pass --policy-pack-config FILE\n`
+            `Fix: add policies/config/${stack}.json (docs/extending.md), or pass --policy-pack-config FILE\n`
         : `check: --policy-pack-config ${policyPackConfig}: no such file\n`,
     );
     return 2;

@@ -101,7 +101,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (!fs.existsSync(stackFile)) {
     errLine(
       options.configFile === undefined
-        ? `plan: no stack file ${path.relative(process.cwd(), stackFile)}; expected Pulumi.<stack>.yaml at the project root (stacks: ${listStacks().join(", ")}); README "Extending" shows how to add one`
+        ? `plan: no stack file ${path.relative(process.cwd(), stackFile)}; expected Pulumi.<stack>.yaml at the project root (stacks: ${listStacks().join(", ")}); docs/extending.md shows how to add one`
         : `plan: --config-file ${stackFile}: no such file`,
     );
     return 2;

@@ -238,7 +238,7 @@ const rolloutConfig = z
   })
   .superRefine((rollout, context) => {
     // The default deny isolates every pod in both directions; a service policy still off would then
-    // lose its declared flows. The README's stage order enforces every service policy first.
+    // lose its declared flows. The stage order of docs/rollout.md enforces every service policy first.
     if (rollout.defaultDeny !== "enforce") return;
     for (const [service, flags] of Object.entries(rollout.services)) {
       for (const direction of DIRECTIONS) {
@@ -308,7 +308,7 @@ export const CONFIG_SCHEMA = {
     .string({ error: "an image reference pinned by digest" })
     .regex(
       PINNED_IMAGE,
-      'an image pinned by digest, e.g. 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/busybox:1.36.1@sha256:<64 hex digits> (README "Live verification" shows how to mirror it)',
+      "an image pinned by digest, e.g. 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/busybox:1.36.1@sha256:<64 hex digits> (docs/verify.md shows how to mirror it)",
     )
     .optional(),
   /** How long one AWS read may take before the preview fails instead of hanging. */

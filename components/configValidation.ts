@@ -65,7 +65,7 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
         value = JSON.parse(text);
       } catch {
         problems.push(
-          `${renderPath(key, [])}: got ${describeValue(text)}; expected a YAML ${key === "flows" ? "list" : "map"} (structured config), see README "Config reference"`,
+          `${renderPath(key, [])}: got ${describeValue(text)}; expected a YAML ${key === "flows" ? "list" : "map"} (structured config), see docs/configuration.md`,
         );
         continue;
       }
@@ -93,7 +93,7 @@ export function parseStackConfig(values: Readonly<Record<string, string>>, stack
   if (problems.length > 0) {
     throw new ConfigError(
       `invalid stack config in ${stackFile}:\n  - ${problems.join("\n  - ")}\n` +
-        `Fix the values above in ${stackFile} (or with 'pulumi config set --path'); README "Config reference" shows an example of every key.`,
+        `Fix the values above in ${stackFile} (or with 'pulumi config set --path'); docs/configuration.md shows an example of every key.`,
     );
   }
   const kubeconfig = rawValue(`${CONFIG_NAMESPACE}:kubeconfig`);
@@ -123,7 +123,7 @@ function checkServices(
       problems.push(
         `${renderPath("rollout", ["services", service])}: got nothing; expected the rollout flags of service ${service} ` +
           `({ingress: off|enforce, egress: off|enforce}), stated in every stack so a new service never starts enforced by accident. ` +
-          `Fix: add rollout.services.${service} with ingress: "off" and egress: "off" to this stack file (enforce them stage by stage, README "Staged rollout")`,
+          `Fix: add rollout.services.${service} with ingress: "off" and egress: "off" to this stack file (enforce them stage by stage, docs/rollout.md)`,
       );
     }
     for (const service of Object.keys(rollout)) {

@@ -96,7 +96,7 @@ function fixCommand(config: StackConfig, state: VpcCniState): string {
  */
 export function assertNetworkPolicyEnforced(config: StackConfig, state: VpcCniState): void {
   const alternative =
-    "or set flash-netpol:manageVpcCni: true to let this program manage the add-on (README warns what that adopts)";
+    "or set flash-netpol:manageVpcCni: true to let this program manage the add-on (docs/adopting.md says what that adopts)";
   if (!state.installed) {
     throw new pulumi.RunError(
       `vpc-cni is not installed as an EKS add-on on cluster ${config.cluster.name}, so nothing confirms that NetworkPolicy is enforced. ` +

@@ -1,5 +1,5 @@
 /**
- * What an AWS fixture file is: the raw JSON the aws CLI printed for each command (README "AWS
+ * What an AWS fixture file is: the raw JSON the aws CLI printed for each command (docs/aws-discovery.md "AWS
  * fixtures"), so it stays checkable against a real account, and how it is loaded and checked.
  * awsFixtures.ts answers the provider's data-source calls from it.
  */
@@ -224,7 +224,7 @@ export function loadAwsFixture(file: string): AwsFixture {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(
-      `AWS fixture ${file}: at ${issue.path.join(".") || "the top"}: ${issue.message}; expected aws CLI output as README "AWS fixtures" shows`,
+      `AWS fixture ${file}: at ${issue.path.join(".") || "the top"}: ${issue.message}; expected aws CLI output as docs/aws-discovery.md "AWS fixtures" shows`,
     );
   }
   return parsed.data;

@@ -1,7 +1,7 @@
 /**
  * Answers the AWS provider's data-source calls from recorded aws CLI output.
  *
- * A fixture file holds the raw JSON the aws CLI printed for each command (README "AWS fixtures"),
+ * A fixture file holds the raw JSON the aws CLI printed for each command (docs/aws-discovery.md "AWS fixtures"),
  * so it stays checkable against a real account. This module plays the provider's part: it finds
  * the object the call asks for and returns it in the shape the provider's data source returns,
  * failing the way the provider fails when the object is missing.

@@ -1,7 +1,7 @@
 /**
  * The stacks of the project, found from files: a stack is `Pulumi.<stack>.yaml` at the project root
  * (its AWS answers in fixtures/aws/<stack>.json) with its pack config in policies/config/<stack>.json.
- * Nothing in the code names a stack: adding one is adding those files (README "Extending").
+ * Nothing in the code names a stack: adding one is adding those files (docs/extending.md).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

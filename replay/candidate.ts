@@ -1,5 +1,5 @@
 /**
- * The rollout to replay against: `next` (the README's stage order: every service's ingress at once,
+ * The rollout to replay against: `next` (the stage order of docs/rollout.md: every service's ingress at once,
  * then each service's egress in the order the stack file lists them under rollout.services, then
  * defaultDeny), `target` (everything enforced), or explicit flags applied to the current rollout
  * (`flash-api.egress=enforce,defaultDeny=enforce`). Every candidate passes the config schema, so it

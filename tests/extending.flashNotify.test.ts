@@ -1,5 +1,5 @@
 /**
- * Adding a service is config only (issue 10, README "Extending"): flash-notify, a notification
+ * Adding a service is config only (issue 10, docs/extending.md): flash-notify, a notification
  * worker (pods `app: flash-notify`, port 9090) that consumes jobs from Amazon MQ and resolves names,
  * is added to a copy of the dev stack file, and nothing else. The program, the plan (matrix, proofs,
  * mermaid, explain, the README tables), the policy pack (isolated-workloads-no-ingress included)

@@ -1,6 +1,6 @@
 /**
  * `npm run replay` in process, on generated pods and flow logs of the prod stack. Expectations come
- * from the flow table (components/flowTable.ts) and the README's stage order, not from the replay:
+ * from the flow table (components/flowTable.ts) and the stage order of docs/rollout.md, not from the replay:
  * prod enforces every ingress and the egress of flash-gateway and flash-pay; its next stage enforces
  * flash-api's egress, which the table limits to RDS, Redis, MQ and DNS.
  */
@@ -373,7 +373,7 @@ describe("replay: observed traffic against prod's next stage", function () {
     return found[0];
   };
 
-  it("replays the next stage of the README's order: prod's next step enforces flash-api's egress", () => {
+  it("replays the next stage of docs/rollout.md's order: prod's next step enforces flash-api's egress", () => {
     assert.equal(json.candidate.rollout.services["flash-api"].egress, "enforce");
     assert.equal(json.candidate.rollout.defaultDeny, "off");
   });

@@ -1,7 +1,7 @@
 /**
  * `npm run verify` against the simulated EKS cluster of tests/support/simulatedCluster.ts, one test
  * per defect of issue 13. The policies' answers below are written by hand from the flow table and
- * each stack's rollout stage (README "Staged rollout"), not taken from the planner.
+ * each stack's rollout stage (docs/rollout.md), not taken from the planner.
  */
 import * as assert from "node:assert/strict";
 import { EventEmitter } from "node:events";

@@ -15,7 +15,7 @@ export type ProbeMethod = (typeof PROBE_METHODS)[number];
 /**
  * busybox 1.36.1 (nc with -z/-w, nslookup) pinned by the digest of its multi-arch index on Docker
  * Hub, so every run probes with the same binaries. Private clusters mirror it to ECR and set
- * `probeImage` (README "Live verification").
+ * `probeImage` (docs/verify.md).
  */
 export const DEFAULT_PROBE_IMAGE =
   "docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662";

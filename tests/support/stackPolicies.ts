@@ -1,6 +1,6 @@
 /**
  * What each stack's policies allow, written by hand from the flow table (DEVELOPERS.md) and the
- * stage of each stack file (README "Staged rollout"), not taken from the planner: the simulated
+ * stage of each stack file (docs/rollout.md), not taken from the planner: the simulated
  * cluster answers with it, so a verify run that matches proves the plan agrees with this reading.
  */
 import type { Network } from "./simulatedCluster";
