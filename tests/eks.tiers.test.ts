@@ -8,6 +8,8 @@
  *  - v1.2.0-v1.2.3 computeMapEntriesFromEndpointRules: the 0.0.0.0/0 rules' ports go into every key.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { NetworkPolicy, PodInfo } from "../analyzer/model";
 import {
   EksEnforcer,
@@ -274,5 +276,33 @@ describe("ClusterNetworkPolicy objects", () => {
       }),
       /domainNames peer can only be used with Accept/,
     );
+  });
+});
+
+describe("docs on break-glass", () => {
+  const root = path.resolve(__dirname, "..");
+  const docs = [
+    "README.md",
+    ...fs.readdirSync(path.join(root, "docs")).map((file) => path.join("docs", file)),
+  ];
+
+  it("no page claims that turning break-glass off restores anything exactly (the agent keeps established connections)", () => {
+    for (const file of docs.filter((name) => name.endsWith(".md"))) {
+      const sentences = fs
+        .readFileSync(path.join(root, file), "utf8")
+        .replace(/\s+/g, " ")
+        .split(/(?<=[.!?])\s/);
+      const claims = sentences.filter((sentence) => /restor/i.test(sentence) && /exact/i.test(sentence));
+      assert.deepEqual(claims, [], file);
+    }
+  });
+
+  it("the runbook gives the step that ends connections opened under break-glass", () => {
+    const runbook = fs.readFileSync(path.join(root, "docs", "operations.md"), "utf8");
+    assert.match(
+      runbook,
+      /kubectl rollout restart deployment\/flash-gateway deployment\/flash-api deployment\/flash-pay -n flash-ticket/,
+    );
+    assert.match(runbook, /kubectl get clusternetworkpolicies/);
   });
 });
