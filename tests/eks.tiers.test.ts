@@ -21,6 +21,7 @@ import {
   type ClusterNetworkPolicy,
   type EksCluster,
 } from "../analyzer/eks";
+import { eksPreflight } from "../verify/eksPreflight";
 
 const app: PodInfo = { namespace: "app", name: "api", labels: { app: "api" }, ip: "10.1.0.10", ports: [] };
 const other: PodInfo = {
@@ -304,5 +305,78 @@ describe("docs on break-glass", () => {
       /kubectl rollout restart deployment\/flash-gateway deployment\/flash-api deployment\/flash-pay -n flash-ticket/,
     );
     assert.match(runbook, /kubectl get clusternetworkpolicies/);
+  });
+});
+
+describe("verify's live preflight of cluster policies and the agent version", () => {
+  const ok = (stdout: unknown) => ({
+    exitCode: 0,
+    stdout: JSON.stringify(stdout),
+    stderr: "",
+    elapsedMs: 1,
+    timedOut: false,
+    aborted: false,
+  });
+  const refused = (stderr: string) => ({
+    exitCode: 1,
+    stdout: "",
+    stderr,
+    elapsedMs: 1,
+    timedOut: false,
+    aborted: false,
+  });
+
+  it("names the agent version, each cluster policy and each ApplicationNetworkPolicy it read", async () => {
+    const calls: string[] = [];
+    const lines = await eksPreflight(async (args) => {
+      calls.push(args.join(" "));
+      if (args[1] === "daemonset")
+        return ok({
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  { name: "aws-eks-nodeagent", image: "x/aws-network-policy-agent:v1.2.7-eksbuild.1" },
+                ],
+              },
+            },
+          },
+        });
+      if (args[1] === "clusternetworkpolicies.networking.k8s.aws")
+        return ok({
+          items: [
+            {
+              metadata: { name: "deny-db" },
+              spec: { tier: "Admin", priority: 3, subject: { namespaces: {} } },
+            },
+          ],
+        });
+      return ok({
+        items: [{ metadata: { name: "fqdn", namespace: "flash-ticket" }, spec: { podSelector: {} } }],
+      });
+    }, "flash-ticket");
+    assert.deepEqual(calls, [
+      "get daemonset aws-node -n kube-system -o json",
+      "get clusternetworkpolicies.networking.k8s.aws -o json",
+      "get applicationnetworkpolicies.networking.k8s.aws -n flash-ticket -o json",
+    ]);
+    assert.deepEqual(lines, [
+      "EKS agent version: v1.2.7 (x/aws-network-policy-agent:v1.2.7-eksbuild.1)",
+      "ClusterNetworkPolicy deny-db: tier Admin, priority 3 (not enforced by this agent version)",
+      "ApplicationNetworkPolicy flash-ticket/fqdn",
+    ]);
+  });
+
+  it("a read kubectl refuses is reported as unreadable, never as none", async () => {
+    const lines = await eksPreflight(
+      async () => refused('error: the server doesn\'t have a resource type "clusternetworkpolicies"'),
+      "flash-ticket",
+    );
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /EKS agent version: UNKNOWN/);
+    assert.match(
+      lines[1]!,
+      /ClusterNetworkPolicies: not readable \(error: the server doesn't have a resource type/,
+    );
   });
 });
