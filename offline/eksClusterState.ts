@@ -43,6 +43,8 @@ export interface ClusterPolicyRead {
 
 export interface EksClusterReading {
   readonly state: EksClusterState;
+  /** Keys of the k8s fixture the plan expected and did not find: the proofs assume none, and say so. */
+  readonly notRecorded: readonly string[];
   readonly agent: EksAgentReport;
   readonly policiesRead: readonly ClusterPolicyRead[];
 }
@@ -127,7 +129,14 @@ export function readEksClusterState(
   } catch (error) {
     throw new EksClusterReadError((error as Error).message);
   }
-  const found = agentFromDaemonSet(fixture, where) ?? agentFromAddon(awsFixtureFile);
+  const fromDaemonSet = agentFromDaemonSet(fixture, where);
+  const fromAddon = agentFromAddon(awsFixtureFile);
+  // What runs is the DaemonSet's image; the add-on version is what EKS installed (they differ
+  // when someone patched the image, or while an add-on update rolls out). Say both when they differ.
+  const found =
+    fromDaemonSet !== undefined && fromAddon !== undefined && fromDaemonSet.version !== fromAddon.version
+      ? { ...fromDaemonSet, source: `${fromDaemonSet.source}; NOTE the ${fromAddon.source}` }
+      : (fromDaemonSet ?? fromAddon);
   let model: AgentModel;
   let agent: EksAgentReport;
   if (found === undefined) {
@@ -163,5 +172,8 @@ export function readEksClusterState(
       enforced: true,
     })),
   ];
-  return { state: { agent: model, clusterPolicies, applicationPolicies }, agent, policiesRead };
+  const notRecorded = (["clusterNetworkPolicies", "applicationNetworkPolicies"] as const)
+    .filter((key) => fixture[key] === undefined)
+    .map((key) => `${where}: ${key}`);
+  return { state: { agent: model, clusterPolicies, applicationPolicies }, agent, policiesRead, notRecorded };
 }

@@ -246,10 +246,11 @@ export function renderConnectivitySummary(connectivity: PlanConnectivity): strin
 
 /** The agent version modelled, every cluster policy read, and what break-glass cannot open. */
 function eksClusterLines(connectivity: PlanConnectivity): string[] {
-  const { agent, policiesRead } = connectivity.eksCluster!;
+  const { agent, policiesRead, notRecorded } = connectivity.eksCluster!;
   const lines = [
     `EKS network policy agent: ${agent.version ?? "UNKNOWN"} (modelled: ${agent.modelled}; source: ${agent.source})`,
   ];
+  for (const key of notRecorded) lines.push(`NOT RECORDED: ${key} (the proofs assume there are none)`);
   if (policiesRead.length === 0) lines.push("Cluster policies read: none");
   for (const read of policiesRead) {
     const tier = read.tier === undefined ? "" : ` tier ${read.tier} priority ${read.priority}`;
@@ -321,6 +322,7 @@ export function connectivityJson(connectivity: PlanConnectivity): Record<string,
       : {
           eksAgent: connectivity.eksCluster.agent,
           clusterPolicies: connectivity.eksCluster.policiesRead,
+          clusterPoliciesNotRecorded: connectivity.eksCluster.notRecorded,
           breakGlassCannotOpen: connectivity.breakGlassCannotOpen ?? [],
         }),
   };

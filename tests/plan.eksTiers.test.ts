@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
+import { readEksClusterState } from "../offline/eksClusterState";
 import { PROJECT_ROOT, runCli } from "./support/runCli";
 
 const POSTGRES_SUBNETS = ["10.20.64.0/24", "10.20.65.0/24"]; // fixtures/aws/dev.json, flash-dev-postgres's subnet group
@@ -201,7 +202,7 @@ describe("plan under EKS cluster network policies and agent versions @process", 
   });
 
   it("agent v1.2.7 (dev's recorded vpc-cni v1.20.4) reads the Admin Deny but does not enforce it", async () => {
-    const k8s = k8sFixture("v127", { clusterNetworkPolicies: { items: [denyPostgres] } });
+    const k8s = k8sFixture("v127", { clusterNetworkPolicies: { items: [denyPostgres] } }, ["awsNode"]);
     const { code, stdout, stderr } = await plan("--k8s-fixture", k8s);
     assert.equal(code, 0, stderr);
     const output = parse(stdout);
@@ -223,6 +224,31 @@ describe("plan under EKS cluster network policies and agent versions @process", 
       (await plan("--k8s-fixture", k8sFixture("v135", { awsNode: awsNode("v1.3.5") }))).stdout,
     );
     assert.ok(cell(current, "flash-ticket/flash-pay", "mq", 443).every((row) => !row.allowed));
+  });
+
+  it("dev's recorded aws-node names the agent; keys missing from a k8s fixture are reported, not assumed silently", async () => {
+    const recordedRun = parse((await plan()).stdout) as PlanOutput & { clusterPoliciesNotRecorded: string[] };
+    assert.equal(recordedRun.eksAgent.version, "v1.2.7");
+    assert.match(
+      recordedRun.eksAgent.source,
+      /awsNode: container aws-eks-nodeagent image .*aws-network-policy-agent:v1\.2\.7-eksbuild\.1/,
+    );
+    assert.deepEqual(recordedRun.clusterPoliciesNotRecorded, []);
+    const bare = k8sFixture("bare", {}, ["awsNode", "clusterNetworkPolicies", "applicationNetworkPolicies"]);
+    const { code, stdout, stderr } = await plan("--k8s-fixture", bare, "--format", "summary");
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /EKS network policy agent: v1\.2\.7 \(.*vpc-cni add-on v1\.20\.4-eksbuild\.1/);
+    assert.match(
+      stdout,
+      /NOT RECORDED: .*bare\.json: clusterNetworkPolicies \(the proofs assume there are none\)/,
+    );
+    assert.match(stdout, /NOT RECORDED: .*bare\.json: applicationNetworkPolicies/);
+  });
+
+  it("no agent version recorded anywhere: reported as null and the assumption named", () => {
+    const reading = readEksClusterState("dev", { deployments: { items: [] } }, undefined);
+    assert.equal(reading.agent.version, null);
+    assert.match(reading.agent.source, /not recorded: .*ASSUMED the pinned main commit/);
   });
 
   it("an unknown agent version is refused by name (exit 2)", async () => {
