@@ -16,8 +16,10 @@ import {
   agentModelFor,
   agentVersionOfAddon,
   agentVersionOfImage,
+  applicationNetworkPoliciesFromKubectl,
   clusterNetworkPoliciesFromKubectl,
   type AgentModel,
+  type ApplicationNetworkPolicy,
   type ClusterNetworkPolicy,
   type EksCluster,
 } from "../analyzer/eks";
@@ -378,5 +380,75 @@ describe("verify's live preflight of cluster policies and the agent version", ()
       lines[1]!,
       /ClusterNetworkPolicies: not readable \(error: the server doesn't have a resource type/,
     );
+  });
+});
+
+describe("ingress tiers and ApplicationNetworkPolicies", () => {
+  const fromOther = (
+    clusterPolicies: ClusterNetworkPolicy[],
+    applicationPolicies: ApplicationNetworkPolicy[] = [],
+  ) =>
+    new EksEnforcer(cluster([]), { agent: v135, clusterPolicies, applicationPolicies }).decide({
+      from: { kind: "pod", pod: other },
+      to: { kind: "pod", pod: app },
+      port: 8080,
+      protocol: "TCP",
+    });
+  const ingressDeny = (from: object[]) =>
+    clusterNetworkPoliciesFromKubectl(
+      [
+        {
+          metadata: { name: "deny-in" },
+          spec: {
+            tier: "Admin",
+            priority: 1,
+            subject: { namespaces: { matchLabels: { "kubernetes.io/metadata.name": "app" } } },
+            ingress: [{ action: "Deny", from }],
+          },
+        },
+      ],
+      "test",
+    );
+  const ns = (name: string) => ({ namespaces: { matchLabels: { "kubernetes.io/metadata.name": name } } });
+
+  it("an Admin ingress Deny from a namespace drops its pods' connections", () => {
+    const verdict = fromOther(ingressDeny([ns("other")]));
+    assert.equal(verdict.ingress.kind === "cluster-tier" && verdict.ingress.slot.rule?.policy, "deny-in");
+    assert.equal(verdict.allowed, false);
+  });
+
+  it("the controller takes an ingress rule's namespaces from its first peer: a first peer selecting none drops the rule", () => {
+    // clusternetworkpolicy_resolver.go resolveCNPIngressRules: targetNamespaces from rule.From[0] only.
+    assert.equal(fromOther(ingressDeny([ns("nowhere"), ns("other")])).allowed, true);
+    assert.equal(fromOther(ingressDeny([ns("other"), ns("nowhere")])).allowed, false);
+  });
+
+  it("an ApplicationNetworkPolicy isolating egress with only domainNames denies egress (the agent skips FQDN entries)", () => {
+    const [fqdnOnly] = applicationNetworkPoliciesFromKubectl(
+      [
+        {
+          metadata: { name: "fqdn", namespace: "other" },
+          spec: {
+            podSelector: {},
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ domainNames: ["api.example.com"] }] }],
+          },
+        },
+      ],
+      "test",
+    );
+    assert.equal(fromOther([], [fqdnOnly!]).egress.kind, "lookup");
+    assert.equal(fromOther([], [fqdnOnly!]).allowed, false);
+    // Without policyTypes the CRD gets no defaulting: no isolation, the agent's catch-all allows.
+    const [untyped] = applicationNetworkPoliciesFromKubectl(
+      [
+        {
+          metadata: { name: "fqdn", namespace: "other" },
+          spec: { podSelector: {}, egress: [{ to: [{ domainNames: ["api.example.com"] }] }] },
+        },
+      ],
+      "test",
+    );
+    assert.equal(fromOther([], [untyped!]).allowed, true);
   });
 });
