@@ -7,14 +7,12 @@ import type { Direction, Endpoint, PodInfo } from "../model";
 import { podKey } from "../model";
 import { catchAllRule, computeMapEntries, longestPrefixMatch, valueAllows } from "./agent";
 import { MAIN_AGENT_MODEL, type AgentModel } from "./agentVersions";
+import { computeClusterMapEntries, evaluateClusterMap, type ClusterMapEntry } from "./clusterPolicies";
 import {
   ClusterPolicyResolver,
   applicationPolicyAsNetworkPolicy,
-  computeClusterMapEntries,
-  evaluateClusterMap,
-  type ClusterMapEntry,
   type ClusterPolicyEndpoints,
-} from "./clusterPolicies";
+} from "./clusterPolicyResolver";
 import type { ApplicationNetworkPolicy, ClusterNetworkPolicy } from "./clusterPolicyObjects";
 import { EndpointsResolver, type PolicyEndpoints } from "./controller";
 import { computeLegacyMapEntries, legacyValueAllows } from "./legacyAgent";

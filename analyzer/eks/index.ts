@@ -5,5 +5,6 @@ export { EndpointsResolver, isHeadless, type PolicyEndpoints } from "./controlle
 export { EksEnforcer, addressOf, type EksClusterState, type EksEnforcerOptions } from "./enforcer";
 export * from "./agentVersions";
 export * from "./clusterPolicies";
+export * from "./clusterPolicyResolver";
 export * from "./clusterPolicyObjects";
 export { computeLegacyMapEntries, legacyValueAllows } from "./legacyAgent";
