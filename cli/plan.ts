@@ -24,6 +24,7 @@ import {
   renderYaml,
 } from "../offline/planFormats";
 import { PlanFailure, buildPlan } from "../offline/planReport";
+import { EksClusterReadError } from "../offline/eksClusterState";
 import { ENFORCERS, describeOutage, type EnforcerName } from "../analyzer/flash";
 import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
 import {
@@ -138,9 +139,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 1;
   }
   const { report, config, run } = built;
-  const connectivity = planConnectivity(report, config, run, {
-    enforcers: options.enforcer === "both" ? ENFORCERS : [options.enforcer],
-  });
+  let connectivity: ReturnType<typeof planConnectivity>;
+  try {
+    connectivity = planConnectivity(report, config, run, {
+      enforcers: options.enforcer === "both" ? ENFORCERS : [options.enforcer],
+      kubernetesFixture: options.k8sFixture,
+      awsFixture: options.fixture,
+    });
+  } catch (error) {
+    // An agent the plan cannot name, or a cluster object it cannot read, is refused, never guessed.
+    if (!(error instanceof EksClusterReadError)) throw error;
+    errLine(`plan: ${error.message}`);
+    return 2;
+  }
   if (options.explain !== undefined) {
     const [from, to, port] = options.explain;
     const answer = explainConnection(connectivity, from, to, port);
@@ -170,7 +181,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (outages.length > 0) {
     errLine(
       `plan: the current stage blocks ${outages.length} intended connection(s); \`pulumi up\` would cause an outage:\n  ` +
-        outages.join("\n  "),
+        [
+          ...outages,
+          ...(connectivity.breakGlassCannotOpen ?? []).map((line) => `[eks-vpc-cni] ${line}`),
+        ].join("\n  "),
     );
     return EXIT_OUTAGE;
   }

@@ -264,7 +264,8 @@ function exceptedRanges(policies: readonly GeneratedPolicy[], direction: Directi
 
 /**
  * Emergency allow-all: NetworkPolicy allows are a union, so one policy allowing everything in both
- * directions lifts every isolation at once without deleting anything, and removing it restores them.
+ * directions lifts every isolation at once without deleting anything, and removing it restores the
+ * policies (established connections stay open: docs/operations.md).
  *
  * On EKS the VPC CNI agent merges rules of one CIDR across every policy selecting a pod, and turns
  * each `except` range not itself listed as a CIDR into a deny-all entry that beats 0.0.0.0/0 by

@@ -18,7 +18,10 @@ interface KubernetesList {
 /**
  * What the cluster answers to read-only reads, one key per kubectl command (fixtures/k8s/<stack>.json
  * names each command under `commands`): the namespace, its Deployments, Services and EndpointSlices,
- * and kube-system's kube-dns Service.
+ * kube-system's kube-dns Service, and what else the EKS agent enforces: the cluster's
+ * ClusterNetworkPolicies (`kubectl get clusternetworkpolicies -o json`), the namespace's
+ * ApplicationNetworkPolicies (`kubectl get applicationnetworkpolicies -n NS -o json`) and the aws-node
+ * DaemonSet (`kubectl get daemonset aws-node -n kube-system -o json`, the agent's image).
  */
 export interface KubernetesFixture {
   description?: string;
@@ -28,6 +31,9 @@ export interface KubernetesFixture {
   services?: KubernetesList;
   kubeDnsService?: KubernetesObject;
   endpointSlices?: KubernetesList;
+  clusterNetworkPolicies?: { items: unknown[] };
+  applicationNetworkPolicies?: { items: unknown[] };
+  awsNode?: unknown;
 }
 
 export function loadKubernetesFixture(

@@ -3,6 +3,7 @@
  * stage and of the full target, and `--explain` for one connection. The reasoning lives in
  * analyzer/flash; this file adapts it to the plan's report and names.
  */
+import * as path from "node:path";
 import type { StackConfig } from "../components/config";
 import type { Protocol } from "../components/flowTable";
 import { PolicyAnalyzer, type ProbeExplanation } from "../analyzer";
@@ -23,8 +24,13 @@ import {
   type RolloutProof,
 } from "../analyzer/flash";
 import type { ServiceInfo } from "../analyzer/eks";
+import { generatePolicies } from "../components/networkPolicies";
+import { ConnectivityEvaluator, describeProbe } from "../analyzer/flash/connectivity";
 import { clusterServicesOf } from "./clusterServices";
+import { readEksClusterState, type EksClusterReading } from "./eksClusterState";
+import type { KubernetesFixture } from "./kubernetesFixture";
 import { recordedStateOf, type PlanReport } from "./planReport";
+import { PROJECT_ROOT } from "./stackConfig";
 import type { ProgramRun } from "./runProgram";
 
 /** One cell of the JSON `matrix`: names as `--explain` takes them. */
@@ -64,13 +70,24 @@ export interface PlanConnectivity {
   readonly proofs: Partial<Record<EnforcerName, RolloutProof>>;
   /** Probes of the current stage the two enforcers judge differently; set when both ran. */
   readonly differences?: readonly EnforcerDifference[];
+  /** Set when the EKS enforcer ran: the agent version modelled and every cluster policy read. */
+  readonly eksCluster?: EksClusterReading;
+  /**
+   * EKS: intended connections the break-glass allow-all cannot open at the current stage (a cluster
+   * policy decides before any NetworkPolicy), each naming what blocks it. Empty when break-glass works.
+   */
+  readonly breakGlassCannotOpen?: readonly string[];
 }
 
 export interface PlanConnectivityOptions {
   /** Default: both (every stack of this program runs on EKS). */
   readonly enforcers?: readonly EnforcerName[];
-  /** The cluster's Services for ClusterIP probes; default: the stack's fixtures/k8s/<stack>.json. */
+  /** The cluster's Services for ClusterIP probes; default: those of `kubernetesFixture`. */
   readonly clusterServices?: readonly ServiceInfo[];
+  /** The recorded cluster (`--k8s-fixture`), the only source of cluster objects when given; default fixtures/k8s/<stack>.json. */
+  readonly kubernetesFixture?: string | KubernetesFixture;
+  /** The AWS fixture (`--fixture`), for the vpc-cni add-on version; default fixtures/aws/<stack>.json. */
+  readonly awsFixture?: string;
 }
 
 export function planConnectivity(
@@ -80,8 +97,16 @@ export function planConnectivity(
   options: PlanConnectivityOptions = {},
 ): PlanConnectivity {
   const enforcers = options.enforcers ?? ENFORCERS;
-  const clusterServices = options.clusterServices ?? clusterServicesOf(report.stack);
+  const clusterServices =
+    options.clusterServices ?? clusterServicesOf(report.stack, options.kubernetesFixture);
   const serviceIpv4Cidr = run === undefined ? undefined : (recordedStateOf(run).serviceIpv4Cidr ?? undefined);
+  const eksCluster = enforcers.includes("eks-vpc-cni")
+    ? readEksClusterState(
+        report.stack,
+        options.kubernetesFixture,
+        options.awsFixture ?? path.join(PROJECT_ROOT, "fixtures", "aws", `${report.stack}.json`),
+      )
+    : undefined;
   const proofs: Partial<Record<EnforcerName, RolloutProof>> = {};
   for (const enforcer of enforcers) {
     proofs[enforcer] = proveRollout(config, report.cidrs, {
@@ -90,6 +115,7 @@ export function planConnectivity(
       clusterServices,
       enforcer,
       mode: config.networkPolicyEnforcingMode,
+      ...(enforcer === "eks-vpc-cni" && eksCluster !== undefined ? { eks: eksCluster.state } : {}),
     });
   }
   const proof = proofs[enforcers[0]]!;
@@ -111,10 +137,40 @@ export function planConnectivity(
             upstream.current,
             eks.current,
             config.networkPolicyEnforcingMode,
+            eksCluster?.state,
           ),
         }
       : {}),
+    ...(eksCluster === undefined || eks === undefined
+      ? {}
+      : { eksCluster, breakGlassCannotOpen: breakGlassCannotOpen(config, report, eks, eksCluster) }),
   };
+}
+
+/**
+ * The current stage with `break-glass-allow-all` added, under the EKS enforcer: every intended
+ * connection still blocked is one break-glass cannot open, named with what blocks it.
+ */
+function breakGlassCannotOpen(
+  config: StackConfig,
+  report: PlanReport,
+  proof: RolloutProof,
+  eksCluster: EksClusterReading,
+): string[] {
+  const manifests = generatePolicies({ ...config, breakGlass: true }, report.cidrs).map(
+    (policy) => policy.manifest,
+  );
+  const evaluator = new ConnectivityEvaluator(proof.model, {
+    enforcer: "eks-vpc-cni",
+    mode: config.networkPolicyEnforcingMode,
+    eks: eksCluster.state,
+  });
+  return evaluator.evaluate(manifests).outages.map((outage) => {
+    const blockers = [outage.explanation.egress, outage.explanation.ingress]
+      .flatMap((verdict) => (verdict.kind === "denied" ? verdict.isolatedBy : []))
+      .join(" and ");
+    return `break-glass cannot open ${describeProbe(outage.probe)}: blocked by ${blockers}`;
+  });
 }
 
 export function differenceRows(connectivity: PlanConnectivity): EnforcerDifferenceRow[] {

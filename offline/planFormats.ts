@@ -240,7 +240,27 @@ export function renderConnectivitySummary(connectivity: PlanConnectivity): strin
   if (connectivity.differences !== undefined) {
     lines.push("", ...renderDifferences(connectivity));
   }
+  if (connectivity.eksCluster !== undefined) lines.push("", ...eksClusterLines(connectivity));
   return lines.join("\n") + "\n";
+}
+
+/** The agent version modelled, every cluster policy read, and what break-glass cannot open. */
+function eksClusterLines(connectivity: PlanConnectivity): string[] {
+  const { agent, policiesRead, notRecorded } = connectivity.eksCluster!;
+  const lines = [
+    `EKS network policy agent: ${agent.version ?? "UNKNOWN"} (modelled: ${agent.modelled}; source: ${agent.source})`,
+  ];
+  for (const key of notRecorded) lines.push(`NOT RECORDED: ${key} (the proofs assume there are none)`);
+  if (policiesRead.length === 0) lines.push("Cluster policies read: none");
+  for (const read of policiesRead) {
+    const tier = read.tier === undefined ? "" : ` tier ${read.tier} priority ${read.priority}`;
+    const enforced = read.enforced
+      ? ""
+      : ` (NOT enforced by agent ${agent.version}: no cluster policy support)`;
+    lines.push(`Cluster policy read: ${read.kind} ${read.name}${tier}${enforced}`);
+  }
+  for (const line of connectivity.breakGlassCannotOpen ?? []) lines.push(`BREAK-GLASS: ${line}`);
+  return lines;
 }
 
 /** Probes of the current stage where the EKS agent and upstream semantics disagree, grouped by reason. */
@@ -297,6 +317,14 @@ export function connectivityJson(connectivity: PlanConnectivity): Record<string,
     },
     enforcers: connectivity.enforcers,
     ...(connectivity.differences === undefined ? {} : { enforcerDifferences: differenceRows(connectivity) }),
+    ...(connectivity.eksCluster === undefined
+      ? {}
+      : {
+          eksAgent: connectivity.eksCluster.agent,
+          clusterPolicies: connectivity.eksCluster.policiesRead,
+          clusterPoliciesNotRecorded: connectivity.eksCluster.notRecorded,
+          breakGlassCannotOpen: connectivity.breakGlassCannotOpen ?? [],
+        }),
   };
 }
 

@@ -86,6 +86,21 @@ export function policyEndpointsArgs(namespace: string): string[] {
   return ["get", "policyendpoints.networking.k8s.aws", "-n", namespace, "-o", "json"];
 }
 
+/** EKS cluster network policies (cluster-scoped): the Admin tier decides before any NetworkPolicy. */
+export function clusterNetworkPoliciesArgs(): string[] {
+  return ["get", "clusternetworkpolicies.networking.k8s.aws", "-o", "json"];
+}
+
+/** The namespace's ApplicationNetworkPolicies (namespace tier, beside the NetworkPolicies). */
+export function applicationNetworkPoliciesArgs(namespace: string): string[] {
+  return ["get", "applicationnetworkpolicies.networking.k8s.aws", "-n", namespace, "-o", "json"];
+}
+
+/** The aws-node DaemonSet: container aws-eks-nodeagent's image names the network policy agent version. */
+export function awsNodeArgs(): string[] {
+  return ["get", "daemonset", "aws-node", "-n", "kube-system", "-o", "json"];
+}
+
 /** The partial container spec `--custom` merges over the debug profile. */
 export function customProfile(): { securityContext: { runAsUser: number; runAsGroup: number } } {
   return { securityContext: { runAsUser: PROBE_UID, runAsGroup: PROBE_UID } };

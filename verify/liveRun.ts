@@ -28,6 +28,7 @@ import type { PlannedProbe, ProbePlan } from "./probe";
 import { describeKubectlFailure, interpretProbe, type Observation } from "./probeOutput";
 import { setUpSource, type Kubectl, type SourceState } from "./probeSources";
 import { resolveTargets } from "./targets";
+import { eksPreflight } from "./eksPreflight";
 
 /** The cluster cannot be used at all: no kubectl, no context, no access. The CLI exits 2. */
 export class ClusterError extends Error {}
@@ -118,6 +119,12 @@ export async function runLive(
   } catch (error) {
     if (error instanceof ClusterReadError) throw new ClusterError(error.message);
     throw error;
+  }
+  // Cluster policies and the agent version decide before (and beside) the stack's NetworkPolicies.
+  try {
+    for (const line of await eksPreflight(base, namespace)) log(line);
+  } catch (error) {
+    throw new ClusterError((error as Error).message);
   }
   let settings = options.settings;
   if (settings.method === "debug") {

@@ -6,11 +6,30 @@
 import type { Direction, Endpoint, PodInfo } from "../model";
 import { podKey } from "../model";
 import { catchAllRule, computeMapEntries, longestPrefixMatch, valueAllows } from "./agent";
+import { MAIN_AGENT_MODEL, type AgentModel } from "./agentVersions";
+import { computeClusterMapEntries, evaluateClusterMap, type ClusterMapEntry } from "./clusterPolicies";
+import {
+  ClusterPolicyResolver,
+  applicationPolicyAsNetworkPolicy,
+  type ClusterPolicyEndpoints,
+} from "./clusterPolicyResolver";
+import type { ApplicationNetworkPolicy, ClusterNetworkPolicy } from "./clusterPolicyObjects";
 import { EndpointsResolver, type PolicyEndpoints } from "./controller";
+import { computeLegacyMapEntries, legacyValueAllows } from "./legacyAgent";
 import type { EksCluster, EksProbe, EksVerdict, EnforcingMode, PodMap, SideDecision } from "./model";
 import { sideAllows } from "./model";
 
-export interface EksEnforcerOptions {
+/** What the cluster enforces beyond its namespaced NetworkPolicies, and which agent enforces it. */
+export interface EksClusterState {
+  /** The agent version the maps follow; the pinned main commit when absent. */
+  readonly agent?: AgentModel;
+  /** networking.k8s.aws/v1alpha1 ClusterNetworkPolicies; enforced only by agents with cluster policies. */
+  readonly clusterPolicies?: readonly ClusterNetworkPolicy[];
+  /** ApplicationNetworkPolicies: namespace tier, beside the NetworkPolicies. */
+  readonly applicationPolicies?: readonly ApplicationNetworkPolicy[];
+}
+
+export interface EksEnforcerOptions extends EksClusterState {
   readonly mode?: EnforcingMode;
 }
 
@@ -19,7 +38,11 @@ const CATCH_ALL_SOURCE = "(no isolation: agent catch-all)";
 export class EksEnforcer {
   readonly mode: EnforcingMode;
   readonly policyEndpoints: readonly PolicyEndpoints[];
+  readonly agent: AgentModel;
+  /** Empty when the agent version has no cluster policies (they are read, not enforced). */
+  readonly clusterEndpoints: readonly ClusterPolicyEndpoints[];
   private readonly maps = new Map<PodInfo, Record<Direction, PodMap>>();
+  private readonly clusterMaps = new Map<PodInfo, Record<Direction, ClusterMapEntry[]>>();
 
   constructor(
     readonly cluster: EksCluster,
@@ -27,7 +50,42 @@ export class EksEnforcer {
   ) {
     this.mode = options.mode ?? "standard";
     const resolver = new EndpointsResolver(cluster);
-    this.policyEndpoints = cluster.policies.map((policy) => resolver.resolve(policy));
+    this.agent = options.agent ?? MAIN_AGENT_MODEL;
+    this.policyEndpoints = [
+      ...cluster.policies.map((policy) => resolver.resolve(policy)),
+      ...(options.applicationPolicies ?? []).map((anp) => {
+        const { policy, podIsolation } = applicationPolicyAsNetworkPolicy(anp);
+        return {
+          ...resolver.resolve(policy),
+          policy: `ApplicationNetworkPolicy ${anp.metadata.namespace}/${anp.metadata.name}`,
+          podIsolation,
+        };
+      }),
+    ];
+    const clusterResolver = new ClusterPolicyResolver(resolver, cluster.namespaces);
+    this.clusterEndpoints = this.agent.clusterPolicies
+      ? (options.clusterPolicies ?? []).map((cnp) => clusterResolver.resolve(cnp))
+      : [];
+  }
+
+  /** The pod's cluster-policy maps (cp_ingress_map, cp_egress_map); empty when no cluster policy selects it. */
+  clusterMapsOf(pod: PodInfo): Record<Direction, ClusterMapEntry[]> {
+    let maps = this.clusterMaps.get(pod);
+    if (maps === undefined) {
+      const selecting = this.clusterEndpoints.filter((endpoints) => endpoints.selects(pod));
+      const nodeIp = this.cluster.nodeIps?.[podKey(pod)];
+      const build = (direction: Direction) =>
+        selecting.length === 0
+          ? []
+          : computeClusterMapEntries(
+              selecting.flatMap((endpoints) => endpoints[direction]),
+              nodeIp,
+              { nodeIpAccept: this.agent.clusterNodeIpAccept },
+            );
+      maps = { ingress: build("ingress"), egress: build("egress") };
+      this.clusterMaps.set(pod, maps);
+    }
+    return maps;
   }
 
   /** The pod's maps, built once: deriveIngressAndEgressFirewallRules then ComputeMapEntriesFromEndpointRules. */
@@ -47,7 +105,9 @@ export class EksEnforcer {
           );
           // No rules and no isolation for this direction: the agent appends an allow-all entry.
           const effective = rules.length === 0 && !isolated ? [catchAllRule(CATCH_ALL_SOURCE)] : rules;
-          const entries = computeMapEntries(effective, nodeIp).map((entry) =>
+          const compute =
+            this.agent.mapAlgorithm === "except-set" ? computeMapEntries : computeLegacyMapEntries;
+          const entries = compute(effective, nodeIp).map((entry) =>
             effective === rules
               ? entry
               : { ...entry, kind: entry.kind === "node-ip" ? entry.kind : ("catch-all" as const) },
@@ -90,16 +150,53 @@ export class EksEnforcer {
     port: number,
     probe: EksProbe,
   ): SideDecision {
+    // evaluateFlow: Admin tier, then the namespace tier, then (only for a pod no policy selects) Baseline.
+    const clusterMap = this.clusterMapsOf(subject)[direction];
+    const tiers =
+      clusterMap.length === 0 ? {} : evaluateClusterMap(clusterMap, address, port, probe.protocol);
+    if (tiers.admin !== undefined && tiers.admin.action !== "Pass") {
+      return {
+        kind: "cluster-tier",
+        tier: "Admin",
+        address,
+        port,
+        slot: tiers.admin,
+        allowed: tiers.admin.action === "Accept",
+      };
+    }
+    const namespaceTier = this.namespaceTier(subject, direction, address, port, probe);
+    if (namespaceTier.kind === "lookup") return namespaceTier;
+    if (tiers.baseline !== undefined && tiers.baseline.action !== "Pass") {
+      return {
+        kind: "cluster-tier",
+        tier: "Baseline",
+        address,
+        port,
+        slot: tiers.baseline,
+        allowed: tiers.baseline.action === "Accept",
+      };
+    }
+    return namespaceTier;
+  }
+
+  private namespaceTier(
+    subject: PodInfo,
+    direction: Direction,
+    address: string,
+    port: number,
+    probe: EksProbe,
+  ): SideDecision {
     const map = this.mapsOf(subject)[direction];
     if (map.state === "default-allow") return { kind: "default-allow" };
     if (map.state === "default-deny") return { kind: "default-deny" };
     const entry = longestPrefixMatch(map.entries, address);
+    const allows = this.agent.anyProtocolMatchesEveryPort ? legacyValueAllows : valueAllows;
     return {
       kind: "lookup",
       address,
       port,
       entry,
-      allowed: entry !== undefined && valueAllows(entry.l4, port, probe.protocol),
+      allowed: entry !== undefined && allows(entry.l4, port, probe.protocol),
     };
   }
 }

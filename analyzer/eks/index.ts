@@ -2,4 +2,9 @@
 export * from "./model";
 export { MAX_PORT_PROTOCOL, computeMapEntries, longestPrefixMatch, valueAllows } from "./agent";
 export { EndpointsResolver, isHeadless, type PolicyEndpoints } from "./controller";
-export { EksEnforcer, addressOf, type EksEnforcerOptions } from "./enforcer";
+export { EksEnforcer, addressOf, type EksClusterState, type EksEnforcerOptions } from "./enforcer";
+export * from "./agentVersions";
+export * from "./clusterPolicies";
+export * from "./clusterPolicyResolver";
+export * from "./clusterPolicyObjects";
+export { computeLegacyMapEntries, legacyValueAllows } from "./legacyAgent";

@@ -5,6 +5,7 @@
  * upstream lines each shape follows.
  */
 import type { Cluster, Labels, Probe, Protocol } from "../model";
+import type { ClusterSlot } from "./clusterPolicies";
 
 /** The agent's enforcing mode (NETWORK_POLICY_ENFORCING_MODE). */
 export type EnforcingMode = "standard" | "strict";
@@ -99,6 +100,16 @@ export type SideDecision =
       /** The longest-prefix entry, or undefined when no key contains the address. */
       readonly entry: MapEntry | undefined;
       readonly allowed: boolean;
+    }
+  /** A ClusterNetworkPolicy tier decided (Admin before the namespace tier, Baseline after it). */
+  | {
+      readonly kind: "cluster-tier";
+      readonly tier: "Admin" | "Baseline";
+      readonly address: string;
+      readonly port: number;
+      /** The winning slot of the pod's cluster-policy map (lowest priority; Deny before Accept before Pass). */
+      readonly slot: ClusterSlot;
+      readonly allowed: boolean;
     };
 
 export interface EksVerdict {
@@ -115,6 +126,7 @@ export function sideAllows(decision: SideDecision): boolean {
     case "default-deny":
       return false;
     case "lookup":
+    case "cluster-tier":
       return decision.allowed;
   }
 }

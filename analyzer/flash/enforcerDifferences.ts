@@ -4,7 +4,14 @@
  */
 import type { NetworkPolicyManifest } from "../../components/networkPolicies";
 import { PolicyAnalyzer, type NetworkPolicy } from "../index";
-import { EksEnforcer, type EnforcingMode, type SideDecision } from "../eks";
+import {
+  EksEnforcer,
+  describeClusterSlot,
+  sideAllows,
+  type EksClusterState,
+  type EnforcingMode,
+  type SideDecision,
+} from "../eks";
 import type { ConnectivityReport } from "./connectivity";
 import { eksClusterWith, eksProbe } from "./enforcers";
 import { clusterWith, type FlashModel, type FlashProbe } from "./model";
@@ -24,6 +31,9 @@ function sideReason(
 ): string | undefined {
   if (decision.kind === "default-deny") {
     return `strict mode: no policy selects the ${direction === "egress" ? "source" : "destination"} pod, so the agent denies it everything`;
+  }
+  if (decision.kind === "cluster-tier") {
+    return `${describeClusterSlot(decision.slot)} decides it in the ${decision.tier} tier, which upstream NetworkPolicy semantics do not have`;
   }
   if (decision.kind !== "lookup") return undefined;
   const { entry } = decision;
@@ -73,8 +83,9 @@ export function enforcerDifferences(
   upstream: ConnectivityReport,
   eks: ConnectivityReport,
   mode: EnforcingMode = "standard",
+  clusterState: EksClusterState = {},
 ): EnforcerDifference[] {
-  const enforcer = new EksEnforcer(eksClusterWith(model, policies), { mode });
+  const enforcer = new EksEnforcer(eksClusterWith(model, policies), { mode, ...clusterState });
   const analyzer = new PolicyAnalyzer(clusterWith(model, policies));
   const differences: EnforcerDifference[] = [];
   upstream.verdicts.forEach((verdict, index) => {
@@ -102,7 +113,7 @@ export function enforcerDifferences(
     // The sides that made the difference: EKS and upstream disagree on that side.
     const reasons = sides
       .filter(([, side, upstreamAllows]) => {
-        const eksAllows = side.kind === "lookup" ? side.allowed : side.kind !== "default-deny";
+        const eksAllows = sideAllows(side);
         return eksAllows !== upstreamAllows;
       })
       .map(([direction, side]) => sideReason(side, direction, verdict.probe))

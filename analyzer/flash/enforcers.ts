@@ -12,7 +12,15 @@ import {
   type ProbeExplanation,
 } from "../index";
 import type { Endpoint } from "../model";
-import { EksEnforcer, type EksCluster, type EksProbe, type EnforcingMode, type SideDecision } from "../eks";
+import {
+  EksEnforcer,
+  describeClusterSlot,
+  type EksCluster,
+  type EksClusterState,
+  type EksProbe,
+  type EnforcingMode,
+  type SideDecision,
+} from "../eks";
 import { clusterWith, type FlashModel, type FlashProbe } from "./model";
 
 export const ENFORCERS = ["upstream", "eks-vpc-cni"] as const;
@@ -22,6 +30,8 @@ export interface EnforcerOptions {
   readonly enforcer?: EnforcerName;
   /** The EKS agent's mode; ignored upstream. */
   readonly mode?: EnforcingMode;
+  /** Cluster policies, ApplicationNetworkPolicies and the agent version; ignored upstream. */
+  readonly eks?: EksClusterState;
 }
 
 type AnyPolicy = NetworkPolicy | NetworkPolicyManifest;
@@ -98,11 +108,29 @@ function eksSideVerdict(
         allowedBy: (entry?.rules ?? []).map((rule) => ({ ...rule, direction })),
       };
     }
+    case "cluster-tier": {
+      const { slot } = decision;
+      const decidedBy = `${describeClusterSlot(slot)}, ${decision.tier} tier`;
+      if (!decision.allowed) return { kind: "denied", isolatedBy: [decidedBy] };
+      if (slot.rule === undefined) return { kind: "enforcer-allowed", reason: decidedBy };
+      return {
+        kind: "allowed",
+        isolatedBy: [decidedBy],
+        allowedBy: [
+          { policy: `ClusterNetworkPolicy ${slot.rule.policy}`, direction, ruleIndex: slot.rule.ruleIndex },
+        ],
+      };
+    }
   }
 }
 
-function eksJudge(model: FlashModel, policies: readonly AnyPolicy[], mode: EnforcingMode): Judge {
-  const enforcer = new EksEnforcer(eksClusterWith(model, policies), { mode });
+function eksJudge(
+  model: FlashModel,
+  policies: readonly AnyPolicy[],
+  mode: EnforcingMode,
+  state: EksClusterState,
+): Judge {
+  const enforcer = new EksEnforcer(eksClusterWith(model, policies), { mode, ...state });
   const selecting = (endpoint: Endpoint): string[] =>
     endpoint.kind === "pod"
       ? enforcer.policyEndpoints.filter((endpoints) => endpoints.selects(endpoint.pod)).map((e) => e.policy)
@@ -129,5 +157,5 @@ export function judgeFor(
 ): Judge {
   return (options.enforcer ?? "upstream") === "upstream"
     ? upstreamJudge(model, policies)
-    : eksJudge(model, policies, options.mode ?? "standard");
+    : eksJudge(model, policies, options.mode ?? "standard", options.eks ?? {});
 }

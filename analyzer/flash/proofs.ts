@@ -50,6 +50,8 @@ export interface ProveOptions {
   /** The enforcer the proofs run under; upstream Kubernetes semantics by default. */
   readonly enforcer?: EnforcerOptions["enforcer"];
   readonly mode?: EnforcerOptions["mode"];
+  /** EKS only: cluster policies, ApplicationNetworkPolicies and the agent version. */
+  readonly eks?: EnforcerOptions["eks"];
 }
 
 export function flashModelFor(
@@ -83,7 +85,11 @@ export function proveRollout(
   options: ProveOptions = {},
 ): RolloutProof {
   const model = flashModelFor(config, cidrs, options);
-  const evaluator = new ConnectivityEvaluator(model, { enforcer: options.enforcer, mode: options.mode });
+  const evaluator = new ConnectivityEvaluator(model, {
+    enforcer: options.enforcer,
+    mode: options.mode,
+    eks: options.eks,
+  });
   const services = Object.keys(config.services);
   const stages = reachableRolloutStages(services).map((stage): StageProof => {
     const report = evaluator.evaluate(manifestsAt(config, cidrs, stage.rollout));
@@ -115,7 +121,11 @@ export function proveBreakGlass(
   options: ProveOptions = {},
 ): BreakGlassStage[] {
   const model = flashModelFor(config, cidrs, options);
-  const evaluator = new ConnectivityEvaluator(model, { enforcer: options.enforcer, mode: options.mode });
+  const evaluator = new ConnectivityEvaluator(model, {
+    enforcer: options.enforcer,
+    mode: options.mode,
+    eks: options.eks,
+  });
   return reachableRolloutStages(Object.keys(config.services)).map((stage) => {
     const manifests = generatePolicies({ ...config, rollout: stage.rollout, breakGlass: true }, cidrs).map(
       (policy) => policy.manifest,
