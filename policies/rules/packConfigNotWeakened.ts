@@ -12,8 +12,8 @@
  * sent (server.js:327) and calls the probes that are not disabled with that rule's getConfig, and
  * a probe's report carries the rule's effective level (server.js:346, 674-703).
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type {
   EnforcementLevel,
   Policies,
