@@ -6,11 +6,9 @@
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import {
-  ALWAYS_EXCEPTED_CIDRS,
   INSTANCE_METADATA_CIDR,
   IPV6_LOCAL_CIDRS,
   NON_UNICAST_CIDRS,
-  insideAnyOf,
   isSubnetSized,
   isValidCidr,
   overlapsAnyOf,
@@ -89,18 +87,6 @@ const albSubnetCidr = cidrWhere((value) => {
   if (special !== undefined)
     return `a subnet in the VPC's unicast space; ${value} overlaps ${special} (link-local, loopback or multicast: 169.254.0.0/16 is the instance metadata service). ${fix}`;
   return undefined;
-});
-
-/**
- * The payment provider's ranges: on the internet (0.0.0.0/0 is legitimate). A range wholly in private,
- * carrier-grade NAT or link-local space is never public: the egress rule always excepts it, so the
- * flow could reach nothing, and 169.254.0.0/16 would point the rule at the metadata service.
- */
-const publicCidr = cidrWhere((value) => {
-  const inside = insideAnyOf(value, [...ALWAYS_EXCEPTED_CIDRS, ...NON_UNICAST_CIDRS, ...IPV6_LOCAL_CIDRS]);
-  return inside === undefined
-    ? undefined
-    : `a public range of the payment provider (or 0.0.0.0/0); ${value} lies inside ${inside}, which is private, link-local or not unicast, and public egress always excepts it. Fix: use the provider's published ranges, or leave paymentApi.cidrs out for 0.0.0.0/0`;
 });
 
 /** Link-local addresses of AWS agents that hand out credentials: never a DNS cache. */
@@ -304,7 +290,7 @@ const dnsConfig = z
 
 const paymentApiConfig = z
   .strictObject({
-    cidrs: z.array(publicCidr).min(1, "at least one CIDR").default(["0.0.0.0/0"]),
+    cidrs: z.array(cidr).min(1, "at least one CIDR").default(["0.0.0.0/0"]),
     ports: z.array(port).min(1, "at least one port").default([443]),
   })
   .default({ cidrs: ["0.0.0.0/0"], ports: [443] });
