@@ -205,6 +205,54 @@ describe("check: the whole guard on prod's full target @process", function () {
     },
   ];
 
+  // Where attackers go: each is a probe endpoint or port of the flash model (analyzer/flash/model.ts).
+  const egressOfApi = (peer: Record<string, unknown>, port: number) => (byName: Map<string, Manifest>) =>
+    void byName
+      .get("flash-api-egress")!
+      .spec.egress!.push({ to: [peer], ports: [{ port, protocol: "TCP" }] });
+  variants.push(
+    {
+      name: "egress to IMDS 169.254.169.254/32 (node IAM credentials)",
+      policy: "flash-ticket/flash-api-egress",
+      edit: egressOfApi({ ipBlock: { cidr: "169.254.169.254/32" } }, 80),
+    },
+    {
+      name: "egress to the EKS Pod Identity agent 169.254.170.23/32 (pod IAM credentials)",
+      policy: "flash-ticket/flash-api-egress",
+      edit: egressOfApi({ ipBlock: { cidr: "169.254.170.23/32" } }, 80),
+    },
+    {
+      name: "egress to all of kube-system on 443 (not only kube-dns)",
+      policy: "flash-ticket/flash-api-egress",
+      edit: egressOfApi(
+        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } },
+        443,
+      ),
+    },
+    {
+      name: "egress to the node subnets on the kubelet port 10250",
+      policy: "flash-ticket/flash-api-egress",
+      edit: egressOfApi({ ipBlock: { cidr: "10.30.0.0/16" } }, 10250),
+    },
+    {
+      name: "egress to another namespace's pods (a namespaceSelector Exists expression)",
+      policy: "flash-ticket/flash-api-egress",
+      edit: egressOfApi(
+        {
+          namespaceSelector: {
+            matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "Exists" }],
+          },
+        },
+        4000,
+      ),
+    },
+    {
+      name: "a public /3 on port 22",
+      policy: "flash-ticket/flash-api-egress",
+      edit: egressOfApi({ ipBlock: { cidr: "192.0.0.0/3" } }, 22),
+    },
+  );
+
   for (const variant of variants) {
     it(`refused, naming ${variant.policy}: ${variant.name}`, async () => {
       const result = await check(edited(variant.edit), "--stack", "prod");

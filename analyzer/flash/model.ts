@@ -68,14 +68,26 @@ export interface FlashModel {
 export const NODE_ENDPOINT_NAME = "node";
 export const FOREIGN_NAMESPACE = "other-app";
 export const METADATA_SERVICE_ADDRESS = "169.254.169.254";
+/** The EKS Pod Identity agent on every node: it hands pods IAM credentials (the EKS User Guide, "pod-id-agent"). */
+export const POD_IDENTITY_AGENT_ADDRESS = "169.254.170.23";
+export const POD_IDENTITY_ENDPOINT_NAME = "pod-identity-agent";
+/**
+ * A kube-system pod that is not DNS (metrics-server, webhooks, controllers listen on 443): a peer that
+ * names kube-system without kube-dns's labels reaches it.
+ */
+export const KUBE_SYSTEM_OTHER_POD = { name: "metrics-server", labels: { "k8s-app": "metrics-server" } } as const;
 /** TEST-NET-3: public-looking, never routed, so nothing real is named. */
 export const INTERNET_ADDRESS = "203.0.113.10";
 /** Ports nobody declares, probed so an over-wide rule (all ports, a wrong port) shows. */
 export const EXTRA_PROBE_PORTS: readonly TrafficPort[] = [
   { port: 22, protocol: "TCP" },
   { port: 80, protocol: "TCP" },
+  // HTTPS: the API server, webhooks and kube-system's other pods, whatever the stack's own ports are.
+  { port: 443, protocol: "TCP" },
   { port: 5432, protocol: "TCP" },
   { port: 8080, protocol: "TCP" },
+  // The kubelet API on every node: exec into any pod of the node.
+  { port: 10250, protocol: "TCP" },
 ];
 
 /** The places the table names, with the config keys that set them, for a model error's message. */
@@ -185,6 +197,7 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
       { name: "dns", port: 53, protocol: "UDP" },
       { name: "dns-tcp", port: 53, protocol: "TCP" },
     ]),
+    pod(KUBE_DNS_NAMESPACE, KUBE_SYSTEM_OTHER_POD.name, { ...KUBE_SYSTEM_OTHER_POD.labels }, [tcp(443)]),
   ];
   const podAddresses = freeAddresses(ranges.pods, avoid, podFactories.length);
   if (podAddresses.length < podFactories.length)
@@ -219,6 +232,7 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
           } as const,
         ]),
     { name: "metadata-service", endpoint: { kind: "external", ip: METADATA_SERVICE_ADDRESS } },
+    { name: POD_IDENTITY_ENDPOINT_NAME, endpoint: { kind: "external", ip: POD_IDENTITY_AGENT_ADDRESS } },
     { name: "internet", endpoint: { kind: "external", ip: INTERNET_ADDRESS } },
   ];
   // Narrow payment ranges may not hold the generic internet address; give the provider its own.
