@@ -75,7 +75,10 @@ export const POD_IDENTITY_ENDPOINT_NAME = "pod-identity-agent";
  * A kube-system pod that is not DNS (metrics-server, webhooks, controllers listen on 443): a peer that
  * names kube-system without kube-dns's labels reaches it.
  */
-export const KUBE_SYSTEM_OTHER_POD = { name: "metrics-server", labels: { "k8s-app": "metrics-server" } } as const;
+export const KUBE_SYSTEM_OTHER_POD = {
+  name: "metrics-server",
+  labels: { "k8s-app": "metrics-server" },
+} as const;
 /** TEST-NET-3: public-looking, never routed, so nothing real is named. */
 export const INTERNET_ADDRESS = "203.0.113.10";
 /** Ports nobody declares, probed so an over-wide rule (all ports, a wrong port) shows. */
