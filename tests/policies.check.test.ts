@@ -88,6 +88,28 @@ describe("check CLI: the pack over a YAML file @process", function () {
     assert.equal(result.verdicts, undefined);
   });
 
+  it("--stack inferred from --config-file Pulumi.<stack>.yaml; a missing --fixture is exit 2 naming the flag", async () => {
+    const file = path.join(FIXTURES, "violations.yaml");
+    const inferred = await check(file, "--config-file", "Pulumi.prod.yaml");
+    assert.equal(inferred.status, 1, inferred.stderr);
+    assert.match(inferred.stderr, /judging as stack prod, from --config-file Pulumi\.prod\.yaml/);
+    const conflict = await check(
+      file,
+      "--config-file",
+      "Pulumi.prod.yaml",
+      "--policy-pack-config",
+      "policies/config/dev.json",
+    );
+    assert.equal(conflict.status, 2);
+    assert.match(
+      conflict.stderr,
+      /--stack is required.*says prod.*says dev|--stack is required.*says dev.*says prod/,
+    );
+    const missing = await check(file, "--stack", "prod", "--fixture", "fixtures/aws/nope.json");
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--fixture fixtures\/aws\/nope\.json: no such file/);
+  });
+
   it("mandatory violations under prod: exit 1, verdicts as JSON with policy, level, message, resource", async () => {
     // As a process: the exit code and the JSON on stdout are what other tools read.
     const result = await check("--spawn", path.join(FIXTURES, "violations.yaml"), "--stack", "prod");
