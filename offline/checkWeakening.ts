@@ -13,6 +13,7 @@ import {
   describeWeakening,
   effectivePackConfig,
   findWeakenings,
+  weakeningLevel,
   weakeningResource,
   type RuleDefaults,
 } from "../policies/rules/packConfigWeakening";
@@ -37,7 +38,10 @@ export interface WeakeningFiles {
   givenPath: string;
 }
 
-/** One verdict per weakening, mandatory unless `allowWeaker` (then advisory: still shown). */
+/**
+ * One verdict per weakening, at the baseline's level for pack-config-not-weakened (mandatory for
+ * prod), advisory with `allowWeaker` (still shown).
+ */
 export function packConfigWeakenings(
   info: AnalyzerInfoSummary,
   files: WeakeningFiles,
@@ -56,12 +60,13 @@ export function packConfigWeakenings(
   const baseline = effectivePackConfig(defaults, readJson(files.baselinePath), files.baseline);
   const given = effectivePackConfig(defaults, readJson(files.givenPath), files.given);
   const rules = RULES.map((rule) => ({ name: rule.name, schema: zodConfigOf(rule.configSchema) }));
+  const level = allowWeaker ? "advisory" : weakeningLevel(baseline.config, NAME);
   return findWeakenings(rules, baseline.config, given.config, {
     baseline: baseline.keys,
     given: given.keys,
   }).map((weakening) => ({
     policy: NAME,
-    level: allowWeaker ? "advisory" : "mandatory",
+    level,
     message: `${DESCRIPTION}\n${describeWeakening(
       weakening,
       { baseline: files.baseline, given: files.given },

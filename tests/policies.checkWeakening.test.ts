@@ -175,6 +175,27 @@ describe("check: a pack config weaker than the stack's baseline is refused @proc
     });
   }
 
+  it("dev's baseline is advisory: a weaker dev config is reported, advisory, and does not fail the check", async () => {
+    const devTarget = path.join(dir, "dev-full.yaml");
+    const plan = await runCli("cli/plan.ts", ...["--stack", "dev", "--format", "yaml", "--no-policy-pack"]);
+    assert.equal(plan.code, 0, plan.stderr);
+    fs.writeFileSync(devTarget, plan.stdout);
+    const config = JSON.parse(fs.readFileSync("policies/config/dev.json", "utf8")) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    config["public-egress"]!["allowedPorts"] = [443, 22];
+    const file = path.join(dir, "dev-weaker.json");
+    fs.writeFileSync(file, JSON.stringify(config));
+    const result = await runCli("cli/check.ts", devTarget, "--stack", "dev", "--policy-pack-config", file);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const verdicts = JSON.parse(result.stdout) as PolicyVerdict[];
+    assert.deepEqual(
+      weakening(verdicts).map((verdict) => [verdict.level, verdict.resource]),
+      [["advisory", "policies/config/dev.json: public-egress.allowedPorts"]],
+    );
+  });
+
   it("--allow-weaker-pack-config: the weakening is still listed, advisory, and the file passes", async () => {
     const config = baseline();
     (config["public-egress"] as Record<string, unknown>)["allowedPorts"] = [443, 22];

@@ -20,14 +20,6 @@ import {
   prodEnforcementForDevSet,
 } from "./fixtures/policies/mutationCatalog";
 
-/**
- * The verdicts on the policies. prodEnforcementForDevSet() is prod's enforcement over dev's
- * resources, deliberately not dev's baseline (it adds prod's rollout exemption), so
- * pack-config-not-weakened refuses it; that rule has its own tests (policies.checkWeakening).
- */
-const onPolicies = (verdicts: readonly PolicyVerdict[]) =>
-  mandatoryVerdicts(verdicts).filter((verdict) => verdict.policy !== "pack-config-not-weakened");
-
 const key = (verdict: PolicyVerdict) =>
   `${verdict.policy}|${verdict.level}|${verdict.resource}|${verdict.message}`;
 
@@ -55,7 +47,7 @@ describe("policy pack: unmutated stacks through the gRPC harness @process", func
 
   it("dev (the target state) under prod's enforcement: no mandatory verdict", async () => {
     await harness.configure(prodEnforcementForDevSet());
-    assert.deepEqual(onPolicies(await harness.preview(dev)), []);
+    assert.deepEqual(mandatoryVerdicts(await harness.preview(dev)), []);
   });
 
   it("prod with the program's break-glass switch on (flash-netpol:breakGlass): reported as advisory, never mandatory", async () => {
@@ -142,7 +134,7 @@ describe("policy pack: mutation catalog through the gRPC harness @process", func
       assert.ok(hit, `not caught; new verdicts:\n${JSON.stringify(fresh, null, 2)}`);
       // Every message says which resource, what is wrong and the fix.
       assert.match(hit.message, /(NetworkPolicy|Namespace) [a-z0-9-]+(\/[a-z0-9.-]+)?: .+\. Fix: .+/);
-      if (mutation.noMandatory === true) assert.deepEqual(onPolicies(verdicts), []);
+      if (mutation.noMandatory === true) assert.deepEqual(mandatoryVerdicts(verdicts), []);
       caught.push(mutation.id);
     });
   }

@@ -1,9 +1,10 @@
 /**
  * pack-config-not-weakened: the config the engine runs the pack with is not weaker than the stack's
  * baseline, policies/config/<stack>.json, which ships inside the pack (package.json `files`). The
- * stack comes from the resources' URNs (urn:pulumi:<stack>::...). A weakening is reported mandatory
- * whatever the config says of this rule (the per-diagnostic level, which the engine honours:
- * docs/fidelity.md "Pack config weakening").
+ * stack comes from the resources' URNs (urn:pulumi:<stack>::...). A weakening is reported at the
+ * level the BASELINE gives this rule (mandatory for prod, advisory for dev), whatever the running
+ * config says of it (the per-diagnostic level, which the engine honours: docs/fidelity.md "Pack
+ * config weakening").
  *
  * The engine hands each rule only its own config, without its level, and never calls a disabled
  * rule (@pulumi/policy 1.21.0 server.js:327-330, 448-459). What every rule runs with is learned
@@ -27,6 +28,7 @@ import {
   describeWeakening,
   effectivePackConfig,
   findWeakenings,
+  weakeningLevel,
   type EffectiveRuleConfig,
   type RuleDefaults,
 } from "./packConfigWeakening";
@@ -163,7 +165,7 @@ export async function reportPackConfigWeakening(
         { baseline: `${relative} (shipped in the pack)`, given: "the pack config of this run" },
         `restore ${weakening.key} to the baseline in --policy-pack-config, or change ${relative} itself in a reviewed change of the pack`,
       ),
-      forceLevel: "mandatory",
+      forceLevel: weakeningLevel(baseline, NAME),
       policyName: NAME,
     });
   }

@@ -216,6 +216,17 @@ export function findWeakenings(
   return found;
 }
 
+/**
+ * The level of a weakening verdict: the baseline's own level for pack-config-not-weakened, which the
+ * given config cannot change. Prod's baseline ("all": "mandatory") makes it mandatory; dev's
+ * ("all": "advisory") keeps dev advisory, still reported.
+ */
+export function weakeningLevel(baseline: EffectivePackConfig, ruleName: string): "mandatory" | "advisory" {
+  return LEVEL_RANK[baseline.get(ruleName)?.level ?? "advisory"] >= LEVEL_RANK.mandatory
+    ? "mandatory"
+    : "advisory";
+}
+
 /** "<baseline file>: <key>": where a weakening verdict points. */
 export function weakeningResource(baselineFile: string, weakening: Weakening): string {
   return `${baselineFile}: ${weakening.key}`;
