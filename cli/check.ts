@@ -1,14 +1,16 @@
 /**
- * npm run -s check -- FILE.yaml [--stack STACK] [--policy-pack-config FILE]
+ * npm run -s check -- FILE.yaml --stack STACK [--policy-pack-config FILE] [--allow-weaker-pack-config]
  *
- * Runs the CrossGuard pack over the NetworkPolicies of a multi-document YAML file (kubectl-style,
- * `kind: List` included) through the same gRPC harness as the tests and the plan, with the stack's
- * pack config (any stack with policies/config/<stack>.json, or the file given) and the stack's
- * config (its flow table: which workloads are isolated), and prints the verdicts as JSON:
- * [{"policy","level","message","resource"}].
+ * Runs the whole CrossGuard pack over the NetworkPolicies of a multi-document YAML file (kubectl-style,
+ * `kind: List` included) through the same gRPC harness as the tests and the plan: with the stack's
+ * pack config (policies/config/<stack>.json, or the file given, refused where weaker than that
+ * baseline), the stack's config, and the FlashNetworkPolicies component as the program records it
+ * for the stack (run offline as the plan runs it), so flows-match-flow-table proves the file against
+ * the flow table. Prints the verdicts as JSON: [{"policy","level","message","resource"}].
+ * docs/check.md documents the flags and the weakening rules.
  *
- * Exit codes: 0 no mandatory verdict, 1 at least one mandatory verdict, 2 the file cannot be read
- * or parsed (the message names the file, the document index and the line) or the pack fails.
+ * Exit codes: 0 no mandatory verdict, 1 at least one mandatory verdict, 2 bad input or usage (no
+ * --stack, a file that cannot be read or parsed, a stack config the program refuses) or the pack fails.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -19,7 +21,10 @@ import type { AnalyzedResource } from "../offline/analyzerWire";
 import { stackPackConfigPath } from "../offline/policyHarness";
 import { sharedPolicyHarness } from "../offline/sharedPolicyHarness";
 import { PROJECT_ROOT, StackConfigError, readStackConfig } from "../offline/stackConfig";
-import { packConfigStacks, stackConfigOf } from "../offline/stacks";
+import { listStacks, packConfigStacks, stackConfigOf, stackFileOf } from "../offline/stacks";
+import { recordedComponent } from "../offline/checkContext";
+import { WEAKENING_POLICY, packConfigWeakenings } from "../offline/checkWeakening";
+import { PlanFailure } from "../offline/planReport";
 import { networkPolicyResource } from "../offline/policyResources";
 import { NETWORK_POLICY_TYPE } from "../components/resourceTypes";
 
@@ -80,6 +85,27 @@ export function networkPoliciesFromYaml(text: string, file: string, stack: strin
   return resources;
 }
 
+/** Where a missing --stack can be read from: a baseline pack config or a stack file of the project. */
+export function inferStack(
+  options: { policyPackConfig?: string; configFile?: string },
+  root: string,
+): { stack: string; from: string } | { conflict: string } | undefined {
+  const candidates: { stack: string; from: string }[] = [];
+  if (options.policyPackConfig !== undefined) {
+    const given = path.resolve(options.policyPackConfig);
+    const stack = path.basename(given, ".json");
+    if (given.endsWith(".json") && given === path.resolve(stackPackConfigPath(stack, root)))
+      candidates.push({ stack, from: `--policy-pack-config ${options.policyPackConfig}` });
+  }
+  if (options.configFile !== undefined) {
+    const match = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(options.configFile));
+    if (match !== null) candidates.push({ stack: match[1]!, from: `--config-file ${options.configFile}` });
+  }
+  const stacks = [...new Set(candidates.map((candidate) => candidate.stack))];
+  if (stacks.length > 1) return { conflict: candidates.map((c) => `${c.from} says ${c.stack}`).join(", ") };
+  return candidates[0];
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const program = new Command()
     .name("check")
@@ -88,12 +114,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .addOption(
       new Option(
         "--stack <stack>",
-        "whose pack config (policies/config/<stack>.json) and stack config (Pulumi.<stack>.yaml over Pulumi.yaml) to use",
-      ).default("dev"),
+        "required: whose flow table and AWS facts (the program run offline), pack config baseline (policies/config/<stack>.json) and stack config (Pulumi.<stack>.yaml over Pulumi.yaml) judge the file",
+      ),
     )
     .option(
       "-C, --cwd <dir>",
-      "the project directory holding Pulumi.yaml, Pulumi.<stack>.yaml and policies/config/ (as pulumi --cwd; default this project)",
+      "the project directory holding Pulumi.yaml, Pulumi.<stack>.yaml, fixtures/ and policies/config/ (as pulumi --cwd; default this project)",
     )
     .option(
       "--config-file <file>",
@@ -101,7 +127,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     )
     .option(
       "--policy-pack-config <file>",
-      "pack config to use instead of policies/config/<stack>.json (as pulumi preview --policy-pack-config)",
+      "pack config to use instead of policies/config/<stack>.json (as pulumi preview --policy-pack-config); refused where weaker than that baseline",
+    )
+    .option(
+      "--allow-weaker-pack-config",
+      "judge with a --policy-pack-config weaker than the stack's baseline (the weakenings are still listed, advisory)",
+    )
+    .option(
+      "--fixture <file>",
+      "AWS fixture the program's lookups are answered from (default fixtures/aws/<stack>.json)",
+    )
+    .option(
+      "--k8s-fixture <file>",
+      "recorded kubectl answers for the program's reads (default fixtures/k8s/<stack>.json)",
     )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
@@ -112,14 +150,33 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
   }
   const [file] = program.args as [string];
-  const { stack, policyPackConfig, configFile, cwd } = program.opts<{
-    stack: string;
+  const options = program.opts<{
+    stack?: string;
     policyPackConfig?: string;
     configFile?: string;
     cwd?: string;
+    fixture?: string;
+    k8sFixture?: string;
+    allowWeakerPackConfig?: boolean;
   }>();
+  const { policyPackConfig, configFile, cwd } = options;
   const root = cwd === undefined ? PROJECT_ROOT : path.resolve(cwd);
-  const packConfig = policyPackConfig ?? stackPackConfigPath(stack, root);
+  let stack = options.stack;
+  if (stack === undefined) {
+    const inferred = inferStack(options, root);
+    if (inferred === undefined || "conflict" in inferred) {
+      io.err(
+        `check: --stack is required: the stack's flow table, AWS facts and baseline pack config judge the file, and its namespace or labels cannot tell which stack it is for` +
+          (inferred === undefined ? "" : ` (${inferred.conflict})`) +
+          `. Fix: pass --stack STACK (stacks: ${listStacks(root).join(", ") || "none"})\n`,
+      );
+      return 2;
+    }
+    stack = inferred.stack;
+    io.err(`check: no --stack given; judging as stack ${stack}, from ${inferred.from}\n`);
+  }
+  const baselinePath = stackPackConfigPath(stack, root);
+  const packConfig = policyPackConfig ?? baselinePath;
   if (!fs.existsSync(packConfig)) {
     io.err(
       policyPackConfig === undefined
@@ -129,6 +186,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
+  for (const [flag, given] of [
+    ["--fixture", options.fixture],
+    ["--k8s-fixture", options.k8sFixture],
+  ] as const) {
+    if (given !== undefined && !fs.existsSync(given)) {
+      io.err(`check: ${flag} ${given}: no such file\n`);
+      return 2;
+    }
+  }
+  const stackFile = configFile ?? stackFileOf(stack, root);
   let stackConfig: Record<string, string>;
   try {
     stackConfig =
@@ -157,8 +224,45 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (resources.length === 0)
     io.err(`check: ${file} has no ${NETWORK_POLICY_TYPE.split(":").pop()}; nothing to check\n`);
-  const harness = await sharedPolicyHarness({ stack, packConfig, stackConfig });
-  const verdicts = await harness.preview(resources);
+  // The pack starts while the program runs: its start-up is most of a check's wall time.
+  const harness = sharedPolicyHarness({ stack, packConfig, stackConfig });
+  harness.catch(() => undefined);
+  let component: AnalyzedResource;
+  try {
+    component = await recordedComponent({
+      stack,
+      root,
+      stackConfig,
+      stackFile,
+      fixture: options.fixture,
+      kubernetesFixture: options.k8sFixture,
+    });
+  } catch (error) {
+    if (!(error instanceof PlanFailure)) throw error;
+    io.err(
+      `check: the program cannot build stack ${stack}'s model to judge ${file} against (config ${path.relative(process.cwd(), stackFile)}): ${error.message}\n`,
+    );
+    return 2;
+  }
+  const running = await harness;
+  const verdicts = (await running.preview([component, ...resources])).filter(
+    // check compares the files itself, naming missing entries too and honouring --allow-weaker-pack-config.
+    (verdict) => verdict.policy !== WEAKENING_POLICY,
+  );
+  if (policyPackConfig !== undefined && fs.existsSync(baselinePath)) {
+    verdicts.push(
+      ...packConfigWeakenings(
+        running.info,
+        {
+          baseline: path.relative(root, baselinePath),
+          baselinePath,
+          given: policyPackConfig,
+          givenPath: policyPackConfig,
+        },
+        options.allowWeakerPackConfig === true,
+      ),
+    );
+  }
   io.out(`${JSON.stringify(verdicts, null, 2)}\n`);
   return verdicts.some((verdict) => verdict.level === "mandatory") ? 1 : 0;
 }

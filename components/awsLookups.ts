@@ -8,7 +8,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { canonicalCidrs } from "./cidrs";
+import { canonicalCidrs, cidrContains, sameFamily } from "./cidrs";
+import { ConfigError } from "./configValidation";
 import { type StackConfig } from "./config";
 import { dataStorePortsOf, isAnyPolicyEnforced } from "./configQueries";
 import { DATA_STORE_NAMES, type DataStoreName } from "./flowTable";
@@ -201,6 +202,21 @@ function checkSharedSubnets(
   return warnings;
 }
 
+/**
+ * The ALB sits in subnets of the cluster's VPC: a configured alb.cidrs outside every VPC CIDR is a
+ * wrong value (another VPC, a typo, a public range), and would admit addresses that are not the ALB.
+ */
+function checkConfiguredAlbInVpc(config: StackConfig, vpcId: string, vpcCidrs: readonly string[]): void {
+  const outside = (config.alb.cidrs ?? []).filter(
+    (cidr) => !vpcCidrs.some((vpc) => sameFamily(vpc, cidr) && cidrContains(vpc, cidr)),
+  );
+  if (outside.length === 0) return;
+  throw new ConfigError(
+    `flash-netpol:alb.cidrs: got ${JSON.stringify(outside)}; expected subnets of the cluster's VPC ${vpcId} (${canonicalCidrs(vpcCidrs).join(", ")}), where the ALB runs. ` +
+      `Fix: list the ALB's subnet CIDRs (aws ec2 describe-subnets --filters Name=vpc-id,Values=${vpcId}), or leave alb.cidrs out to discover them`,
+  );
+}
+
 /** Runs every lookup chain concurrently; the longest (ElastiCache) is four reads deep. */
 export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): Promise<DiscoveredNetwork> {
   const reader = new AwsReader(timeoutMs);
@@ -220,6 +236,7 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
     readMq(reader, config, storeScope(config, "mq", scope)),
     checkVpcCni ? readVpcCni(reader, config, scope) : Promise.resolve(undefined),
   ]);
+  checkConfiguredAlbInVpc(config, cluster.vpcId, vpc);
   const used = [
     ...(await clusterSubnets(reader, config, cluster, nodeGroups, scope)),
     ...alb.map((subnet) => ({ subnet, usedBy: "the ALB" })),

@@ -125,3 +125,35 @@ export function overlaps(a: string, b: string): boolean {
 export function isExcepted(range: string, except: readonly string[]): boolean {
   return except.some((entry) => isValidCidr(entry) && cidrContains(entry, range));
 }
+
+/**
+ * Sizes AWS gives a subnet: IPv4 /16 (65,536 addresses) to /28 (EC2 CreateSubnet: "The allowed size
+ * for an IPv4 subnet is between a /28 netmask and a /16 netmask"); IPv6 /44 to /64.
+ */
+export function isSubnetSized(cidr: string): boolean {
+  const [address, prefix] = parse(cidr);
+  return address.kind() === "ipv4" ? prefix >= 16 && prefix <= 28 : prefix >= 44 && prefix <= 64;
+}
+
+/** Ranges no network peer lives in: loopback, multicast, "this network", the IPv4 reserved block. */
+export const NON_UNICAST_CIDRS: readonly string[] = [
+  "0.0.0.0/8",
+  "127.0.0.0/8",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
+  "::/128",
+  "::1/128",
+  "ff00::/8",
+];
+/** IPv6 link-local and unique-local space (the EC2 metadata and Pod Identity IPv6 addresses live in fd00:ec2::/32). */
+export const IPV6_LOCAL_CIDRS: readonly string[] = ["fe80::/10", "fc00::/7"];
+
+/** The first listed range that wholly holds `cidr`, if any. */
+export function insideAnyOf(cidr: string, ranges: readonly string[]): string | undefined {
+  return ranges.find((range) => cidrContains(range, cidr));
+}
+
+/** The first listed range `cidr` overlaps (holds or lies in), if any. */
+export function overlapsAnyOf(cidr: string, ranges: readonly string[]): string | undefined {
+  return ranges.find((range) => sameFamily(range, cidr) && overlaps(range, cidr));
+}

@@ -5,7 +5,14 @@
  */
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { isValidCidr } from "./cidrs";
+import {
+  INSTANCE_METADATA_CIDR,
+  IPV6_LOCAL_CIDRS,
+  NON_UNICAST_CIDRS,
+  isSubnetSized,
+  isValidCidr,
+  overlapsAnyOf,
+} from "./cidrs";
 import {
   DIRECTIONS,
   flowEntriesSchema,
@@ -53,6 +60,61 @@ export const cidr = z.string().refine(isValidCidr, "a CIDR block such as 10.0.0.
 const ipv4Address = z
   .string()
   .refine((value) => ipaddr.IPv4.isValidFourPartDecimal(value), "an IPv4 address");
+
+/** A CIDR that must also pass `problemOf` (undefined: fine); the problem is the whole "expected" text. */
+function cidrWhere(problemOf: (value: string) => string | undefined) {
+  return cidr.superRefine((value, context) => {
+    if (!isValidCidr(value)) return;
+    const problem = problemOf(value);
+    if (problem !== undefined) context.addIssue({ code: "custom", message: problem, input: value });
+  });
+}
+
+/**
+ * An ALB subnet: the ALB sits in subnets of the VPC, so a range the size AWS gives a subnet, in
+ * unicast space. 0.0.0.0/0 here made every address "the ALB" and left no room for a pod.
+ */
+const albSubnetCidr = cidrWhere((value) => {
+  const fix =
+    "Fix: list the ALB's subnet CIDRs (aws ec2 describe-subnets), or leave alb.cidrs out to discover them";
+  if (!isSubnetSized(value))
+    return (
+      `the CIDR of one of the ALB's subnets, IPv4 /16 to /28 or IPv6 /44 to /64 (the sizes AWS gives a subnet); ${value} is no subnet` +
+      (value.endsWith("/0") ? " but the whole internet, and would let any address in as the ALB" : "") +
+      `. ${fix}`
+    );
+  const special = overlapsAnyOf(value, [INSTANCE_METADATA_CIDR, ...NON_UNICAST_CIDRS, ...IPV6_LOCAL_CIDRS]);
+  if (special !== undefined)
+    return `a subnet in the VPC's unicast space; ${value} overlaps ${special} (link-local, loopback or multicast: 169.254.0.0/16 is the instance metadata service). ${fix}`;
+  return undefined;
+});
+
+/** Link-local addresses of AWS agents that hand out credentials: never a DNS cache. */
+const CREDENTIAL_ENDPOINTS: Readonly<Record<string, string>> = {
+  "169.254.169.254": "the EC2 instance metadata service (node IAM credentials)",
+  "169.254.170.23": "the EKS Pod Identity agent (pod IAM credentials)",
+};
+
+/**
+ * The NodeLocal DNSCache address: a link-local address on every node (169.254.20.10 by default). The
+ * DNS egress rule allows port 53 to it from every pod, so it must not name a credential endpoint.
+ */
+const nodeLocalAddress = ipv4Address.superRefine((value, context) => {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(value)) return;
+  const agent = CREDENTIAL_ENDPOINTS[value];
+  const problem =
+    agent !== undefined
+      ? `the NodeLocal DNSCache's link-local address (such as 169.254.20.10); ${value} is ${agent}, and every pod would be allowed to reach it`
+      : !ipaddr.IPv4.parse(value).match(ipaddr.IPv4.parseCIDR(INSTANCE_METADATA_CIDR))
+        ? `the NodeLocal DNSCache's link-local address, inside 169.254.0.0/16 (such as 169.254.20.10); ${value} is outside it`
+        : undefined;
+  if (problem !== undefined)
+    context.addIssue({
+      code: "custom",
+      input: value,
+      message: `${problem}. Fix: set dns.nodeLocalAddress to the address node-local-dns listens on (its -localip flag), or leave it out if the cluster does not run it`,
+    });
+});
 
 // Pulumi passes every scalar config value as text: "true"/"false" for YAML booleans.
 const booleanFlag = z
@@ -184,7 +246,10 @@ const albConfig = z
     // ip: the ALB sends from its own ENIs in its subnets.
     // instance: it sends to a NodePort, and kube-proxy forwards from the node, so the source is the node subnets.
     targetType: z.enum(["ip", "instance"], { error: "'ip' or 'instance'" }).default("ip"),
-    cidrs: z.array(cidr).min(1, "at least one CIDR, or leave cidrs out to discover the subnets").optional(),
+    cidrs: z
+      .array(albSubnetCidr)
+      .min(1, "at least one CIDR, or leave cidrs out to discover the subnets")
+      .optional(),
     /** The ALB's own name: its subnets are read from the load balancer itself. */
     loadBalancerName: z
       .string()
@@ -219,7 +284,7 @@ const albConfig = z
 
 const dnsConfig = z
   .strictObject({
-    nodeLocalAddress: ipv4Address.optional(),
+    nodeLocalAddress: nodeLocalAddress.optional(),
   })
   .default({});
 

@@ -6,7 +6,16 @@
  * switched together, since a policy selecting every pod for egress isolates every pod.
  */
 import type * as K8s from "../analyzer/model";
-import { ALWAYS_EXCEPTED_CIDRS, canonicalCidrs, cidrContains, exceptionsWithin, isIpv4Cidr } from "./cidrs";
+import {
+  ALWAYS_EXCEPTED_CIDRS,
+  IPV6_LOCAL_CIDRS,
+  NON_UNICAST_CIDRS,
+  canonicalCidrs,
+  cidrContains,
+  exceptionsWithin,
+  isIpv4Cidr,
+  sameFamily,
+} from "./cidrs";
 import { type StackConfig } from "./config";
 import { ConfigError } from "./configValidation";
 import { endpointPorts, isEnforced } from "./configQueries";
@@ -95,11 +104,13 @@ const toK8sPorts = (ports: readonly PortProtocol[]): NetworkPolicyPort[] =>
 /** Payment CIDRs as ipBlocks that except the VPC, RFC1918 and the metadata service. */
 function publicEgressBlocks(cidrs: ResolvedCidrs): NetworkPolicyPeer[] {
   const excepted = canonicalCidrs([...ALWAYS_EXCEPTED_CIDRS, ...cidrs.vpc]);
+  // Nor may they lie where no internet host is: loopback, multicast, IPv6 link-local or unique-local.
+  const notPublic = [...excepted, ...NON_UNICAST_CIDRS, ...IPV6_LOCAL_CIDRS];
   return cidrs.payment.map((cidr) => {
-    const inside = excepted.find((range) => cidrContains(range, cidr));
+    const inside = notPublic.find((range) => sameFamily(range, cidr) && cidrContains(range, cidr));
     if (inside !== undefined) {
       throw new ConfigError(
-        `flash-netpol:paymentApi.cidrs: got ${cidr}, which lies inside ${inside} (the VPC, RFC1918 or the instance metadata range); ` +
+        `flash-netpol:paymentApi.cidrs: got ${cidr}, which lies inside ${inside} (the VPC, RFC1918, the instance metadata range or no unicast range); ` +
           `expected the payment provider's public ranges (or 0.0.0.0/0). Fix paymentApi.cidrs in the stack file.`,
       );
     }

@@ -35,6 +35,8 @@ export interface RunOptions {
   stack: string;
   /** Defaults to Pulumi.<stack>.yaml at the project root; project config comes from the root's Pulumi.yaml. */
   stackFile?: string;
+  /** The stack's config as already read (fully qualified keys); replaces reading `stackFile`. */
+  config?: Record<string, string>;
   /** Replaces or adds config keys (fully qualified) after the stack file is read; `undefined` removes a key. */
   configOverrides?: Record<string, unknown>;
   /** Defaults to fixtures/aws/<stack>.json. */
@@ -132,7 +134,7 @@ export function runStack(options: RunOptions): Promise<ProgramRun> {
 
 async function runStackNow(options: RunOptions): Promise<ProgramRun> {
   const stackFile = options.stackFile ?? path.join(PROJECT_ROOT, `Pulumi.${options.stack}.yaml`);
-  const config = applyOverrides(readStackConfig(stackFile), options.configOverrides);
+  const config = applyOverrides(options.config ?? readStackConfig(stackFile), options.configOverrides);
   const fixture =
     typeof options.fixture === "object"
       ? options.fixture

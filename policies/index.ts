@@ -4,7 +4,7 @@
  * the rules live in ./rules so tests can call them without starting a server.
  */
 import { PolicyPack } from "@pulumi/policy";
-import { PACK_NAME, RULES } from "./rules";
+import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, RULES } from "./rules";
 
 // Advisory unless the stack's pack config (policies/config/<stack>.json) raises it.
-new PolicyPack(PACK_NAME, { policies: RULES, enforcementLevel: "advisory" });
+new PolicyPack(PACK_NAME, { policies: RULES, enforcementLevel: PACK_ENFORCEMENT_LEVEL });

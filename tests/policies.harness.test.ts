@@ -153,6 +153,7 @@ describe("policy harness: the flash-netpol pack @process", function () {
       "isolated-workloads-no-ingress",
       "namespace-default-deny",
       "no-allow-all-peers",
+      "pack-config-not-weakened",
       "ports-explicit",
       "public-egress",
       "public-ingress",

@@ -9,7 +9,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PolicyHarness } from "../offline/policyHarness";
+import { PolicyHarness, type PolicyVerdict } from "../offline/policyHarness";
+import { parsePolicyPackConfig } from "../offline/policyPackConfig";
+import { networkPolicyResource } from "../offline/policyResources";
 import { RULES } from "../policies/rules";
 import { PROJECT_ROOT } from "./support/runCli";
 
@@ -98,6 +100,43 @@ describe("policy pack: the published package @process", () => {
       fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules", name), path.join(modules, name), "dir");
     }
     assert.deepEqual(await startedRules(unpacked), ALL_RULES);
+  });
+
+  it("ships the stacks' baselines and, run with a weaker config, refuses it by itself (mandatory)", async () => {
+    // Runs after the install above: the unpacked pack has its dependencies.
+    for (const stack of ["dev", "prod"])
+      assert.ok(fs.existsSync(path.join(unpacked, "config", `${stack}.json`)));
+    const baseline = parsePolicyPackConfig(
+      fs.readFileSync(path.join(PROJECT_ROOT, "policies", "config", "prod.json"), "utf8"),
+      "prod.json",
+    );
+    const weaker = new Map(baseline);
+    weaker.set("public-egress", {
+      properties: { vpcCidrs: ["10.30.0.0/16", "100.64.0.0/16"], allowedPorts: [443, 22] },
+    });
+    const policy = networkPolicyResource(
+      {
+        metadata: { name: "default-deny-all", namespace: "flash-ticket" },
+        spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+      },
+      "prod",
+      "default-deny-all",
+    );
+    const harness = await PolicyHarness.start({ stack: "prod", packDir: unpacked, packConfig: baseline });
+    try {
+      const weakening = (verdicts: PolicyVerdict[]) =>
+        verdicts.filter((verdict) => verdict.policy === "pack-config-not-weakened");
+      assert.deepEqual(weakening(await harness.preview([policy])), []);
+      await harness.configure(weaker);
+      const refused = weakening(await harness.preview([policy]));
+      assert.deepEqual(
+        refused.map((verdict) => verdict.level),
+        ["mandatory"],
+      );
+      assert.match(refused[0]!.message, /public-egress\.allowedPorts .*policies\/config\/prod\.json.*22/);
+    } finally {
+      await harness.close();
+    }
   });
 });
 

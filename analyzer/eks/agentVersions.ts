@@ -45,7 +45,7 @@ const TAGS: Readonly<Record<string, string>> = {
   "v1.4.1": "3816fa4",
 };
 
-/** The agent commit the rest of analyzer/eks follows (docs/fidelity.md). */
+/** The agent commit the rest of analyzer/eks follows (docs/fidelity/policy-pack.md). */
 export const PINNED_AGENT_COMMIT = "c8619c0";
 
 export type AgentVersionAnswer =

@@ -3,6 +3,7 @@
  * rather than written down, so the model follows whatever subnets the AWS lookups found.
  */
 import * as ipaddr from "ipaddr.js";
+import { FlashModelError } from "./modelError";
 
 interface Ipv4Range {
   readonly first: number;
@@ -51,7 +52,7 @@ export function isIpv4Cidr(cidr: string): boolean {
 
 function rangeOf(cidr: string): Ipv4Range {
   const range = ipv4Range(cidr);
-  if (range === undefined) throw new Error(`${cidr}: the flash model places IPv4 addresses only`);
+  if (range === undefined) throw new FlashModelError(`${cidr}: the flash model places IPv4 addresses only`);
   return range;
 }
 
@@ -84,8 +85,11 @@ export function freeAddresses(
   const { first, last } = rangeOf(cidr);
   const avoided = avoid.filter(isIpv4Cidr).map(rangeOf);
   const found: string[] = [];
-  let candidate = first + FIRST_HOST_OFFSET;
-  while (found.length < count && candidate < last) {
+  // A range too small for the offset (a provider's /32, a /29) offers every address it has.
+  const small = last - first < 2 * FIRST_HOST_OFFSET;
+  let candidate = small ? first : first + FIRST_HOST_OFFSET;
+  const end = small ? last : last - 1;
+  while (found.length < count && candidate <= end) {
     const blocking = avoided.find((range) => range.first <= candidate && candidate <= range.last);
     if (blocking !== undefined) {
       candidate = blocking.last + 1 + FIRST_HOST_OFFSET;
@@ -107,6 +111,7 @@ export function addressInside(
   const [preferred] = freeAddresses(cidr, prefersOutside, 1, taken);
   if (preferred !== undefined) return preferred;
   const [any] = freeAddresses(cidr, [], 1, taken);
-  if (any === undefined) throw new Error(`${cidr}: no free address left for the flash model`);
+  if (any === undefined)
+    throw new FlashModelError(`${cidr}: every address is already taken by another place of the flow table`);
   return any;
 }

@@ -72,3 +72,4 @@ export {
 } from "./flowTableCheck";
 export { enforcerDifferences, type EnforcerDifference } from "./enforcerDifferences";
 export { strictModeCuts } from "./strictMode";
+export { FlashModelError } from "./modelError";

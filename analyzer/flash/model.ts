@@ -25,6 +25,7 @@ import type { ServiceInfo } from "../eks/model";
 import { isHeadless } from "../eks/controller";
 import { addressInside, freeAddresses, ipv4InAny, isIpv4Cidr, ipv4InCidr } from "./addresses";
 import { flowsIntending, intendedFlows, type IntendedFlow } from "./intent";
+import { FlashModelError } from "./modelError";
 import type { FlashTopology } from "./topology";
 
 /** An endpoint with the name the plan, the JSON and `--explain` use for it. */
@@ -67,15 +68,44 @@ export interface FlashModel {
 export const NODE_ENDPOINT_NAME = "node";
 export const FOREIGN_NAMESPACE = "other-app";
 export const METADATA_SERVICE_ADDRESS = "169.254.169.254";
+/** The EKS Pod Identity agent on every node: it hands pods IAM credentials (the EKS User Guide, "pod-id-agent"). */
+export const POD_IDENTITY_AGENT_ADDRESS = "169.254.170.23";
+export const POD_IDENTITY_ENDPOINT_NAME = "pod-identity-agent";
+/**
+ * A kube-system pod that is not DNS (metrics-server, webhooks, controllers listen on 443): a peer that
+ * names kube-system without kube-dns's labels reaches it.
+ */
+export const KUBE_SYSTEM_OTHER_POD = {
+  name: "metrics-server",
+  labels: { "k8s-app": "metrics-server" },
+} as const;
 /** TEST-NET-3: public-looking, never routed, so nothing real is named. */
 export const INTERNET_ADDRESS = "203.0.113.10";
 /** Ports nobody declares, probed so an over-wide rule (all ports, a wrong port) shows. */
 export const EXTRA_PROBE_PORTS: readonly TrafficPort[] = [
   { port: 22, protocol: "TCP" },
   { port: 80, protocol: "TCP" },
+  // HTTPS: the API server, webhooks and kube-system's other pods, whatever the stack's own ports are.
+  { port: 443, protocol: "TCP" },
   { port: 5432, protocol: "TCP" },
   { port: 8080, protocol: "TCP" },
+  // The kubelet API on every node: exec into any pod of the node.
+  { port: 10250, protocol: "TCP" },
 ];
+
+/** The places the table names, with the config keys that set them, for a model error's message. */
+function describePlaces(topology: FlashTopology): string {
+  const { cidrs } = topology;
+  const listed = (values: readonly string[]) => (values.length === 0 ? "none" : values.join(", "));
+  return (
+    `alb [${listed(cidrs.alb)}] (flash-netpol:alb.cidrs, or discovered), redis [${listed(cidrs.redis)}], postgres [${listed(cidrs.postgres)}], ` +
+    `mq [${listed(cidrs.mq)}] (the data stores' subnet groups, flash-netpol:dataStores)` +
+    (topology.serviceIpv4Cidr === undefined ? "" : `, the service CIDR ${topology.serviceIpv4Cidr}`)
+  );
+}
+
+const NO_ROOM_FIX =
+  "Fix: set flash-netpol:alb.cidrs to the ALB's own subnets (or leave it out to discover them), and keep the data stores in subnets of their own";
 
 function namespaceInfo(name: string): NamespaceInfo {
   // The API server sets this label on every namespace; the DNS peer selects kube-system by it.
@@ -93,7 +123,10 @@ function pod(namespace: string, name: string, labels: Record<string, string>, po
 /** The VPC range pods get addresses from, and the range for "elsewhere in the VPC". */
 function chooseVpcRanges(topology: FlashTopology, avoid: readonly string[]): { pods: string; other: string } {
   const vpc = topology.cidrs.vpc.filter(isIpv4Cidr);
-  if (vpc.length === 0) throw new Error("the flash model needs an IPv4 VPC CIDR to place pods in");
+  if (vpc.length === 0)
+    throw new FlashModelError(
+      `the cluster's VPC has no IPv4 CIDR (${topology.cidrs.vpc.join(", ") || "none"}); the flash model places pods at IPv4 addresses, as the VPC CNI does by default`,
+    );
   const holdsAvoided = (range: string) =>
     avoid.some((cidr) => isIpv4Cidr(cidr) && ipv4InCidr(cidr.split("/")[0], range));
   // A VPC range with no ALB or data-store subnet is a pod range (EKS custom networking puts pods
@@ -167,16 +200,22 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
       { name: "dns", port: 53, protocol: "UDP" },
       { name: "dns-tcp", port: 53, protocol: "TCP" },
     ]),
+    pod(KUBE_DNS_NAMESPACE, KUBE_SYSTEM_OTHER_POD.name, { ...KUBE_SYSTEM_OTHER_POD.labels }, [tcp(443)]),
   ];
   const podAddresses = freeAddresses(ranges.pods, avoid, podFactories.length);
   if (podAddresses.length < podFactories.length)
-    throw new Error(`${ranges.pods}: no room for the model's pods`);
+    throw new FlashModelError(
+      `the VPC range ${ranges.pods} has no room for pods outside the subnets the flow table names: ${describePlaces(topology)}. ` +
+        `Those subnets cover the VPC, so they cannot be only the ALB's and the data stores'. ${NO_ROOM_FIX}`,
+    );
   const pods = podFactories.map((make, index) => make(podAddresses[index]));
   const taken = new Set(podAddresses);
 
   const [vpcOther, nodeIp] = freeAddresses(ranges.other, avoid, 2, taken);
   if (vpcOther === undefined || nodeIp === undefined)
-    throw new Error(`${ranges.other}: no VPC address outside every subnet of the table`);
+    throw new FlashModelError(
+      `the VPC range ${ranges.other} has no address left for a node outside the subnets the flow table names: ${describePlaces(topology)}. ${NO_ROOM_FIX}`,
+    );
   taken.add(vpcOther);
   taken.add(nodeIp);
 
@@ -196,6 +235,7 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
           } as const,
         ]),
     { name: "metadata-service", endpoint: { kind: "external", ip: METADATA_SERVICE_ADDRESS } },
+    { name: POD_IDENTITY_ENDPOINT_NAME, endpoint: { kind: "external", ip: POD_IDENTITY_AGENT_ADDRESS } },
     { name: "internet", endpoint: { kind: "external", ip: INTERNET_ADDRESS } },
   ];
   // Narrow payment ranges may not hold the generic internet address; give the provider its own.

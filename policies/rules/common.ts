@@ -18,8 +18,14 @@ export interface Violation {
   /** Which resource, what is wrong, and the fix; see `violation()`. */
   message: string;
   urn?: string;
-  /** Only to force a level below the configured one (break-glass, rollout exemptions). */
-  forceLevel?: Extract<EnforcementLevel, "advisory">;
+  /**
+   * A level the pack config cannot change: "advisory" below the configured one (break-glass,
+   * rollout exemptions), "mandatory" above it (a weakened pack config, which must not be able to
+   * lower its own verdict).
+   */
+  forceLevel?: Extract<EnforcementLevel, "advisory" | "mandatory">;
+  /** Report under another rule's name (a stack rule speaking for a disabled one); default its own. */
+  policyName?: string;
 }
 
 /** One message shape for every rule: "<Kind> <namespace>/<name>: <what is wrong>. Fix: <fix>". */
@@ -29,9 +35,10 @@ export function violation(resource: string, problem: string, fix: string): strin
 
 /** The object form @pulumi/policy's server accepts besides (message, urn); not in its .d.ts. */
 type ReportViolationObject = (info: {
+  name?: string;
   message: string;
   urn?: string;
-  enforcementLevel: EnforcementLevel;
+  enforcementLevel?: EnforcementLevel;
 }) => void;
 
 /**
@@ -43,16 +50,18 @@ type ReportViolationObject = (info: {
  * drops the object form fails the tests instead of silently blocking an emergency.
  */
 export function report(reportViolation: ReportViolation, description: string, found: Violation): void {
-  if (found.forceLevel === undefined) {
+  if (found.forceLevel === undefined && found.policyName === undefined) {
     reportViolation(found.message, found.urn);
     return;
   }
   const reportObject = reportViolation as unknown as ReportViolationObject;
   // Same text the string form produces (description, newline, message), so verdicts read alike.
+  // The server takes `name` as the diagnostic's policy name (server.js:680, makeReportViolationFun).
   reportObject({
+    ...(found.policyName === undefined ? {} : { name: found.policyName }),
     message: `${description}\n${found.message}`,
     urn: found.urn,
-    enforcementLevel: found.forceLevel,
+    ...(found.forceLevel === undefined ? {} : { enforcementLevel: found.forceLevel }),
   });
 }
 
@@ -92,6 +101,20 @@ export function networkPolicyValidation(
  * parse accept the same values.
  */
 export function configSchemaOf(schema: z.ZodObject): PolicyConfigSchema {
+  const configSchema = configSchemaJson(schema);
+  zodConfigs.set(configSchema, schema);
+  return configSchema;
+}
+
+/** The zod config each rule's configSchema was derived from, so the weakening check can walk its tags. */
+const zodConfigs = new WeakMap<PolicyConfigSchema, z.ZodObject>();
+
+/** The zod config behind a rule's configSchema (configSchemaOf); undefined for a rule without one. */
+export function zodConfigOf(configSchema: PolicyConfigSchema | undefined): z.ZodObject | undefined {
+  return configSchema === undefined ? undefined : zodConfigs.get(configSchema);
+}
+
+function configSchemaJson(schema: z.ZodObject): PolicyConfigSchema {
   const json = z.toJSONSchema(schema, { io: "input", target: "draft-4" }) as {
     properties?: PolicyConfigSchema["properties"];
     required?: string[];

@@ -8,10 +8,13 @@
  *   removing an element weakens.
  * - "changes": a fact about the account (VPC CIDRs, subnets, addresses); any change weakens.
  * - "later": a date (an exemption's end); a later date weakens, as does a new entry.
+ * - "never": a note for people (an exemption's reason); no value of it weakens anything.
+ *
+ * An untagged field counts as "changes" (any change weakens), so forgetting a tag errs strict.
  */
 import { z } from "zod";
 
-export type WeakenWhen = "grows" | "shrinks" | "changes" | "later";
+export type WeakenWhen = "grows" | "shrinks" | "changes" | "later" | "never";
 
 export const strictnessRegistry = z.registry<{ weakenWhen: WeakenWhen }>();
 

@@ -11,6 +11,7 @@ import {
   NAMESPACE_NAME_LABEL,
 } from "../../components/networkPolicies";
 import { z } from "zod";
+import { weakensWhen } from "./configStrictness";
 import {
   configSchemaOf,
   networkPolicyValidation,
@@ -27,10 +28,7 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The NodeLocal DNSCache link-local address, when the cluster runs it (e.g. 169.254.20.10). */
-  nodeLocalAddress: z
-    .string()
-    .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/)
-    .optional(),
+  nodeLocalAddress: weakensWhen(z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/), "changes").optional(),
 });
 export type DnsEgressConfig = z.output<typeof CONFIG>;
 

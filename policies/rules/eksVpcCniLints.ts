@@ -16,6 +16,7 @@
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
+import { weakensWhen } from "./configStrictness";
 import {
   configSchemaOf,
   networkPolicyValidation,
@@ -33,10 +34,11 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The cluster's ClusterIP service range; EKS picks 10.100.0.0/16 or 172.20.0.0/16. */
-  serviceCidrs: z
-    .array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/))
-    .default(["10.100.0.0/16", "172.20.0.0/16"]),
-  maxPortsPerCidr: z.number().int().min(1).default(24),
+  serviceCidrs: weakensWhen(z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)), "changes").default([
+    "10.100.0.0/16",
+    "172.20.0.0/16",
+  ]),
+  maxPortsPerCidr: weakensWhen(z.number().int().min(1), "grows").default(24),
 });
 
 export const eksVpcCniLints: ResourceValidationPolicy = {

@@ -1,5 +1,5 @@
 /** Every rule of the pack, in report order. Tests import these to call rules without a server. */
-import type { Policies } from "@pulumi/policy";
+import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { acceptedRisks } from "./acceptedRisks";
 import { breakGlassActive } from "./breakGlass";
 import { dnsEgressKubeDnsOnly } from "./dnsEgress";
@@ -10,11 +10,17 @@ import { flowsMatchFlowTable } from "./flowsMatchFlowTable";
 import { isolatedWorkloadsNoIngress } from "./isolatedWorkloads";
 import { namespaceDefaultDeny } from "./namespaceDefaultDeny";
 import { noAllowAllPeers } from "./noAllowAllPeers";
+import { packConfigNotWeakened, speakingForWeakening, type PackRules } from "./packConfigNotWeakened";
 import { portsExplicit } from "./portsExplicit";
 import { publicEgress } from "./publicEgress";
 import { publicIngress } from "./publicIngress";
 
 export const PACK_NAME = "flash-netpol";
+/** The pack's level for a rule its config does not mention (policies/index.ts). */
+export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "advisory";
+
+/** The pack as pack-config-not-weakened compares it: read lazily, RULES names that rule too. */
+export const PACK: PackRules = { packName: PACK_NAME, packLevel: PACK_ENFORCEMENT_LEVEL, rules: () => RULES };
 
 export const RULES: Policies = [
   namespaceDefaultDeny,
@@ -28,6 +34,7 @@ export const RULES: Policies = [
   eksVpcCniLints,
   eksVpcCniPodMaps,
   breakGlassActive,
-  flowsMatchFlowTable,
+  speakingForWeakening(flowsMatchFlowTable, PACK),
   acceptedRisks,
+  packConfigNotWeakened(PACK),
 ];

@@ -14,6 +14,7 @@ import type { SelectorOperator } from "../../analyzer/model";
 import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../components/config";
 import { declareFlows, isolatedServices } from "../../components/flowTable";
 import { z } from "zod";
+import { weakensWhen } from "./configStrictness";
 import { configSchemaOf, networkPolicyValidation, parseRuleConfig, violation } from "./common";
 import { namespaceOf, type Selector } from "./k8s";
 
@@ -77,7 +78,9 @@ function packStackConfig(): Record<string, string> {
 
 export const CONFIG = z.object({
   /** Derived from the stack's flow table: `pulumi preview` hands the pack the stack's config. */
-  isolated: z.array(isolatedWorkload).default(() => isolatedWorkloadsOf(packStackConfig())),
+  isolated: weakensWhen(z.array(isolatedWorkload), "shrinks").default(() =>
+    isolatedWorkloadsOf(packStackConfig()),
+  ),
 });
 export type IsolatedWorkloadsConfig = z.output<typeof CONFIG>;
 export const DEFAULT_CONFIG: IsolatedWorkloadsConfig = CONFIG.parse({});

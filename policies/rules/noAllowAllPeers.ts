@@ -5,6 +5,7 @@
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
+import { weakensWhen } from "./configStrictness";
 import {
   configSchemaOf,
   networkPolicyValidation,
@@ -20,7 +21,7 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** Policies allowed to open to everyone, as "namespace/name". */
-  allowList: z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)).default([]),
+  allowList: weakensWhen(z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)), "grows").default([]),
 });
 
 export const noAllowAllPeers: ResourceValidationPolicy = {

@@ -5,6 +5,7 @@
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
+import { weakensWhen } from "./configStrictness";
 import {
   configSchemaOf,
   networkPolicyValidation,
@@ -30,8 +31,8 @@ export const DESCRIPTION =
   "Egress to an ipBlock wider than the VPC only on the allowed ports, always excepting RFC1918, the VPC CIDRs and 169.254.0.0/16.";
 
 export const CONFIG = z.object({
-  vpcCidrs: z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)).default([]),
-  allowedPorts: z.array(z.number().int().min(1).max(65535)).min(1).default([443]),
+  vpcCidrs: weakensWhen(z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)), "changes").default([]),
+  allowedPorts: weakensWhen(z.array(z.number().int().min(1).max(65535)).min(1), "grows").default([443]),
 });
 
 /** Blocks this short are "the internet" whatever else they contain (0.0.0.0/0, 0.0.0.0/1, ::/0 ...). */

@@ -9,6 +9,7 @@
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
+import { weakensWhen } from "./configStrictness";
 import { compileLabelSelector } from "../../analyzer/labelSelector";
 import { cidrContains, isValidCidr } from "../../components/cidrs";
 import {
@@ -34,9 +35,9 @@ const albTarget = z.strictObject({
 
 export const CONFIG = z.object({
   /** The VPC's CIDRs (primary and secondary): an ingress ipBlock inside one of them is not public. */
-  vpcCidrs: z.array(cidrText).default([]),
+  vpcCidrs: weakensWhen(z.array(cidrText), "changes").default([]),
   /** The services the flow table lets `alb` reach; none by default, so nothing is public unless stated. */
-  albTargets: z.array(albTarget).default([]),
+  albTargets: weakensWhen(z.array(albTarget), "grows").default([]),
 });
 export type AlbTarget = z.output<typeof albTarget>;
 
