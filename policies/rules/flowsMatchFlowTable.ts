@@ -13,7 +13,9 @@ import { z } from "zod";
 import { recordedStateSchema } from "../../components/recordedState";
 import { report, violation, type Violation } from "./common";
 import { notedPackFacts, type AlbTargetFact, type PackFacts } from "./packFacts";
-import { isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
+import { isProgramsBreakGlass } from "./breakGlassExemption";
+import { namespaceOf, type NetworkPolicyView } from "./k8s";
+import { stackNamespace } from "./stackConfig";
 
 export const NAME = "flows-match-flow-table";
 export const DESCRIPTION =
@@ -150,16 +152,22 @@ function checkFlows(
   component: PolicyResource,
   byKey: Map<string, PolicyResource>,
 ): Violation[] {
+  // The namespace the component recorded deploying to; the stack config's when it recorded none.
+  const recorded = recordedFacts.safeParse(component.props);
+  const namespace = (recorded.success ? recorded.data.namespace : undefined) ?? stackNamespace();
   return checkFlowsAgainstTable(
     policies.map((resource) => resource.props),
     component?.props,
   ).map((found) => {
     const culprits = found.policies.map((key) => byKey.get(key)).filter((resource) => resource !== undefined);
-    // An emergency allow-all must never block a deployment; break-glass-active already reports it.
+    // The program's own emergency allow-all must never block a deployment; break-glass-active
+    // already reports it. Any other policy with the label is judged (breakGlassExemption.ts).
     const onlyBreakGlass =
       found.kind === "exposure" &&
       culprits.length > 0 &&
-      culprits.every((resource) => isBreakGlass(resource.props as NetworkPolicyView));
+      culprits.every((resource) =>
+        isProgramsBreakGlass(resource.props as NetworkPolicyView, resource.provider, namespace),
+      );
     // One resource per message (the pack's shape); the analyzer's text names any others involved.
     const subject = found.policies[0] !== undefined ? `NetworkPolicy ${found.policies[0]}` : "Stack";
     return {

@@ -8,28 +8,23 @@
  * hands the pack process as its PULUMI_CONFIG (project config merged in). Pack config may still
  * list `isolated` workloads itself, e.g. for another project's manifests.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { compileLabelSelector } from "../../analyzer/labelSelector";
 import type { SelectorOperator } from "../../analyzer/model";
 import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../components/config";
 import { declareFlows, isolatedServices } from "../../components/flowTable";
 import { z } from "zod";
-import { configSchemaOf, networkPolicyValidation, parseRuleConfig, violation } from "./common";
+import { networkPolicyRule, violation } from "./common";
+import { weakensWhen } from "./configStrictness";
 import { namespaceOf, type Selector } from "./k8s";
+import { packStackConfig } from "./stackConfig";
+import { workloadSchema, type Workload } from "./workloads";
 
 export const NAME = "isolated-workloads-no-ingress";
 export const DESCRIPTION =
   "Workloads the flow table isolates (no inbound flow, e.g. the pay worker) are the target of no ingress allow.";
 
-const isolatedWorkload = z.strictObject({
-  namespace: z.string().min(1),
-  // An empty label set would stand for every pod; stated to the JSON Schema too, which has no refine.
-  podLabels: z
-    .record(z.string(), z.string())
-    .refine((labels) => Object.keys(labels).length > 0, "at least one label")
-    .meta({ minProperties: 1 }),
-});
-export type IsolatedWorkload = z.output<typeof isolatedWorkload>;
+const isolatedWorkload = workloadSchema;
+export type IsolatedWorkload = Workload;
 
 function parsedKey<T>(
   stackConfig: Readonly<Record<string, string>>,
@@ -66,18 +61,12 @@ export function isolatedWorkloadsOf(stackConfig: Readonly<Record<string, string>
   }));
 }
 
-/** The stack's config as the CLI hands it to the pack process (PULUMI_CONFIG, see docs/fidelity.md). */
-function packStackConfig(): Record<string, string> {
-  try {
-    return JSON.parse(process.env.PULUMI_CONFIG ?? "{}") as Record<string, string>;
-  } catch {
-    return {};
-  }
-}
-
 export const CONFIG = z.object({
   /** Derived from the stack's flow table: `pulumi preview` hands the pack the stack's config. */
-  isolated: z.array(isolatedWorkload).default(() => isolatedWorkloadsOf(packStackConfig())),
+  isolated: weakensWhen(
+    z.array(isolatedWorkload).default(() => isolatedWorkloadsOf(packStackConfig())),
+    "shrinks",
+  ),
 });
 export type IsolatedWorkloadsConfig = z.output<typeof CONFIG>;
 export const DEFAULT_CONFIG: IsolatedWorkloadsConfig = CONFIG.parse({});
@@ -110,12 +99,11 @@ export function couldSelect(
   })(labels);
 }
 
-export const isolatedWorkloadsNoIngress: ResourceValidationPolicy = {
+export const isolatedWorkloadsNoIngress = networkPolicyRule({
   name: NAME,
   description: DESCRIPTION,
-  configSchema: configSchemaOf(CONFIG),
-  validateResource: networkPolicyValidation(({ policy, resource, provider, args }) => {
-    const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
+  config: CONFIG,
+  check: ({ policy, resource, provider, config }) => {
     const ingress = policy.spec?.ingress ?? [];
     if (ingress.length === 0) return [];
     const namespace = namespaceOf(policy, provider);
@@ -133,5 +121,5 @@ export const isolatedWorkloadsNoIngress: ResourceValidationPolicy = {
             `(the flow table gives this workload no inbound flow)`,
         ),
       }));
-  }, DESCRIPTION),
-};
+  },
+});

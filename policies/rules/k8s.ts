@@ -16,8 +16,10 @@ import type {
   NetworkPolicyPort,
 } from "../../analyzer/model";
 
+import { BREAK_GLASS_LABEL } from "../../components/networkPolicies";
+
 /** Set by the program on the emergency allow-all policy; see rule `break-glass-active`. */
-export const BREAK_GLASS_LABEL = "flash-netpol/break-glass";
+export { BREAK_GLASS_LABEL };
 
 /**
  * The analyzer's NetworkPolicy (analyzer/model.ts, the one definition), as the engine may send it:
@@ -86,6 +88,7 @@ export function describePolicy(
   return `NetworkPolicy ${namespaceOf(policy, provider)}/${policy.metadata?.name ?? fallbackName}`;
 }
 
+/** Carries the break-glass label; whether it is the program's own policy is breakGlassExemption.ts's question. */
 export function isBreakGlass(policy: NetworkPolicyView): boolean {
   return policy.metadata?.labels?.[BREAK_GLASS_LABEL] === "true";
 }
@@ -112,4 +115,33 @@ export function portCovers(port: PortView, target: number): boolean {
   if (typeof port.port !== "number") return false;
   if (port.endPort !== undefined) return port.port <= target && target <= port.endPort;
   return port.port === target;
+}
+
+export function describePort(port: PortView): string {
+  const range =
+    port.endPort !== undefined ? `${String(port.port)}-${port.endPort}` : String(port.port ?? "every port");
+  return `${range}/${protocolOf(port)}`;
+}
+
+export function describePorts(ports: readonly PortView[]): string {
+  return ports.length === 0 ? "every port" : ports.map(describePort).join(", ");
+}
+
+export interface AllowedPort {
+  readonly port: number;
+  readonly protocol: string;
+}
+
+/**
+ * The entries of `ports` that are not one of `allowed` (a single numbered port, its protocol; a
+ * range or a named port is never allowed). An empty list means every port: then all of `ports` is
+ * nothing is returned for it: the caller treats `ports.length === 0` (every port) itself.
+ */
+export function portsOutside(ports: readonly PortView[], allowed: readonly AllowedPort[]): PortView[] {
+  return ports.filter(
+    (entry) =>
+      typeof entry.port !== "number" ||
+      entry.endPort !== undefined ||
+      !allowed.some((candidate) => candidate.port === entry.port && candidate.protocol === protocolOf(entry)),
+  );
 }

@@ -10,6 +10,7 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
 import { configSchemaOf, parseRuleConfig, report, violation, type Violation } from "./common";
+import { weakensWhen } from "./configStrictness";
 import { isEmptySelector, namespaceOf, type NetworkPolicyView } from "./k8s";
 import { NAMESPACE_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
 
@@ -25,8 +26,8 @@ const rolloutExemption = z.strictObject({
   reason: z.string().min(1),
 });
 export const CONFIG = z.object({
-  applicationNamespaces: z.array(dns1123Label).default(["flash-ticket"]),
-  exemptions: z.array(rolloutExemption).default([]),
+  applicationNamespaces: weakensWhen(z.array(dns1123Label).default(["flash-ticket"]), "shrinks"),
+  exemptions: weakensWhen(z.array(rolloutExemption).default([]), "later"),
 });
 export type RolloutExemption = z.output<typeof rolloutExemption>;
 export type NamespaceDefaultDenyConfig = z.output<typeof CONFIG>;
