@@ -117,4 +117,17 @@ describe("cluster-infrastructure", () => {
     );
     assert.match(found[0]!.message, /100\.64\.0\.0\/16 \(pod subnet/);
   });
+
+  it("refuses a {} peer on 443: every address, the nodes included", () => {
+    const found = runRule(
+      clusterInfrastructure,
+      withEgress(target, "flash-api-egress", [{}], [{ port: 443 }]),
+      PROD,
+    );
+    assert.equal(found.length, 1);
+    assert.match(
+      found[0]!.message,
+      /spec\.egress\[4\]\.to\[0\] 0\.0\.0\.0\/0 reaches 10\.30\.16\.0\/20 \(node subnet/,
+    );
+  });
 });

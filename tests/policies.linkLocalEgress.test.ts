@@ -100,4 +100,23 @@ describe("link-local-egress", () => {
       /link-local-egress\.nodeLocalAddress is not set/,
     );
   });
+
+  it("refuses a rule that allows every destination (no to, an empty to, a {} peer): it reaches IMDS too", () => {
+    for (const rule of [
+      { ports: [{ protocol: "TCP" as const, port: 80 }] },
+      { to: [], ports: [{ protocol: "TCP" as const, port: 80 }] },
+      { to: [{}], ports: [{ protocol: "TCP" as const, port: 80 }] },
+    ]) {
+      const policy = mutated(target, "flash-api-egress", (edited) => {
+        edited.spec!.egress!.push(rule);
+      });
+      const found = runRule(linkLocalEgress, policy, PROD).map((entry) => entry.message);
+      assert.equal(found.length, 2, JSON.stringify(rule));
+      assert.match(
+        found[0]!,
+        /spec\.egress\[4\]\.to(\[0\])? 0\.0\.0\.0\/0 includes link-local 169\.254\.0\.0\/16/,
+      );
+      assert.match(found[1]!, /::\/0 includes link-local fe80::\/10, fd00:ec2::254\/128, fd00:ec2::23\/128/);
+    }
+  });
 });

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../components/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { describePort, rulePath, rulesOf } from "./k8s";
+import { describePort, egressBlocksOf, rulePath, rulesOf } from "./k8s";
 
 export const NAME = "cluster-infrastructure";
 export const DESCRIPTION =
@@ -72,18 +72,15 @@ export const clusterInfrastructure = networkPolicyRule({
         });
       });
       if (located.direction !== "egress") continue;
-      (located.peers ?? []).forEach((peer, index) => {
-        const cidr = peer.ipBlock?.cidr;
-        if (cidr === undefined || !isValidCidr(cidr)) return;
-        const except = peer.ipBlock?.except ?? [];
-        const where = `${rulePath(located)}.to[${index}].ipBlock`;
+      for (const { cidr, except, where } of egressBlocksOf(located)) {
+        if (!isValidCidr(cidr)) continue;
         const reached = subnets.filter(
           (subnet) =>
             sameFamily(subnet.cidr, cidr) &&
             overlaps(subnet.cidr, cidr) &&
             (cidrContains(subnet.cidr, cidr) || !isExcepted(subnet.cidr, except)),
         );
-        if (reached.length === 0) return;
+        if (reached.length === 0) continue;
         found.push({
           message: violation(
             resource,
@@ -91,7 +88,7 @@ export const clusterInfrastructure = networkPolicyRule({
             `remove ${where}, or narrow it to the data store's subnets; wider blocks must except ${reached.map((subnet) => subnet.cidr).join(", ")}`,
           ),
         });
-      });
+      }
     }
     return found;
   },

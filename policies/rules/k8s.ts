@@ -145,3 +145,33 @@ export function portsOutside(ports: readonly PortView[], allowed: readonly Allow
       !allowed.some((candidate) => candidate.port === entry.port && candidate.protocol === protocolOf(entry)),
   );
 }
+
+/** An ipBlock a rule's peers amount to, with where it is written. */
+export interface LocatedBlock {
+  cidr: string;
+  except: readonly string[];
+  /** `spec.egress[1].to[0].ipBlock`, or `spec.egress[1].to` for a rule that allows every address. */
+  where: string;
+}
+
+/**
+ * The address ranges an egress rule reaches: its ipBlocks, and for a rule with no `to`, an empty
+ * `to` or a `{}` peer every address (0.0.0.0/0 and ::/0), which reaches link-local space and the
+ * nodes as surely as an ipBlock does. (no-allow-all-peers refuses those forms too, but it has an
+ * allow list; the credential and node rules do not rely on it.)
+ */
+export function egressBlocksOf(located: LocatedRule): LocatedBlock[] {
+  const field = `${rulePath(located)}.to`;
+  const peers = located.peers ?? [];
+  const everything = (where: string): LocatedBlock[] => [
+    { cidr: "0.0.0.0/0", except: [], where },
+    { cidr: "::/0", except: [], where },
+  ];
+  if (!located.hasPeersKey || peers.length === 0) return everything(field);
+  return peers.flatMap((peer, index) => {
+    if (isEmptyPeer(peer)) return everything(`${field}[${index}]`);
+    const cidr = peer.ipBlock?.cidr;
+    if (cidr === undefined) return [];
+    return [{ cidr, except: peer.ipBlock?.except ?? [], where: `${field}[${index}].ipBlock` }];
+  });
+}

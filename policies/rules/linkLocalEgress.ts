@@ -17,7 +17,7 @@ import {
 } from "../../components/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { describePorts, portsOutside, rulePath, rulesOf, type AllowedPort } from "./k8s";
+import { describePorts, egressBlocksOf, portsOutside, rulesOf, type AllowedPort } from "./k8s";
 
 export const NAME = "link-local-egress";
 export const DESCRIPTION =
@@ -54,11 +54,8 @@ export const linkLocalEgress = networkPolicyRule({
     for (const located of rulesOf(policy)) {
       if (located.direction !== "egress") continue;
       const ports = located.rule.ports ?? [];
-      (located.peers ?? []).forEach((peer, index) => {
-        const cidr = peer.ipBlock?.cidr;
-        if (cidr === undefined || !isValidCidr(cidr)) return;
-        const where = `${rulePath(located)}.to[${index}].ipBlock`;
-        const except = peer.ipBlock?.except ?? [];
+      for (const { cidr, except, where } of egressBlocksOf(located)) {
+        if (!isValidCidr(cidr)) continue;
         const reached = LINK_LOCAL_CIDRS.filter((range) => sameFamily(range, cidr) && overlaps(range, cidr));
         const inside = reached.some((range) => cidrContains(range, cidr));
         if (inside) {
@@ -67,7 +64,7 @@ export const linkLocalEgress = networkPolicyRule({
             cidr === nodeLocal &&
             ports.length > 0 &&
             portsOutside(ports, DNS_PORTS).length === 0;
-          if (isNodeLocalDns) return;
+          if (isNodeLocalDns) continue;
           found.push({
             message: violation(
               resource,
@@ -77,10 +74,10 @@ export const linkLocalEgress = networkPolicyRule({
                 : `remove ${where}; the only link-local destination allowed is the NodeLocal DNSCache ${nodeLocal} on port 53 UDP/TCP`,
             ),
           });
-          return;
+          continue;
         }
         const missing = reached.filter((range) => !isExcepted(range, except));
-        if (missing.length === 0) return;
+        if (missing.length === 0) continue;
         found.push({
           message: violation(
             resource,
@@ -88,7 +85,7 @@ export const linkLocalEgress = networkPolicyRule({
             `add ${missing.join(", ")} to ${where}.except, or narrow the cidr`,
           ),
         });
-      });
+      }
     }
     return found;
   },
