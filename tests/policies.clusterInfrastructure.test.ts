@@ -7,7 +7,14 @@
 import { strict as assert } from "assert";
 import { clusterInfrastructure, NAME } from "../policies/rules/clusterInfrastructure";
 import { runRule } from "./support/ruleArgs";
-import { devTarget, packRuleConfig, prodFullTarget, withEgress, withIngress } from "./support/targets";
+import {
+  devTarget,
+  packRuleConfig,
+  prodFullTarget,
+  withEgress,
+  withIngress,
+  useStackConfig,
+} from "./support/targets";
 
 const PROD = packRuleConfig("prod", NAME);
 const DEV = packRuleConfig("dev", NAME);
@@ -15,6 +22,8 @@ const target = prodFullTarget();
 const ALB_SUBNET = { ipBlock: { cidr: "10.30.0.0/24" } };
 
 describe("cluster-infrastructure", () => {
+  useStackConfig("prod");
+
   it("prod's pack config states the subnets the fixture's node group and cluster use", () => {
     const subnets = ["10.30.16.0/20", "10.30.32.0/20", "10.30.48.0/20"];
     assert.deepEqual(PROD["nodeCidrs"], subnets);
@@ -129,5 +138,30 @@ describe("cluster-infrastructure", () => {
       found[0]!.message,
       /spec\.egress\[4\]\.to\[0\] 0\.0\.0\.0\/0 reaches 10\.30\.16\.0\/20 \(node subnet/,
     );
+  });
+
+  it("a node subnet a data store shares (accepted) is left to data-store-egress on the store's port only", () => {
+    const config = { ...PROD, sharedWithDataStores: [{ cidr: "10.30.16.0/20", ports: [6379] }] };
+    const onStorePort = withEgress(
+      target,
+      "flash-api-egress",
+      [{ ipBlock: { cidr: "10.30.16.0/20" } }],
+      [{ port: 6379 }],
+    );
+    assert.deepEqual(runRule(clusterInfrastructure, onStorePort, config), []);
+    const onOtherPort = withEgress(
+      target,
+      "flash-api-egress",
+      [{ ipBlock: { cidr: "10.30.16.0/20" } }],
+      [{ port: 443 }],
+    );
+    assert.equal(runRule(clusterInfrastructure, onOtherPort, config).length, 1);
+    const kubelet = withEgress(
+      target,
+      "flash-api-egress",
+      [{ ipBlock: { cidr: "10.30.16.0/20" } }],
+      [{ port: 10250 }],
+    );
+    assert.equal(runRule(clusterInfrastructure, kubelet, config).length, 2);
   });
 });

@@ -6,13 +6,22 @@
 import { strict as assert } from "assert";
 import { dataStoreEgress, NAME } from "../policies/rules/dataStoreEgress";
 import { runRule } from "./support/ruleArgs";
-import { devTarget, mutated, packRuleConfig, prodFullTarget, withEgress } from "./support/targets";
+import {
+  devTarget,
+  mutated,
+  packRuleConfig,
+  prodFullTarget,
+  withEgress,
+  useStackConfig,
+} from "./support/targets";
 
 const PROD = packRuleConfig("prod", NAME);
 const DEV = packRuleConfig("dev", NAME);
 const target = prodFullTarget();
 
 describe("data-store-egress", () => {
+  useStackConfig("prod");
+
   it("passes prod's full target under prod's config and dev's target under dev's", () => {
     for (const policy of target)
       assert.deepEqual(runRule(dataStoreEgress, policy, PROD), [], policy.metadata?.name);

@@ -3,7 +3,7 @@
  * namespace) or kube-dns on port 53. Each widening of a peer on prod's full target is refused.
  */
 import { strict as assert } from "assert";
-import { knownPeersOnly, NAME } from "../policies/rules/knownPeersOnly";
+import { CONFIG, knownPeersOnly, NAME } from "../policies/rules/knownPeersOnly";
 import type { PeerView } from "../policies/rules/k8s";
 import { runRule } from "./support/ruleArgs";
 import {
@@ -13,6 +13,7 @@ import {
   prodFullTarget,
   withEgress,
   withIngress,
+  useStackConfig,
 } from "./support/targets";
 
 const PROD = packRuleConfig("prod", NAME);
@@ -24,6 +25,8 @@ const KUBE_DNS: PeerView = {
 };
 
 describe("known-peers-only", () => {
+  useStackConfig("prod");
+
   it("passes prod's full target under prod's config and dev's target under dev's", () => {
     for (const policy of target)
       assert.deepEqual(runRule(knownPeersOnly, policy, PROD), [], policy.metadata?.name);
@@ -149,5 +152,15 @@ describe("known-peers-only", () => {
       runRule(knownPeersOnly, elsewhere, PROD)[0]!.message,
       /in default, which is not one service/,
     );
+  });
+
+  it("by default knows the services of the stack's flow table (Pulumi.yaml: gateway, api, pay in flash-ticket)", () => {
+    assert.deepEqual(CONFIG.parse({}).workloads, [
+      { namespace: "flash-ticket", podLabels: { app: "flash-gateway" } },
+      { namespace: "flash-ticket", podLabels: { app: "flash-api" } },
+      { namespace: "flash-ticket", podLabels: { app: "flash-pay" } },
+    ]);
+    const gatewayPeer = target.find((policy) => policy.metadata?.name === "flash-api-ingress")!;
+    assert.equal(runRule(knownPeersOnly, gatewayPeer, { workloads: [] }).length, 1);
   });
 });

@@ -6,13 +6,22 @@
 import { strict as assert } from "assert";
 import { linkLocalEgress, NAME } from "../policies/rules/linkLocalEgress";
 import { runRule } from "./support/ruleArgs";
-import { devTarget, mutated, packRuleConfig, prodFullTarget, withEgress } from "./support/targets";
+import {
+  devTarget,
+  mutated,
+  packRuleConfig,
+  prodFullTarget,
+  withEgress,
+  useStackConfig,
+} from "./support/targets";
 
 const PROD = packRuleConfig("prod", NAME);
 const DEV = packRuleConfig("dev", NAME);
 const target = prodFullTarget();
 
 describe("link-local-egress", () => {
+  useStackConfig("prod");
+
   it("passes prod's full target under prod's config and dev's target under dev's", () => {
     assert.equal(PROD["nodeLocalAddress"], "169.254.20.10");
     for (const policy of target)

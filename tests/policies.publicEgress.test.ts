@@ -6,7 +6,14 @@
 import { strict as assert } from "assert";
 import { publicEgress, reachesPublic, NAME } from "../policies/rules/publicEgress";
 import { runRule } from "./support/ruleArgs";
-import { devTarget, mutated, packRuleConfig, prodFullTarget, withEgress } from "./support/targets";
+import {
+  devTarget,
+  mutated,
+  packRuleConfig,
+  prodFullTarget,
+  withEgress,
+  useStackConfig,
+} from "./support/targets";
 
 const PROD = packRuleConfig("prod", NAME);
 const DEV = packRuleConfig("dev", NAME);
@@ -14,6 +21,8 @@ const target = prodFullTarget();
 const PRIVATE_EXCEPT = ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"];
 
 describe("public-egress", () => {
+  useStackConfig("prod");
+
   it("knows which blocks reach public addresses", () => {
     const vpc = ["10.30.0.0/16", "100.64.0.0/16"];
     assert.equal(reachesPublic("10.30.80.0/24", vpc), false);

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../components/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { describePort, egressBlocksOf, rulePath, rulesOf } from "./k8s";
+import { describePort, egressBlocksOf, portsOutside, rulePath, rulesOf } from "./k8s";
 
 export const NAME = "cluster-infrastructure";
 export const DESCRIPTION =
@@ -29,6 +29,22 @@ export const CONFIG = z.object({
   controlPlaneCidrs: weakensWhen(cidrList, "changes"),
   /** Pod subnets under custom networking (flash-netpol:cluster.podSubnetIds). */
   podCidrs: weakensWhen(cidrList, "changes"),
+  /**
+   * Node or control-plane subnets a data store shares, accepted by the stack
+   * (flash-netpol:dataStores.<store>.allowSharedSubnets, reported by accepted-risks): egress within
+   * such a subnet on only the store's ports is left to data-store-egress. An exemption: it grows.
+   */
+  sharedWithDataStores: weakensWhen(
+    z
+      .array(
+        z.strictObject({
+          cidr: z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/),
+          ports: z.array(port).min(1),
+        }),
+      )
+      .default([]),
+    "grows",
+  ),
   /** Ports no rule may name: kubelet, read-only kubelet, kube-proxy health. */
   protectedPorts: weakensWhen(z.array(port).min(1).default([10250, 10255, 10256]), "shrinks"),
 });
@@ -72,8 +88,20 @@ export const clusterInfrastructure = networkPolicyRule({
         });
       });
       if (located.direction !== "egress") continue;
+      const ports = located.rule.ports ?? [];
       for (const { cidr, except, where } of egressBlocksOf(located)) {
         if (!isValidCidr(cidr)) continue;
+        const accepted = config.sharedWithDataStores.some(
+          (shared) =>
+            isValidCidr(shared.cidr) &&
+            cidrContains(shared.cidr, cidr) &&
+            ports.length > 0 &&
+            portsOutside(
+              ports,
+              shared.ports.map((number) => ({ port: number, protocol: "TCP" })),
+            ).length === 0,
+        );
+        if (accepted) continue;
         const reached = subnets.filter(
           (subnet) =>
             sameFamily(subnet.cidr, cidr) &&

@@ -121,7 +121,8 @@ export function parseRuleConfig<S extends z.ZodType>(
   given: unknown,
   policyName: string,
 ): z.output<S> {
-  const text = JSON.stringify(given ?? {});
+  // Defaults may derive from the stack config the pack was handed (PULUMI_CONFIG): part of the key.
+  const text = `${JSON.stringify(given ?? {})}\u0000${process.env.PULUMI_CONFIG ?? ""}`;
   let bySchema = parsedConfigs.get(schema);
   if (bySchema === undefined) {
     bySchema = new Map();

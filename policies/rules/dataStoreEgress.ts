@@ -19,6 +19,7 @@ import {
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, namespaceOf, portsOutside, rulePath, rulesOf } from "./k8s";
+import { stackCallersOf } from "./stackConfig";
 import { describeWorkloads, pinnedWorkload, workloadSchema } from "./workloads";
 
 export const NAME = "data-store-egress";
@@ -34,8 +35,11 @@ const dataStore = z.strictObject({
   cidrs: weakensWhen(z.array(cidrText).min(1), "changes"),
   /** flash-netpol:dataStores.<store>.port (TCP). */
   ports: weakensWhen(z.array(port).min(1), "grows"),
-  /** The services the flow table lets reach the store. */
-  callers: weakensWhen(z.array(workloadSchema), "grows"),
+  /**
+   * The services the flow table lets reach the store. By default those of the stack's flow table
+   * (flash-netpol:flows, as the engine hands the pack the stack's config).
+   */
+  callers: weakensWhen(z.array(workloadSchema).optional(), "grows"),
 });
 export type DataStoreFact = z.output<typeof dataStore>;
 
@@ -46,15 +50,22 @@ export const CONFIG = z.object({
 });
 export type DataStoreEgressConfig = z.output<typeof CONFIG>;
 
+/** The store with its callers: as configured, else from the stack's flow table. */
+const withCallers = (store: z.output<typeof dataStore>) => ({
+  ...store,
+  callers: store.callers ?? stackCallersOf(store.name),
+});
+
 export const dataStoreEgress = networkPolicyRule({
   name: NAME,
   description: DESCRIPTION,
   config: CONFIG,
   facts: (config) => ({
     "data-store-egress.vpcCidrs": config.vpcCidrs,
-    "data-store-egress.stores": config.stores,
+    "data-store-egress.stores": config.stores.map(withCallers),
   }),
   check: ({ policy, resource, provider, config }) => {
+    const stores = config.stores.map(withCallers);
     const privateRanges = [...PRIVATE_CIDRS, ...config.vpcCidrs].filter(isValidCidr);
     const namespace = namespaceOf(policy, provider);
     const found: Violation[] = [];
@@ -79,22 +90,22 @@ export const dataStoreEgress = networkPolicyRule({
           }
           return;
         }
-        const stores = config.stores.filter((store) =>
+        const containing = stores.filter((store) =>
           store.cidrs.some((storeCidr) => isValidCidr(storeCidr) && cidrContains(storeCidr, cidr)),
         );
-        if (stores.length === 0) {
+        if (containing.length === 0) {
           refuse(
-            `is private address space that is no data store's subnet (stores: ${config.stores.map((store) => `${store.name} [${store.cidrs.join(", ")}]`).join("; ") || "none"})`,
+            `is private address space that is no data store's subnet (stores: ${stores.map((store) => `${store.name} [${store.cidrs.join(", ")}]`).join("; ") || "none"})`,
             `narrow ${where} to the data store's subnet CIDRs, or remove it`,
           );
           return;
         }
-        const callable = stores.filter(
+        const callable = containing.filter(
           (store) => pinnedWorkload(policy.spec?.podSelector, namespace, store.callers) !== undefined,
         );
         if (callable.length === 0) {
           refuse(
-            `is ${stores.map((store) => store.name).join("/")}, which the flow table does not let the pods of ${JSON.stringify(policy.spec?.podSelector ?? {})} reach (callers: ${describeWorkloads(stores.flatMap((store) => store.callers))})`,
+            `is ${containing.map((store) => store.name).join("/")}, which the flow table does not let the pods of ${JSON.stringify(policy.spec?.podSelector ?? {})} reach (callers: ${describeWorkloads(containing.flatMap((store) => store.callers))})`,
             `remove the rule, or add the flow to the flow table (flash-netpol:flows)`,
           );
           return;

@@ -10,13 +10,12 @@
  */
 import { compileLabelSelector } from "../../analyzer/labelSelector";
 import type { SelectorOperator } from "../../analyzer/model";
-import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../components/config";
-import { declareFlows, isolatedServices } from "../../components/flowTable";
+import { isolatedServices } from "../../components/flowTable";
 import { z } from "zod";
 import { networkPolicyRule, violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { namespaceOf, type Selector } from "./k8s";
-import { packStackConfig } from "./stackConfig";
+import { packStackConfig, stackFlowTableOf } from "./stackConfig";
 import { workloadSchema, type Workload } from "./workloads";
 
 export const NAME = "isolated-workloads-no-ingress";
@@ -26,38 +25,17 @@ export const DESCRIPTION =
 const isolatedWorkload = workloadSchema;
 export type IsolatedWorkload = Workload;
 
-function parsedKey<T>(
-  stackConfig: Readonly<Record<string, string>>,
-  key: keyof typeof CONFIG_SCHEMA,
-  structured: boolean,
-): T | undefined {
-  const text = stackConfig[`${CONFIG_NAMESPACE}:${key}`];
-  let value: unknown = text;
-  try {
-    if (structured && text !== undefined) value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = CONFIG_SCHEMA[key].safeParse(value);
-  return parsed.success ? (parsed.data as T) : undefined;
-}
-
 /**
  * The services the stack's flow table gives no inbound flow, with their namespace and pod labels,
  * from the stack's config (flash-netpol:services, flows and namespace). Empty when the config holds
  * no valid table: another project using the pack, or a config the program itself refuses.
  */
 export function isolatedWorkloadsOf(stackConfig: Readonly<Record<string, string>>): IsolatedWorkload[] {
-  type Services = Record<string, { podLabels: Record<string, string> }>;
-  const services = parsedKey<Services>(stackConfig, "services", true);
-  const flows = parsedKey<Parameters<typeof declareFlows>[0]>(stackConfig, "flows", true);
-  const namespace = parsedKey<string>(stackConfig, "namespace", false);
-  if (services === undefined || flows === undefined || namespace === undefined) return [];
-  const declared = declareFlows(flows, Object.keys(services));
-  if (declared.problems.length > 0) return [];
-  return isolatedServices(Object.keys(services), declared.flows).map((service) => ({
-    namespace,
-    podLabels: { ...services[service]!.podLabels },
+  const table = stackFlowTableOf(stackConfig);
+  if (table === undefined) return [];
+  return isolatedServices(Object.keys(table.services), table.flows).map((service) => ({
+    namespace: table.namespace,
+    podLabels: { ...table.services[service]!.podLabels },
   }));
 }
 

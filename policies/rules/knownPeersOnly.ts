@@ -29,6 +29,7 @@ import {
   type PeerView,
   type Selector,
 } from "./k8s";
+import { stackWorkloads } from "./stackConfig";
 import { describeWorkloads, pinnedWorkload, workloadSchema } from "./workloads";
 
 export const NAME = "known-peers-only";
@@ -36,8 +37,15 @@ export const DESCRIPTION =
   "Pod and namespace selector peers select only the flow table's services (by all their labels) or kube-dns on port 53; no podSelector {}, no other namespace, no NotIn/Exists/DoesNotExist.";
 
 export const CONFIG = z.object({
-  /** The services of the flow table (flash-netpol:services podLabels, in flash-netpol:namespace). */
-  workloads: weakensWhen(z.array(workloadSchema).default([]), "changes"),
+  /**
+   * The services of the flow table (flash-netpol:services podLabels, in flash-netpol:namespace). By
+   * default read from the stack's config the engine hands the pack, so a service added in YAML is
+   * known at once; none when the pack was handed no flow table.
+   */
+  workloads: weakensWhen(
+    z.array(workloadSchema).default(() => stackWorkloads()),
+    "changes",
+  ),
 });
 export type KnownPeersOnlyConfig = z.output<typeof CONFIG>;
 

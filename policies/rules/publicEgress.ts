@@ -31,6 +31,7 @@ import {
   rulesOf,
   type PortView,
 } from "./k8s";
+import { stackCallersOf } from "./stackConfig";
 import { describeWorkloads, pinnedWorkload, workloadSchema } from "./workloads";
 
 export const NAME = "public-egress";
@@ -46,8 +47,8 @@ const externalEndpoint = z.strictObject({
   cidrs: weakensWhen(z.array(cidrText).min(1), "grows"),
   /** flash-netpol:paymentApi.ports (TCP). */
   ports: weakensWhen(z.array(port).min(1), "grows"),
-  /** The services the flow table lets call the endpoint. */
-  callers: weakensWhen(z.array(workloadSchema), "grows"),
+  /** The services the flow table lets call the endpoint; by default those of the stack's flow table. */
+  callers: weakensWhen(z.array(workloadSchema).optional(), "grows"),
 });
 export type ExternalEndpointFact = z.output<typeof externalEndpoint>;
 
@@ -58,6 +59,12 @@ export const CONFIG = z.object({
   externalEndpoints: weakensWhen(z.array(externalEndpoint).default([]), "grows"),
 });
 export type PublicEgressConfig = z.output<typeof CONFIG>;
+
+/** The endpoint with its callers: as configured, else from the stack's flow table. */
+const withCallers = (endpoint: z.output<typeof externalEndpoint>) => ({
+  ...endpoint,
+  callers: endpoint.callers ?? stackCallersOf(endpoint.name),
+});
 
 /** Blocks this short are "the internet" whatever else they contain (0.0.0.0/0, 0.0.0.0/1, ::/0 ...). */
 const SLASH_ZERO_ISH_MAX_PREFIX = 1;
@@ -83,7 +90,7 @@ export const publicEgress = networkPolicyRule({
   config: CONFIG,
   facts: (config) => ({
     "public-egress.vpcCidrs": config.vpcCidrs,
-    "public-egress.externalEndpoints": config.externalEndpoints,
+    "public-egress.externalEndpoints": config.externalEndpoints.map(withCallers),
   }),
   check: ({ policy, resource, provider, config }) => {
     const namespace = namespaceOf(policy, provider);
@@ -171,9 +178,9 @@ function endpointProblems(
   const declared = config.externalEndpoints.map(
     (endpoint) => `${endpoint.name} [${endpoint.cidrs.join(", ")}]`,
   );
-  const within = config.externalEndpoints.filter((endpoint) =>
-    endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)),
-  );
+  const within = config.externalEndpoints
+    .map(withCallers)
+    .filter((endpoint) => endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)));
   if (within.length === 0) {
     return refuse(
       `is public address space outside every declared external endpoint (${declared.join("; ") || "none declared"}): an exfiltration path`,

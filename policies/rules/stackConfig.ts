@@ -5,6 +5,7 @@
  * depends on it (the break-glass exemption, the isolated workloads) is granted.
  */
 import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../components/config";
+import { declareFlows, describeEndpoint, type DeclaredFlow } from "../../components/flowTable";
 
 let cached: { text: string; values: Record<string, string> } | undefined;
 
@@ -32,4 +33,69 @@ export function stackNamespace(): string | undefined {
   if (!Object.keys(config).some((key) => key.startsWith(`${CONFIG_NAMESPACE}:`))) return undefined;
   const parsed = CONFIG_SCHEMA.namespace.safeParse(config[`${CONFIG_NAMESPACE}:namespace`]);
   return parsed.success ? parsed.data : undefined;
+}
+
+function parsedKey<T>(
+  stackConfig: Readonly<Record<string, string>>,
+  key: keyof typeof CONFIG_SCHEMA,
+  structured: boolean,
+): T | undefined {
+  const text = stackConfig[`${CONFIG_NAMESPACE}:${key}`];
+  let value: unknown = text;
+  try {
+    if (structured && text !== undefined) value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = CONFIG_SCHEMA[key].safeParse(value);
+  return parsed.success ? (parsed.data as T) : undefined;
+}
+
+/** The stack's flow table as the pack reads it from the stack config: services, flows, namespace. */
+export interface StackFlowTable {
+  readonly namespace: string;
+  readonly services: Readonly<Record<string, { readonly podLabels: Readonly<Record<string, string>> }>>;
+  readonly flows: readonly DeclaredFlow[];
+}
+
+/**
+ * flash-netpol:services, flows and namespace, checked as the program checks them. Undefined when the
+ * config holds no valid table: another project using the pack, or a config the program refuses.
+ */
+export function stackFlowTableOf(
+  stackConfig: Readonly<Record<string, string>> = packStackConfig(),
+): StackFlowTable | undefined {
+  type Services = StackFlowTable["services"];
+  const services = parsedKey<Services>(stackConfig, "services", true);
+  const entries = parsedKey<Parameters<typeof declareFlows>[0]>(stackConfig, "flows", true);
+  const namespace = parsedKey<string>(stackConfig, "namespace", false);
+  if (services === undefined || entries === undefined || namespace === undefined) return undefined;
+  const declared = declareFlows(entries, Object.keys(services));
+  if (declared.problems.length > 0) return undefined;
+  return { namespace, services, flows: declared.flows };
+}
+
+/** Every service of the stack's flow table as a workload; none without a table. */
+export function stackWorkloads(
+  table = stackFlowTableOf(),
+): { namespace: string; podLabels: Record<string, string> }[] {
+  if (table === undefined) return [];
+  return Object.values(table.services).map(({ podLabels }) => ({
+    namespace: table.namespace,
+    podLabels: { ...podLabels },
+  }));
+}
+
+/** The services the stack's flow table lets reach `endpoint` (redis, postgres, mq, payment-api); none without a table. */
+export function stackCallersOf(
+  endpoint: string,
+  table = stackFlowTableOf(),
+): { namespace: string; podLabels: Record<string, string> }[] {
+  if (table === undefined) return [];
+  return table.flows
+    .filter((flow) => flow.from.kind === "service" && describeEndpoint(flow.to) === endpoint)
+    .map((flow) => ({
+      namespace: table.namespace,
+      podLabels: { ...table.services[describeEndpoint(flow.from)]!.podLabels },
+    }));
 }

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import type { NetworkPolicyView, PeerView, RuleView } from "../../policies/rules/k8s";
+import { stackConfigOf } from "../../offline/stacks";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures", "policies");
 const CONFIGS = path.join(__dirname, "..", "..", "policies", "config");
@@ -86,5 +87,22 @@ export function withIngress(
       ...(policy.spec!.ingress ?? []),
       { from, ports: ports.map((port) => ({ protocol: "TCP", ...port })) },
     ];
+  });
+}
+
+/**
+ * Within the calling describe block, the pack sees `stack`'s config as `pulumi preview` hands it
+ * (PULUMI_CONFIG: Pulumi.<stack>.yaml over Pulumi.yaml), so rules that read the flow table from it
+ * (known-peers-only, data-store-egress and public-egress callers) judge as in a real preview.
+ */
+export function useStackConfig(stack: "prod" | "dev"): void {
+  let saved: string | undefined;
+  before(() => {
+    saved = process.env.PULUMI_CONFIG;
+    process.env.PULUMI_CONFIG = JSON.stringify(stackConfigOf(stack));
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.PULUMI_CONFIG;
+    else process.env.PULUMI_CONFIG = saved;
   });
 }
