@@ -86,10 +86,14 @@ describe("break-glass exemption", () => {
   }
 
   it("exempts nothing when the pack was handed no stack config (another project)", () => {
-    assert.equal(isProgramsBreakGlass(programs(), undefined, undefined), false);
-    assert.ok(
-      runRule(noAllowAllPeers, { ...programs(), metadata: { ...programs().metadata, name: "x" } }).length > 0,
-    );
+    const saved = process.env.PULUMI_CONFIG;
+    delete process.env.PULUMI_CONFIG;
+    try {
+      assert.equal(isProgramsBreakGlass(programs()), false);
+      assert.ok(runRule(noAllowAllPeers, programs()).length > 0);
+    } finally {
+      process.env.PULUMI_CONFIG = saved;
+    }
   });
 });
 

@@ -122,8 +122,13 @@ describe("policy pack: pack config facts match what the program discovered", fun
         config["data-store-egress"]!.vpcCidrs = ["10.30.0.0/16"];
         const stores = config["data-store-egress"]!.stores as { name: string; cidrs: string[] }[];
         stores.find((store) => store.name === "postgres")!.cidrs = ["10.30.0.0/16"];
-        const workloads = config["known-peers-only"]!.workloads as unknown[];
-        workloads.push({ namespace: "kube-system", podLabels: { app: "anything" } });
+        // The services of the flow table, stated in the pack config, plus one the table does not have.
+        config["known-peers-only"] = {
+          workloads: ["flash-gateway", "flash-api", "flash-pay", "anything"].map((app) => ({
+            namespace: "flash-ticket",
+            podLabels: { app },
+          })),
+        };
         const endpoints = config["public-egress"]!.externalEndpoints as { ports: number[] }[];
         endpoints[0]!.ports = [443, 22];
       }),
