@@ -10,6 +10,7 @@ import { publicIngress, reachesOutside, CONFIG } from "../policies/rules/publicI
 import type { PolicyVerdict } from "../offline/policyHarness";
 import { runCli } from "./support/runCli";
 import { runRule } from "./support/ruleArgs";
+import { devTarget, mutated, packRuleConfig, prodFullTarget } from "./support/targets";
 
 const VPC = ["10.30.0.0/16", "100.64.0.0/16"];
 const GATEWAY = { namespace: "flash-ticket", podLabels: { app: "flash-gateway" }, port: 3000 };
@@ -122,6 +123,27 @@ describe("public-ingress, called directly", () => {
     assert.deepEqual(Object.keys(schema.properties).sort(), ["albCidrs", "albTargets", "vpcCidrs"]);
     assert.deepEqual(schema.required, []);
     assert.deepEqual(schema.properties["albTargets"]!.default, []);
+  });
+});
+
+describe("public-ingress on the program's targets", () => {
+  it("passes prod's full target under prod's config and dev's target under dev's", () => {
+    const prod = packRuleConfig("prod", "public-ingress");
+    const dev = packRuleConfig("dev", "public-ingress");
+    for (const policy of prodFullTarget())
+      assert.deepEqual(runRule(publicIngress, policy, prod), [], policy.metadata?.name);
+    for (const policy of devTarget())
+      assert.deepEqual(runRule(publicIngress, policy, dev), [], policy.metadata?.name);
+  });
+
+  it("refuses the gateway's rule widened to the VPC or the pod range", () => {
+    const prod = packRuleConfig("prod", "public-ingress");
+    for (const cidr of ["10.30.0.0/16", "100.64.0.0/16"]) {
+      const policy = mutated(prodFullTarget(), "flash-gateway-ingress", (edited) => {
+        edited.spec!.ingress![0]!.from = [{ ipBlock: { cidr } }];
+      });
+      assert.match(runRule(publicIngress, policy, prod)[0]!.message, /not the ALB's addresses/, cidr);
+    }
   });
 });
 
