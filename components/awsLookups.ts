@@ -32,9 +32,22 @@ export interface EksClusterInfo {
   readonly serviceIpv4Cidr?: string;
 }
 
+/**
+ * The cluster's own address space, which no pod should reach by ipBlock (policy rule
+ * cluster-infrastructure): node group subnets (DescribeNodegroup `subnets`), the cluster's subnets
+ * where EKS places the control plane's ENIs (DescribeCluster `resourcesVpcConfig.subnetIds`), and
+ * the pod subnets of custom networking (flash-netpol:cluster.podSubnetIds). Canonical lists.
+ */
+export interface ClusterCidrs {
+  readonly node: string[];
+  readonly controlPlane: string[];
+  readonly pod: string[];
+}
+
 export interface DiscoveredNetwork {
   readonly cluster: EksClusterInfo;
   readonly cidrs: ResolvedCidrs;
+  readonly clusterCidrs: ClusterCidrs;
   /** Each data store's DNS name, where live verification probes it. */
   readonly endpoints: Readonly<Record<"redis" | "postgres" | "mq", string>>;
   /** The subnets behind each CIDR list, for the plan and the stack outputs. */
@@ -150,7 +163,7 @@ async function clusterSubnets(
   cluster: EksClusterInfo,
   nodeGroups: NodeGroupSubnets[],
   scope: AwsScope,
-): Promise<UsedSubnet[]> {
+): Promise<{ used: UsedSubnet[]; cidrs: ClusterCidrs }> {
   const controlPlane = await readSubnets(
     reader,
     cluster.subnetIds,
@@ -165,13 +178,19 @@ async function clusterSubnets(
     "flash-netpol:cluster.podSubnetIds",
     scope,
   );
-  return [
+  const used = [
     ...controlPlane.map((subnet) => ({ subnet, usedBy: `EKS cluster ${cluster.name}` })),
     ...nodeGroups.flatMap((group) =>
       group.subnets.map((subnet) => ({ subnet, usedBy: `EKS node group ${group.nodeGroup}` })),
     ),
     ...pods.map((subnet) => ({ subnet, usedBy: "pod subnet (flash-netpol:cluster.podSubnetIds)" })),
   ];
+  const cidrs: ClusterCidrs = {
+    node: cidrsOf(nodeGroups.flatMap((group) => group.subnets)),
+    controlPlane: cidrsOf(controlPlane),
+    pod: cidrsOf(pods),
+  };
+  return { used, cidrs };
 }
 
 class SharedSubnetError extends pulumi.RunError {}
@@ -237,10 +256,8 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
     checkVpcCni ? readVpcCni(reader, config, scope) : Promise.resolve(undefined),
   ]);
   checkConfiguredAlbInVpc(config, cluster.vpcId, vpc);
-  const used = [
-    ...(await clusterSubnets(reader, config, cluster, nodeGroups, scope)),
-    ...alb.map((subnet) => ({ subnet, usedBy: "the ALB" })),
-  ];
+  const ownSubnets = await clusterSubnets(reader, config, cluster, nodeGroups, scope);
+  const used = [...ownSubnets.used, ...alb.map((subnet) => ({ subnet, usedBy: "the ALB" }))];
   const warnings = checkSharedSubnets(config, { redis, postgres, mq }, used);
   for (const warning of warnings) void pulumi.log.warn(warning);
   return {
@@ -253,6 +270,7 @@ export async function discoverNetwork(config: StackConfig, timeoutMs = 60_000): 
       vpc: canonicalCidrs(vpc),
       payment: canonicalCidrs(config.paymentApi.cidrs),
     },
+    clusterCidrs: ownSubnets.cidrs,
     endpoints: { redis: redis.endpoint, postgres: postgres.endpoint, mq: mq.endpoint },
     subnets: { alb, redis: redis.subnets, postgres: postgres.subnets, mq: mq.subnets },
     vpcCni,

@@ -13,6 +13,23 @@ export const CARRIER_GRADE_NAT_CIDR = "100.64.0.0/10";
 /** Link-local: the instance metadata service hands out the node's IAM credentials here. */
 export const INSTANCE_METADATA_CIDR = "169.254.0.0/16";
 
+/**
+ * Link-local space and the addresses EC2 serves node and pod credentials at: IMDS at
+ * 169.254.169.254 and fd00:ec2::254, the EKS Pod Identity agent at 169.254.170.23 and fd00:ec2::23
+ * (the IPv6 pair lies in ULA space, not in fe80::/10), and IPv4 link-local written as an
+ * IPv4-mapped IPv6 range. AWS docs: "Instance metadata service" endpoints; EKS "Pod Identity agent".
+ */
+export const LINK_LOCAL_CIDRS: readonly string[] = [
+  INSTANCE_METADATA_CIDR,
+  "fe80::/10",
+  "fd00:ec2::254/128",
+  "fd00:ec2::23/128",
+  "::ffff:169.254.0.0/112",
+];
+
+/** Address space that is not the internet: RFC1918, carrier-grade NAT, IPv6 unique local (RFC 4193). */
+export const PRIVATE_CIDRS: readonly string[] = [...RFC1918_CIDRS, CARRIER_GRADE_NAT_CIDR, "fc00::/7"];
+
 /** Ranges public egress always excepts: RFC1918, the carrier-grade NAT space and instance metadata. */
 export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = [
   RFC1918_CIDRS[0]!,

@@ -153,6 +153,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
       rollout: config.rollout,
       breakGlass: config.breakGlass,
       cidrs: this.cidrs,
+      clusterCidrs: network.clusterCidrs,
       endpoints: network.endpoints,
       discoveryWarnings: [...network.warnings],
       policyNames: this.policyNames,

@@ -52,6 +52,8 @@ export const recordedStateSchema = z.object({
   rollout: CONFIG_SCHEMA.rollout,
   breakGlass: z.boolean(),
   cidrs: resolvedCidrs,
+  /** The cluster's node, control-plane and pod subnets (components/awsLookups.ts ClusterCidrs). */
+  clusterCidrs: z.object({ node: cidrList, controlPlane: cidrList, pod: cidrList }),
   /** The data stores' endpoint host names, which verify probes. */
   endpoints: z.object({ redis: z.string(), postgres: z.string(), mq: z.string() }),
   /** Risks the stack accepted in config (allowSharedSubnets): the plan and the pack report them. */

@@ -121,6 +121,7 @@ export function planJson(
     namespace: report.namespace,
     services: report.services,
     cidrs: report.cidrs,
+    clusterCidrs: report.clusterCidrs,
     manifests: report.manifests,
     rollout: report.rollout,
     flowTable: report.flowTable,

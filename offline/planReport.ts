@@ -49,6 +49,8 @@ export interface PlanReport {
   namespace: string;
   services: PlanService[];
   cidrs: ResolvedCidrs;
+  /** The cluster's node, control-plane and pod subnets as discovery found them. */
+  clusterCidrs: RecordedState["clusterCidrs"];
   manifests: NetworkPolicyManifest[];
   flowTable: EffectiveFlow[];
   rollout: StackConfig["rollout"];
@@ -151,6 +153,7 @@ export async function buildPlan(
         port,
       })),
       cidrs: recorded.cidrs,
+      clusterCidrs: recorded.clusterCidrs,
       manifests,
       flowTable: recorded.flowTable,
       rollout: config.rollout,

@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "assert";
 import { loadAwsFixture, type AwsFixture } from "../offline/awsFixtureFile";
-import { mandatoryVerdicts, type PolicyVerdict } from "../offline/policyHarness";
+import { mandatoryVerdicts, stackPackConfigPath, type PolicyVerdict } from "../offline/policyHarness";
+import { loadPolicyPackConfigFile } from "../offline/policyPackConfig";
 import { sharedPolicyHarness } from "../offline/sharedPolicyHarness";
 import { fromRegisteredResources } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
@@ -44,7 +45,29 @@ describe("policy pack: accepted-risks on the program's prod stack @process", fun
       },
     });
     if (run.error !== undefined) throw run.error;
-    const harness = await sharedPolicyHarness({ stack: "prod" });
+    // The pack config states the moved cache's subnets, and accepts them for the cluster rule, as an
+    // operator who accepts the shared subnets would write it (otherwise the stale facts are reported).
+    const packConfig = loadPolicyPackConfigFile(stackPackConfigPath("prod"));
+    if (shared) {
+      const nodeSubnets = ["10.30.16.0/20", "10.30.32.0/20"];
+      const stores = packConfig.get("data-store-egress")!;
+      const storeList = (stores.properties["stores"] as { name: string; cidrs: string[] }[]).map((store) =>
+        store.name === "redis" ? { ...store, cidrs: nodeSubnets } : store,
+      );
+      packConfig.set("data-store-egress", {
+        ...stores,
+        properties: { ...stores.properties, stores: storeList },
+      });
+      const cluster = packConfig.get("cluster-infrastructure")!;
+      packConfig.set("cluster-infrastructure", {
+        ...cluster,
+        properties: {
+          ...cluster.properties,
+          sharedWithDataStores: nodeSubnets.map((cidr) => ({ cidr, ports: [6379] })),
+        },
+      });
+    }
+    const harness = await sharedPolicyHarness({ stack: "prod", packConfig });
     return harness.preview(fromRegisteredResources(run.resources));
   }
 

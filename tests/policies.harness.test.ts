@@ -145,12 +145,16 @@ describe("policy harness: the flash-netpol pack @process", function () {
     assert.deepEqual(harness.info.policies.map((policy) => policy.name).sort(), [
       "accepted-risks",
       "break-glass-active",
+      "cluster-infrastructure",
+      "data-store-egress",
       "dns-egress-kube-dns-only",
       "eks-vpc-cni-lints",
       "eks-vpc-cni-pod-maps",
       "explicit-policy-types",
       "flows-match-flow-table",
       "isolated-workloads-no-ingress",
+      "known-peers-only",
+      "link-local-egress",
       "namespace-default-deny",
       "no-allow-all-peers",
       "pack-config-not-weakened",
@@ -206,25 +210,39 @@ describe("policy harness: the flash-netpol pack @process", function () {
     assert.match(deny[0]!.message, /can't be known during preview/);
   });
 
-  it('break-glass stays advisory under "all": "mandatory" and no-allow-all-peers ignores it', async () => {
+  it('the program\'s own break-glass stays advisory under "all": "mandatory"; the label on another policy exempts nothing', async () => {
     await harness.configure(parsePolicyPackConfig(JSON.stringify({ all: "mandatory" }), "test"));
-    try {
-      const breakGlass = networkPolicyResource(
-        {
-          metadata: {
-            name: "break-glass",
-            namespace: "flash-ticket",
-            labels: { "flash-netpol/break-glass": "true" },
-          },
-          spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
+    // What components/networkPolicies.ts breakGlassPolicy renders, in the stack's namespace.
+    const programs = {
+      metadata: {
+        name: "break-glass-allow-all",
+        namespace: "flash-ticket",
+        labels: {
+          "app.kubernetes.io/managed-by": "pulumi",
+          "app.kubernetes.io/part-of": "flash-netpol",
+          "flash-netpol/break-glass": "true",
         },
-        "prod",
-        "break-glass",
+      },
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress" as const, "Egress" as const],
+        ingress: [{}],
+        egress: [{}],
+      },
+    };
+    try {
+      const verdicts = await harness.analyze(
+        networkPolicyResource(programs, "prod", "break-glass-allow-all"),
       );
-      const verdicts = await harness.analyze(breakGlass);
       assert.deepEqual(
         verdicts.map((verdict) => [verdict.policy, verdict.level, verdict.resource]),
-        [["break-glass-active", "advisory", "NetworkPolicy flash-ticket/break-glass"]],
+        [["break-glass-active", "advisory", "NetworkPolicy flash-ticket/break-glass-allow-all"]],
+      );
+      const renamed = { ...programs, metadata: { ...programs.metadata, name: "break-glass" } };
+      const judged = await harness.analyze(networkPolicyResource(renamed, "prod", "break-glass"));
+      assert.ok(
+        judged.some((verdict) => verdict.policy === "no-allow-all-peers" && verdict.level === "mandatory"),
+        JSON.stringify(judged),
       );
     } finally {
       await harness.configure(path.join(__dirname, "..", "policies", "config", "prod.json"));

@@ -111,4 +111,49 @@ describe("policy pack: pack config facts match what the program discovered", fun
       /dns-egress-kube-dns-only\.nodeLocalAddress in policies\/config\/dev\.json is 169\.254\.20\.10.*none/,
     );
   });
+
+  it("the new rules' facts, each stale in prod's pack config: one mandatory verdict per key, naming it", async () => {
+    const found = await verdicts(
+      { stack: "prod" },
+      packConfig("prod", (config) => {
+        config["public-ingress"]!.albCidrs = ["0.0.0.0/0"];
+        config["link-local-egress"] = { nodeLocalAddress: "169.254.20.11" };
+        config["cluster-infrastructure"]!.nodeCidrs = [];
+        config["data-store-egress"]!.vpcCidrs = ["10.30.0.0/16"];
+        const stores = config["data-store-egress"]!.stores as { name: string; cidrs: string[] }[];
+        stores.find((store) => store.name === "postgres")!.cidrs = ["10.30.0.0/16"];
+        // The services of the flow table, stated in the pack config, plus one the table does not have.
+        config["known-peers-only"] = {
+          workloads: ["flash-gateway", "flash-api", "flash-pay", "anything"].map((app) => ({
+            namespace: "flash-ticket",
+            podLabels: { app },
+          })),
+        };
+        const endpoints = config["public-egress"]!.externalEndpoints as { ports: number[] }[];
+        endpoints[0]!.ports = [443, 22];
+      }),
+    );
+    const keys = [
+      "public-ingress.albCidrs",
+      "link-local-egress.nodeLocalAddress",
+      "cluster-infrastructure.nodeCidrs",
+      "data-store-egress.vpcCidrs",
+      "data-store-egress.stores",
+      "known-peers-only.workloads",
+      "public-egress.externalEndpoints",
+    ];
+    for (const key of keys) {
+      const named = found.filter((verdict) =>
+        verdict.message.includes(`${key} in policies/config/prod.json`),
+      );
+      assert.equal(named.length, 1, `${key}: ${JSON.stringify(found.map((verdict) => verdict.message))}`);
+      assert.equal(named[0]!.level, "mandatory");
+    }
+    assert.equal(found.length, keys.length);
+    // fixtures/aws/prod.json: the node group flash-prod-general's three private subnets.
+    assert.match(
+      found.map((verdict) => verdict.message).join("\n"),
+      /cluster-infrastructure\.nodeCidrs in policies\/config\/prod\.json is \[\], but the program discovered the node group subnets as \[10\.30\.16\.0\/20, 10\.30\.32\.0\/20, 10\.30\.48\.0\/20\]/,
+    );
+  });
 });

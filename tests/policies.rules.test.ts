@@ -155,7 +155,7 @@ describe("policy rules, called directly", () => {
     assert.equal(runRule(dnsEgressKubeDnsOnly, nodeLocal, { nodeLocalAddress: "169.254.20.11" }).length, 1);
   });
 
-  it("no-allow-all-peers honours its allow-list and skips break-glass policies", () => {
+  it("no-allow-all-peers honours its allow-list; the break-glass label alone exempts nothing", () => {
     const open: NetworkPolicyView = {
       metadata: { name: "public-web", namespace: "edge" },
       spec: {
@@ -174,7 +174,8 @@ describe("policy rules, called directly", () => {
       ...open,
       metadata: { ...open.metadata, labels: { "flash-netpol/break-glass": "true" } },
     };
-    assert.deepEqual(runRule(noAllowAllPeers, breakGlass), []);
+    // Not the program's own break-glass (name, namespace, spec): judged like any policy.
+    assert.equal(runRule(noAllowAllPeers, breakGlass).length, 1);
   });
 
   it("explicit-policy-types reports missing types and rules of a type not listed", () => {

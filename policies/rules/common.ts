@@ -1,6 +1,7 @@
 /**
- * What every rule shares: the violation message format, reporting at a fixed level, and the guard
- * that hands a resource rule only NetworkPolicies (and never the break-glass policy).
+ * What every rule shares: the violation message format, reporting at a fixed level, the config
+ * parse, and the guard that hands a resource rule only NetworkPolicies (and never the program's own
+ * break-glass policy). `networkPolicyRule` puts them together so a rule module holds only its check.
  */
 import type {
   EnforcementLevel,
@@ -9,9 +10,12 @@ import type {
   ReportViolation,
   ResourceValidation,
   ResourceValidationArgs,
+  ResourceValidationPolicy,
 } from "@pulumi/policy";
 import { z } from "zod";
-import { describePolicy, isBreakGlass, type NetworkPolicyView } from "./k8s";
+import { isProgramsBreakGlass } from "./breakGlassExemption";
+import { describePolicy, type NetworkPolicyView } from "./k8s";
+import { notingPackFact, type PackFacts } from "./packFacts";
 import { NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
 
 export interface Violation {
@@ -74,8 +78,10 @@ export interface PolicyUnderCheck {
 }
 
 /**
- * A resource validation that sees only NetworkPolicies. Policies labelled break-glass are skipped:
- * an emergency allow-all must never be blocked, and `break-glass-active` reports it (advisory).
+ * A resource validation that sees only NetworkPolicies. The program's own break-glass policy is
+ * skipped: an emergency allow-all must never be blocked, and `break-glass-active` reports it
+ * (advisory). Any other policy carrying the label is judged like every policy
+ * (breakGlassExemption.ts says why the label alone proves nothing).
  */
 export function networkPolicyValidation(
   check: (target: PolicyUnderCheck) => Violation[],
@@ -84,7 +90,7 @@ export function networkPolicyValidation(
   return (args, reportViolation) => {
     if (args.type !== NETWORK_POLICY_TYPE) return;
     const policy = args.props as NetworkPolicyView;
-    if (isBreakGlass(policy)) return;
+    if (isProgramsBreakGlass(policy, args.provider)) return;
     const resource = describePolicy(policy, args.name, args.provider);
     for (const found of check({ policy, resource, provider: args.provider, args })) {
       report(reportViolation, description, found);
@@ -138,7 +144,8 @@ export function parseRuleConfig<S extends z.ZodType>(
   given: unknown,
   policyName: string,
 ): z.output<S> {
-  const text = JSON.stringify(given ?? {});
+  // Defaults may derive from the stack config the pack was handed (PULUMI_CONFIG): part of the key.
+  const text = `${JSON.stringify(given ?? {})}\u0000${process.env.PULUMI_CONFIG ?? ""}`;
   let bySchema = parsedConfigs.get(schema);
   if (bySchema === undefined) {
     bySchema = new Map();
@@ -156,4 +163,40 @@ export function parseRuleConfig<S extends z.ZodType>(
   if (bySchema.size >= PARSED_CONFIGS_LIMIT) bySchema.clear();
   bySchema.set(text, result.data);
   return result.data;
+}
+
+/** A NetworkPolicy rule: its name, text, zod config, the facts it states and its check. */
+export interface NetworkPolicyRule<S extends z.ZodObject> {
+  name: string;
+  description: string;
+  config: S;
+  enforcementLevel?: EnforcementLevel;
+  /** The account facts this rule's config states, for flows-match-flow-table to compare (packFacts.ts). */
+  facts?: (config: z.output<S>) => PackFacts;
+  check: (target: PolicyUnderCheck & { config: z.output<S> }) => Violation[];
+}
+
+/**
+ * The preamble every NetworkPolicy rule repeats, once: the configSchema derived from the zod
+ * config, the config parsed (defaults applied, a clear error naming the rule otherwise), the facts
+ * noted on every call, the NetworkPolicy and break-glass guard, and reporting in one message shape.
+ */
+export function networkPolicyRule<S extends z.ZodObject>(
+  rule: NetworkPolicyRule<S>,
+): ResourceValidationPolicy {
+  const configOf = (args: ResourceValidationArgs) =>
+    parseRuleConfig(rule.config, args.getConfig(), rule.name);
+  const validate = networkPolicyValidation(
+    (target) => rule.check({ ...target, config: configOf(target.args) }),
+    rule.description,
+  );
+  const facts = rule.facts;
+  return {
+    name: rule.name,
+    description: rule.description,
+    ...(rule.enforcementLevel === undefined ? {} : { enforcementLevel: rule.enforcementLevel }),
+    configSchema: configSchemaOf(rule.config),
+    validateResource:
+      facts === undefined ? validate : notingPackFact((args) => facts(configOf(args)), validate),
+  };
 }

@@ -4,23 +4,15 @@
  * forge by labelling another namespace) or to the NodeLocal DNSCache address, and always on both
  * UDP and TCP (TCP carries truncated answers; without it large lookups fail intermittently).
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
 import {
   KUBE_DNS_NAMESPACE,
   KUBE_DNS_POD_LABELS,
   NAMESPACE_NAME_LABEL,
 } from "../../components/networkPolicies";
 import { z } from "zod";
+import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import {
-  configSchemaOf,
-  networkPolicyValidation,
-  parseRuleConfig,
-  violation,
-  type Violation,
-} from "./common";
 import { portCovers, protocolOf, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
-import { notingPackFact } from "./packFacts";
 
 export const NAME = "dns-egress-kube-dns-only";
 export const DESCRIPTION =
@@ -28,7 +20,13 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The NodeLocal DNSCache link-local address, when the cluster runs it (e.g. 169.254.20.10). */
-  nodeLocalAddress: weakensWhen(z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/), "changes").optional(),
+  nodeLocalAddress: weakensWhen(
+    z
+      .string()
+      .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/)
+      .optional(),
+    "changes",
+  ),
 });
 export type DnsEgressConfig = z.output<typeof CONFIG>;
 
@@ -62,61 +60,55 @@ function peerProblem(peer: PeerView, config: DnsEgressConfig): string | undefine
   return undefined;
 }
 
-export const dnsEgressKubeDnsOnly: ResourceValidationPolicy = {
+export const dnsEgressKubeDnsOnly = networkPolicyRule({
   name: NAME,
   description: DESCRIPTION,
-  configSchema: configSchemaOf(CONFIG),
-  validateResource: notingPackFact(
-    (args) => ({
-      "dns-egress-kube-dns-only.nodeLocalAddress":
-        parseRuleConfig(CONFIG, args.getConfig(), NAME).nodeLocalAddress ?? null,
-    }),
-    networkPolicyValidation(({ policy, resource, args }) => {
-      const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
-      const allowedPeers =
-        `{namespaceSelector: {matchLabels: {${NAMESPACE_NAME_LABEL}: ${KUBE_DNS_NAMESPACE}}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}` +
-        (config.nodeLocalAddress === undefined ? "" : ` or {ipBlock: {cidr: ${config.nodeLocalAddress}/32}}`);
-      const found: Violation[] = [];
-      for (const located of rulesOf(policy)) {
-        if (located.direction !== "egress") continue;
-        const dnsPorts = (located.rule.ports ?? []).filter((port) => portCovers(port, DNS_PORT));
-        if (dnsPorts.length === 0) continue;
-        const where = rulePath(located);
-        const peers = located.peers ?? [];
-        if (!located.hasPeersKey || peers.length === 0) {
+  config: CONFIG,
+  facts: (config) => ({ "dns-egress-kube-dns-only.nodeLocalAddress": config.nodeLocalAddress ?? null }),
+  check: ({ policy, resource, config }) => {
+    const allowedPeers =
+      `{namespaceSelector: {matchLabels: {${NAMESPACE_NAME_LABEL}: ${KUBE_DNS_NAMESPACE}}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}` +
+      (config.nodeLocalAddress === undefined ? "" : ` or {ipBlock: {cidr: ${config.nodeLocalAddress}/32}}`);
+    const found: Violation[] = [];
+    for (const located of rulesOf(policy)) {
+      if (located.direction !== "egress") continue;
+      const dnsPorts = (located.rule.ports ?? []).filter((port) => portCovers(port, DNS_PORT));
+      if (dnsPorts.length === 0) continue;
+      const where = rulePath(located);
+      const peers = located.peers ?? [];
+      if (!located.hasPeersKey || peers.length === 0) {
+        found.push({
+          message: violation(
+            resource,
+            `${where} allows port 53 to every destination`,
+            `set ${where}.to to ${allowedPeers}`,
+          ),
+        });
+      }
+      peers.forEach((peer, index) => {
+        const problem = peerProblem(peer, config);
+        if (problem !== undefined) {
           found.push({
             message: violation(
               resource,
-              `${where} allows port 53 to every destination`,
+              `${where}.to[${index}] ${problem}`,
               `set ${where}.to to ${allowedPeers}`,
             ),
           });
         }
-        peers.forEach((peer, index) => {
-          const problem = peerProblem(peer, config);
-          if (problem !== undefined) {
-            found.push({
-              message: violation(
-                resource,
-                `${where}.to[${index}] ${problem}`,
-                `set ${where}.to to ${allowedPeers}`,
-              ),
-            });
-          }
+      });
+      const protocols = new Set(dnsPorts.map(protocolOf));
+      const missing = ["UDP", "TCP"].filter((protocol) => !protocols.has(protocol));
+      if (missing.length > 0) {
+        found.push({
+          message: violation(
+            resource,
+            `${where} allows DNS on ${[...protocols].join(", ")} but not ${missing.join(", ")}`,
+            `list port 53 with both protocol UDP and protocol TCP in ${where}.ports (TCP carries truncated answers)`,
+          ),
         });
-        const protocols = new Set(dnsPorts.map(protocolOf));
-        const missing = ["UDP", "TCP"].filter((protocol) => !protocols.has(protocol));
-        if (missing.length > 0) {
-          found.push({
-            message: violation(
-              resource,
-              `${where} allows DNS on ${[...protocols].join(", ")} but not ${missing.join(", ")}`,
-              `list port 53 with both protocol UDP and protocol TCP in ${where}.ports (TCP carries truncated answers)`,
-            ),
-          });
-        }
       }
-      return found;
-    }, DESCRIPTION),
-  ),
-};
+    }
+    return found;
+  },
+});

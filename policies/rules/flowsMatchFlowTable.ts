@@ -7,13 +7,16 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { checkFlowsAgainstTable } from "../../analyzer/flash";
-import { canonicalCidrs } from "../../components/cidrs";
 import { COMPONENT_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
-import { z } from "zod";
 import { recordedStateSchema } from "../../components/recordedState";
 import { report, violation, type Violation } from "./common";
-import { notedPackFacts, type AlbTargetFact, type PackFacts } from "./packFacts";
-import { isBreakGlass, namespaceOf, type NetworkPolicyView } from "./k8s";
+import { notedPackFacts, type PackFacts } from "./packFacts";
+import { checkPackFacts } from "./packFactsCheck";
+
+export { checkPackFacts };
+import { isProgramsBreakGlass } from "./breakGlassExemption";
+import { namespaceOf, type NetworkPolicyView } from "./k8s";
+import { stackNamespace } from "./stackConfig";
 
 export const NAME = "flows-match-flow-table";
 export const DESCRIPTION =
@@ -22,117 +25,6 @@ export const DESCRIPTION =
 function policyKey(resource: PolicyResource): string {
   const policy = resource.props as NetworkPolicyView;
   return `${namespaceOf(policy, resource.provider)}/${policy.metadata?.name ?? resource.name}`;
-}
-
-const listed = (values: readonly string[]) => `[${values.join(", ")}]`;
-
-/** The recorded facts the pack config repeats; each compared only when the component recorded it. */
-const recordedFacts = recordedStateSchema
-  .pick({
-    namespace: true,
-    services: true,
-    flowTable: true,
-    cidrs: true,
-    serviceIpv4Cidr: true,
-    nodeLocalDnsAddress: true,
-  })
-  .partial();
-type RecordedFacts = z.output<typeof recordedFacts>;
-
-/** The services the recorded flow table lets `alb` reach, with their recorded labels and port. */
-function albTargetsOf(recorded: RecordedFacts): AlbTargetFact[] | undefined {
-  const { namespace, services, flowTable } = recorded;
-  if (namespace === undefined || services === undefined || flowTable === undefined) return undefined;
-  return flowTable
-    .filter((flow) => flow.from === "alb" && Object.prototype.hasOwnProperty.call(services, flow.to))
-    .map((flow) => {
-      const service = services[flow.to as keyof typeof services];
-      return { namespace, podLabels: service.podLabels, port: service.port };
-    });
-}
-
-function describeAlbTargets(targets: readonly AlbTargetFact[]): string {
-  const canonical = targets.map((target) =>
-    JSON.stringify([
-      target.namespace,
-      Object.entries(target.podLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      target.port,
-    ]),
-  );
-  return listed([...new Set(canonical)].sort());
-}
-
-/**
- * Where the pack config states a fact the component recorded (discovered VPC CIDRs and service CIDR,
- * the configured NodeLocal address) and the two disagree, the pack's other rules judge by a wrong
- * fact: one violation per fact, naming both values and the file to fix.
- */
-export function checkPackFacts(component: PolicyResource, facts: PackFacts): Violation[] {
-  const parsed = recordedFacts.safeParse(component.props);
-  // Unreadable state is reported by the flow check as an unavailable model; no fact to compare then.
-  if (!parsed.success) return [];
-  const recorded = parsed.data;
-  // urn:pulumi:<stack>::<project>::...; each stack has its pack config file of the same name.
-  const file = `policies/config/${component.urn.split("::")[0]!.split(":").at(-1)}.json`;
-  const found: Violation[] = [];
-  const compare = (
-    key: keyof PackFacts,
-    configured: string,
-    discovered: string,
-    how: string,
-    fix: string,
-  ) => {
-    if (configured === discovered) return;
-    found.push({
-      message: violation(
-        "Stack",
-        `${key} in ${file} is ${configured}, but the program ${how} ${discovered}, so the pack judges the policies by a wrong fact`,
-        `set ${key} in ${file} to ${fix}`,
-      ),
-      urn: component.urn,
-    });
-  };
-  for (const key of ["public-egress.vpcCidrs", "public-ingress.vpcCidrs"] as const) {
-    const vpc = facts[key];
-    if (vpc === undefined || recorded.cidrs?.vpc === undefined) continue;
-    const discovered = listed(canonicalCidrs(recorded.cidrs.vpc));
-    compare(key, listed(canonicalCidrs(vpc)), discovered, "discovered", discovered);
-  }
-  const albTargets = facts["public-ingress.albTargets"];
-  const fromTable = albTargetsOf(recorded);
-  if (albTargets !== undefined && fromTable !== undefined) {
-    const expected = describeAlbTargets(fromTable);
-    compare(
-      "public-ingress.albTargets",
-      describeAlbTargets(albTargets),
-      expected,
-      "lets the ALB reach (flow table, flash-netpol:services)",
-      JSON.stringify(fromTable),
-    );
-  }
-  const service = facts["eks-vpc-cni-lints.serviceCidrs"];
-  if (service !== undefined && recorded.serviceIpv4Cidr) {
-    const discovered = listed([recorded.serviceIpv4Cidr]);
-    compare(
-      "eks-vpc-cni-lints.serviceCidrs",
-      listed(canonicalCidrs(service)),
-      discovered,
-      "discovered the cluster's service CIDR",
-      discovered,
-    );
-  }
-  const nodeLocal = facts["dns-egress-kube-dns-only.nodeLocalAddress"];
-  if (nodeLocal !== undefined) {
-    const configured = recorded.nodeLocalDnsAddress ?? null;
-    compare(
-      "dns-egress-kube-dns-only.nodeLocalAddress",
-      nodeLocal ?? "none",
-      configured ?? "none",
-      "is configured (flash-netpol:dns.nodeLocalAddress) with",
-      configured ?? "nothing (remove the key)",
-    );
-  }
-  return found;
 }
 
 export function checkStack(resources: readonly PolicyResource[], facts: PackFacts = {}) {
@@ -150,16 +42,22 @@ function checkFlows(
   component: PolicyResource,
   byKey: Map<string, PolicyResource>,
 ): Violation[] {
+  // The namespace the component recorded deploying to; the stack config's when it recorded none.
+  const recorded = recordedStateSchema.pick({ namespace: true }).safeParse(component.props);
+  const namespace = (recorded.success ? recorded.data.namespace : undefined) ?? stackNamespace();
   return checkFlowsAgainstTable(
     policies.map((resource) => resource.props),
     component?.props,
   ).map((found) => {
     const culprits = found.policies.map((key) => byKey.get(key)).filter((resource) => resource !== undefined);
-    // An emergency allow-all must never block a deployment; break-glass-active already reports it.
+    // The program's own emergency allow-all must never block a deployment; break-glass-active
+    // already reports it. Any other policy with the label is judged (breakGlassExemption.ts).
     const onlyBreakGlass =
       found.kind === "exposure" &&
       culprits.length > 0 &&
-      culprits.every((resource) => isBreakGlass(resource.props as NetworkPolicyView));
+      culprits.every((resource) =>
+        isProgramsBreakGlass(resource.props as NetworkPolicyView, resource.provider, namespace),
+      );
     // One resource per message (the pack's shape); the analyzer's text names any others involved.
     const subject = found.policies[0] !== undefined ? `NetworkPolicy ${found.policies[0]}` : "Stack";
     return {

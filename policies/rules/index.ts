@@ -2,6 +2,10 @@
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { acceptedRisks } from "./acceptedRisks";
 import { breakGlassActive } from "./breakGlass";
+import { clusterInfrastructure } from "./clusterInfrastructure";
+import { dataStoreEgress } from "./dataStoreEgress";
+import { knownPeersOnly } from "./knownPeersOnly";
+import { linkLocalEgress } from "./linkLocalEgress";
 import { dnsEgressKubeDnsOnly } from "./dnsEgress";
 import { eksVpcCniLints } from "./eksVpcCniLints";
 import { eksVpcCniPodMaps } from "./eksVpcCniPodMaps";
@@ -28,6 +32,10 @@ export const RULES: Policies = [
   portsExplicit,
   publicEgress,
   publicIngress,
+  linkLocalEgress,
+  knownPeersOnly,
+  clusterInfrastructure,
+  dataStoreEgress,
   dnsEgressKubeDnsOnly,
   explicitPolicyTypes,
   isolatedWorkloadsNoIngress,

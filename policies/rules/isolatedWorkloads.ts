@@ -8,45 +8,22 @@
  * hands the pack process as its PULUMI_CONFIG (project config merged in). Pack config may still
  * list `isolated` workloads itself, e.g. for another project's manifests.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { compileLabelSelector } from "../../analyzer/labelSelector";
 import type { SelectorOperator } from "../../analyzer/model";
-import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../components/config";
-import { declareFlows, isolatedServices } from "../../components/flowTable";
+import { isolatedServices } from "../../components/flowTable";
 import { z } from "zod";
+import { networkPolicyRule, violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { configSchemaOf, networkPolicyValidation, parseRuleConfig, violation } from "./common";
 import { namespaceOf, type Selector } from "./k8s";
+import { packStackConfig, stackFlowTableOf } from "./stackConfig";
+import { workloadSchema, type Workload } from "./workloads";
 
 export const NAME = "isolated-workloads-no-ingress";
 export const DESCRIPTION =
   "Workloads the flow table isolates (no inbound flow, e.g. the pay worker) are the target of no ingress allow.";
 
-const isolatedWorkload = z.strictObject({
-  namespace: z.string().min(1),
-  // An empty label set would stand for every pod; stated to the JSON Schema too, which has no refine.
-  podLabels: z
-    .record(z.string(), z.string())
-    .refine((labels) => Object.keys(labels).length > 0, "at least one label")
-    .meta({ minProperties: 1 }),
-});
-export type IsolatedWorkload = z.output<typeof isolatedWorkload>;
-
-function parsedKey<T>(
-  stackConfig: Readonly<Record<string, string>>,
-  key: keyof typeof CONFIG_SCHEMA,
-  structured: boolean,
-): T | undefined {
-  const text = stackConfig[`${CONFIG_NAMESPACE}:${key}`];
-  let value: unknown = text;
-  try {
-    if (structured && text !== undefined) value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = CONFIG_SCHEMA[key].safeParse(value);
-  return parsed.success ? (parsed.data as T) : undefined;
-}
+const isolatedWorkload = workloadSchema;
+export type IsolatedWorkload = Workload;
 
 /**
  * The services the stack's flow table gives no inbound flow, with their namespace and pod labels,
@@ -54,32 +31,19 @@ function parsedKey<T>(
  * no valid table: another project using the pack, or a config the program itself refuses.
  */
 export function isolatedWorkloadsOf(stackConfig: Readonly<Record<string, string>>): IsolatedWorkload[] {
-  type Services = Record<string, { podLabels: Record<string, string> }>;
-  const services = parsedKey<Services>(stackConfig, "services", true);
-  const flows = parsedKey<Parameters<typeof declareFlows>[0]>(stackConfig, "flows", true);
-  const namespace = parsedKey<string>(stackConfig, "namespace", false);
-  if (services === undefined || flows === undefined || namespace === undefined) return [];
-  const declared = declareFlows(flows, Object.keys(services));
-  if (declared.problems.length > 0) return [];
-  return isolatedServices(Object.keys(services), declared.flows).map((service) => ({
-    namespace,
-    podLabels: { ...services[service]!.podLabels },
+  const table = stackFlowTableOf(stackConfig);
+  if (table === undefined) return [];
+  return isolatedServices(Object.keys(table.services), table.flows).map((service) => ({
+    namespace: table.namespace,
+    podLabels: { ...table.services[service]!.podLabels },
   }));
-}
-
-/** The stack's config as the CLI hands it to the pack process (PULUMI_CONFIG, see docs/fidelity/config.md). */
-function packStackConfig(): Record<string, string> {
-  try {
-    return JSON.parse(process.env.PULUMI_CONFIG ?? "{}") as Record<string, string>;
-  } catch {
-    return {};
-  }
 }
 
 export const CONFIG = z.object({
   /** Derived from the stack's flow table: `pulumi preview` hands the pack the stack's config. */
-  isolated: weakensWhen(z.array(isolatedWorkload), "shrinks").default(() =>
-    isolatedWorkloadsOf(packStackConfig()),
+  isolated: weakensWhen(
+    z.array(isolatedWorkload).default(() => isolatedWorkloadsOf(packStackConfig())),
+    "shrinks",
   ),
 });
 export type IsolatedWorkloadsConfig = z.output<typeof CONFIG>;
@@ -113,12 +77,11 @@ export function couldSelect(
   })(labels);
 }
 
-export const isolatedWorkloadsNoIngress: ResourceValidationPolicy = {
+export const isolatedWorkloadsNoIngress = networkPolicyRule({
   name: NAME,
   description: DESCRIPTION,
-  configSchema: configSchemaOf(CONFIG),
-  validateResource: networkPolicyValidation(({ policy, resource, provider, args }) => {
-    const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
+  config: CONFIG,
+  check: ({ policy, resource, provider, config }) => {
     const ingress = policy.spec?.ingress ?? [];
     if (ingress.length === 0) return [];
     const namespace = namespaceOf(policy, provider);
@@ -136,5 +99,5 @@ export const isolatedWorkloadsNoIngress: ResourceValidationPolicy = {
             `(the flow table gives this workload no inbound flow)`,
         ),
       }));
-  }, DESCRIPTION),
-};
+  },
+});

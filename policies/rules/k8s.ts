@@ -14,8 +14,10 @@ import type {
   NetworkPolicyPort,
 } from "../../analyzer/model";
 
+import { BREAK_GLASS_LABEL } from "../../components/networkPolicies";
+
 /** Set by the program on the emergency allow-all policy; see rule `break-glass-active`. */
-export const BREAK_GLASS_LABEL = "flash-netpol/break-glass";
+export { BREAK_GLASS_LABEL };
 
 /**
  * The analyzer's NetworkPolicy (analyzer/model.ts, the one definition), as the engine may send it:
@@ -82,6 +84,7 @@ export function describePolicy(
   return `NetworkPolicy ${namespaceOf(policy, provider)}/${policy.metadata?.name ?? fallbackName}`;
 }
 
+/** Carries the break-glass label; whether it is the program's own policy is breakGlassExemption.ts's question. */
 export function isBreakGlass(policy: NetworkPolicyView): boolean {
   return policy.metadata?.labels?.[BREAK_GLASS_LABEL] === "true";
 }
@@ -108,4 +111,63 @@ export function portCovers(port: PortView, target: number): boolean {
   if (typeof port.port !== "number") return false;
   if (port.endPort !== undefined) return port.port <= target && target <= port.endPort;
   return port.port === target;
+}
+
+export function describePort(port: PortView): string {
+  const range =
+    port.endPort !== undefined ? `${String(port.port)}-${port.endPort}` : String(port.port ?? "every port");
+  return `${range}/${protocolOf(port)}`;
+}
+
+export function describePorts(ports: readonly PortView[]): string {
+  return ports.length === 0 ? "every port" : ports.map(describePort).join(", ");
+}
+
+export interface AllowedPort {
+  readonly port: number;
+  readonly protocol: string;
+}
+
+/**
+ * The entries of `ports` that are not one of `allowed` (a single numbered port, its protocol; a
+ * range or a named port is never allowed). An empty list means every port: then all of `ports` is
+ * nothing is returned for it: the caller treats `ports.length === 0` (every port) itself.
+ */
+export function portsOutside(ports: readonly PortView[], allowed: readonly AllowedPort[]): PortView[] {
+  return ports.filter(
+    (entry) =>
+      typeof entry.port !== "number" ||
+      entry.endPort !== undefined ||
+      !allowed.some((candidate) => candidate.port === entry.port && candidate.protocol === protocolOf(entry)),
+  );
+}
+
+/** An ipBlock a rule's peers amount to, with where it is written. */
+export interface LocatedBlock {
+  cidr: string;
+  except: readonly string[];
+  /** `spec.egress[1].to[0].ipBlock`, or `spec.egress[1].to` for a rule that allows every address. */
+  where: string;
+}
+
+/**
+ * The address ranges an egress rule reaches: its ipBlocks, and for a rule with no `to`, an empty
+ * `to` or a `{}` peer every address (0.0.0.0/0 and ::/0), which reaches link-local space and the
+ * nodes as surely as an ipBlock does. (no-allow-all-peers refuses those forms too, but it has an
+ * allow list; the credential and node rules do not rely on it.)
+ */
+export function egressBlocksOf(located: LocatedRule): LocatedBlock[] {
+  const field = `${rulePath(located)}.to`;
+  const peers = located.peers ?? [];
+  const everything = (where: string): LocatedBlock[] => [
+    { cidr: "0.0.0.0/0", except: [], where },
+    { cidr: "::/0", except: [], where },
+  ];
+  if (!located.hasPeersKey || peers.length === 0) return everything(field);
+  return peers.flatMap((peer, index) => {
+    if (isEmptyPeer(peer)) return everything(`${field}[${index}]`);
+    const cidr = peer.ipBlock?.cidr;
+    if (cidr === undefined) return [];
+    return [{ cidr, except: peer.ipBlock?.except ?? [], where: `${field}[${index}].ipBlock` }];
+  });
 }

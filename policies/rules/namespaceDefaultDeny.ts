@@ -9,8 +9,8 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
-import { weakensWhen } from "./configStrictness";
 import { configSchemaOf, parseRuleConfig, report, violation, type Violation } from "./common";
+import { weakensWhen } from "./configStrictness";
 import { isEmptySelector, namespaceOf, type NetworkPolicyView } from "./k8s";
 import { NAMESPACE_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
 
@@ -22,13 +22,14 @@ const dns1123Label = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
 const rolloutExemption = z.strictObject({
   namespace: dns1123Label,
   /** Last day (UTC, inclusive) the exemption holds, YYYY-MM-DD. */
-  until: weakensWhen(z.string().regex(/^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/), "later"),
+  until: z.string().regex(/^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/),
   reason: weakensWhen(z.string().min(1), "never"),
 });
 export const CONFIG = z.object({
-  applicationNamespaces: weakensWhen(z.array(dns1123Label), "shrinks").default(["flash-ticket"]),
-  exemptions: weakensWhen(z.array(rolloutExemption), "grows").default([]),
+  applicationNamespaces: weakensWhen(z.array(dns1123Label).default(["flash-ticket"]), "shrinks"),
+  exemptions: weakensWhen(z.array(rolloutExemption).default([]), "later"),
 });
+export type RolloutExemption = z.output<typeof rolloutExemption>;
 export type NamespaceDefaultDenyConfig = z.output<typeof CONFIG>;
 export const DEFAULT_CONFIG: NamespaceDefaultDenyConfig = CONFIG.parse({});
 

@@ -3,16 +3,9 @@
  * peer or `namespaceSelector: {}` each open the pod to every source or destination (the last to
  * every namespace), which is what zero trust exists to prevent.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
+import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import {
-  configSchemaOf,
-  networkPolicyValidation,
-  parseRuleConfig,
-  violation,
-  type Violation,
-} from "./common";
 import { isEmptyPeer, isEmptySelector, namespaceOf, rulePath, rulesOf } from "./k8s";
 
 export const NAME = "no-allow-all-peers";
@@ -21,15 +14,15 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** Policies allowed to open to everyone, as "namespace/name". */
-  allowList: weakensWhen(z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)), "grows").default([]),
+  allowList: weakensWhen(z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)).default([]), "grows"),
 });
+export type NoAllowAllPeersConfig = z.output<typeof CONFIG>;
 
-export const noAllowAllPeers: ResourceValidationPolicy = {
+export const noAllowAllPeers = networkPolicyRule({
   name: NAME,
   description: DESCRIPTION,
-  configSchema: configSchemaOf(CONFIG),
-  validateResource: networkPolicyValidation(({ policy, resource, provider, args }) => {
-    const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
+  config: CONFIG,
+  check: ({ policy, resource, provider, args, config }) => {
     const key = `${namespaceOf(policy, provider)}/${policy.metadata?.name ?? args.name}`;
     if (config.allowList.includes(key)) return [];
     const found: Violation[] = [];
@@ -74,5 +67,5 @@ export const noAllowAllPeers: ResourceValidationPolicy = {
       });
     }
     return found;
-  }, DESCRIPTION),
-};
+  },
+});

@@ -19,6 +19,19 @@ export interface AlbTargetFact {
   readonly port: number;
 }
 
+export interface WorkloadFact {
+  readonly namespace: string;
+  readonly podLabels: Readonly<Record<string, string>>;
+}
+
+/** A data store or external endpoint as a rule's config states it: where, which ports, who may call. */
+export interface DestinationFact {
+  readonly name: string;
+  readonly cidrs: readonly string[];
+  readonly ports: readonly number[];
+  readonly callers: readonly WorkloadFact[];
+}
+
 export interface PackFacts {
   "public-egress.vpcCidrs"?: readonly string[];
   "public-ingress.vpcCidrs"?: readonly string[];
@@ -27,6 +40,15 @@ export interface PackFacts {
   "eks-vpc-cni-lints.serviceCidrs"?: readonly string[];
   /** null: the config names no NodeLocal address. */
   "dns-egress-kube-dns-only.nodeLocalAddress"?: string | null;
+  "link-local-egress.nodeLocalAddress"?: string | null;
+  "public-ingress.albCidrs"?: readonly string[];
+  "public-egress.externalEndpoints"?: readonly DestinationFact[];
+  "known-peers-only.workloads"?: readonly WorkloadFact[];
+  "cluster-infrastructure.nodeCidrs"?: readonly string[];
+  "cluster-infrastructure.controlPlaneCidrs"?: readonly string[];
+  "cluster-infrastructure.podCidrs"?: readonly string[];
+  "data-store-egress.vpcCidrs"?: readonly string[];
+  "data-store-egress.stores"?: readonly DestinationFact[];
 }
 
 const noted: PackFacts = {};

@@ -1,20 +1,19 @@
 /**
- * public-egress: an ipBlock wider than the VPC reaches the internet, so it may only carry the
- * allowed ports (HTTPS by default) and must except everything private: RFC1918, the VPC CIDRs and
- * 169.254.0.0/16, where the instance metadata service hands out the node's IAM credentials.
+ * public-egress: egress to the internet only to the declared external endpoints (today
+ * flash-netpol:paymentApi), within their ranges, on their ports, from the services the flow table
+ * lets call them: an allow-list, so a /16 on 443 from flash-api or a /3 on 22 is refused, whatever
+ * else the block looks like (exfiltration, a command-and-control channel). Besides, an ipBlock wider
+ * than the VPC may only carry the allowed ports (HTTPS by default) and must except everything
+ * private: RFC1918, the VPC CIDRs and 169.254.0.0/16, where the instance metadata service hands out
+ * the node's IAM credentials.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
+import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import {
-  configSchemaOf,
-  networkPolicyValidation,
-  parseRuleConfig,
-  violation,
-  type Violation,
-} from "./common";
-import {
   INSTANCE_METADATA_CIDR,
+  LINK_LOCAL_CIDRS,
+  PRIVATE_CIDRS,
   RFC1918_CIDRS,
   cidrContains,
   isExcepted,
@@ -23,16 +22,48 @@ import {
   sameFamily,
   strictlyContains,
 } from "../../components/cidrs";
-import { rulePath, rulesOf, type PortView } from "./k8s";
-import { notingPackFact } from "./packFacts";
+import {
+  describePort,
+  describePorts,
+  namespaceOf,
+  portsOutside,
+  rulePath,
+  rulesOf,
+  type PortView,
+} from "./k8s";
+import { stackCallersOf } from "./stackConfig";
+import { describeWorkloads, pinnedWorkload, workloadSchema } from "./workloads";
 
 export const NAME = "public-egress";
 export const DESCRIPTION =
-  "Egress to an ipBlock wider than the VPC only on the allowed ports, always excepting RFC1918, the VPC CIDRs and 169.254.0.0/16.";
+  "Egress to public addresses only to a declared external endpoint's ranges and ports, from its callers; an ipBlock wider than the VPC only on the allowed ports, always excepting RFC1918, the VPC CIDRs and 169.254.0.0/16.";
+
+const cidrText = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/);
+const port = z.number().int().min(1).max(65535);
+
+const externalEndpoint = z.strictObject({
+  name: z.string().min(1),
+  /** flash-netpol:paymentApi.cidrs (the provider's published ranges). */
+  cidrs: weakensWhen(z.array(cidrText).min(1), "grows"),
+  /** flash-netpol:paymentApi.ports (TCP). */
+  ports: weakensWhen(z.array(port).min(1), "grows"),
+  /** The services the flow table lets call the endpoint; by default those of the stack's flow table. */
+  callers: weakensWhen(z.array(workloadSchema).optional(), "grows"),
+});
+export type ExternalEndpointFact = z.output<typeof externalEndpoint>;
 
 export const CONFIG = z.object({
-  vpcCidrs: weakensWhen(z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)), "changes").default([]),
-  allowedPorts: weakensWhen(z.array(z.number().int().min(1).max(65535)).min(1), "grows").default([443]),
+  vpcCidrs: weakensWhen(z.array(cidrText).default([]), "changes"),
+  allowedPorts: weakensWhen(z.array(port).min(1).default([443]), "grows"),
+  /** The only public destinations; none by default, so nothing public is reachable unless declared. */
+  externalEndpoints: weakensWhen(z.array(externalEndpoint).default([]), "grows"),
+});
+export type PublicEgressConfig = z.output<typeof CONFIG>;
+
+/** The endpoint with its callers: as configured, else from the stack's flow table. */
+const withCallers = (endpoint: z.output<typeof externalEndpoint>) => ({
+  ...endpoint,
+  callers: endpoint.callers ?? stackCallersOf(endpoint.name),
 });
 
 /** Blocks this short are "the internet" whatever else they contain (0.0.0.0/0, 0.0.0.0/1, ::/0 ...). */
@@ -46,77 +77,133 @@ export function isPublicWide(cidr: string, vpcCidrs: readonly string[]): boolean
   );
 }
 
-function describePort(port: PortView): string {
-  const range =
-    port.endPort !== undefined ? `${String(port.port)}-${port.endPort}` : String(port.port ?? "every port");
-  return `${range}/${port.protocol ?? "TCP"}`;
+/** True when some address of `cidr` is public: no private, link-local or VPC range contains it. */
+export function reachesPublic(cidr: string, vpcCidrs: readonly string[]): boolean {
+  return ![...PRIVATE_CIDRS, ...LINK_LOCAL_CIDRS, ...vpcCidrs].some(
+    (range) => isValidCidr(range) && cidrContains(range, cidr),
+  );
 }
 
-export const publicEgress: ResourceValidationPolicy = {
+export const publicEgress = networkPolicyRule({
   name: NAME,
   description: DESCRIPTION,
-  configSchema: configSchemaOf(CONFIG),
-  validateResource: notingPackFact(
-    (args) => ({
-      "public-egress.vpcCidrs": parseRuleConfig(CONFIG, args.getConfig(), NAME).vpcCidrs,
-    }),
-    networkPolicyValidation(({ policy, resource, args }) => {
-      const config = parseRuleConfig(CONFIG, args.getConfig(), NAME);
-      const found: Violation[] = [];
-      for (const located of rulesOf(policy)) {
-        if (located.direction !== "egress") continue;
-        (located.peers ?? []).forEach((peer, index) => {
-          const block = peer.ipBlock;
-          if (block?.cidr === undefined) return;
-          const where = `${rulePath(located)}.to[${index}].ipBlock`;
-          if (!isValidCidr(block.cidr)) {
-            found.push({
-              message: violation(
-                resource,
-                `${where}.cidr "${block.cidr}" is not a CIDR`,
-                "write a CIDR such as 0.0.0.0/0",
-              ),
-            });
-            return;
-          }
-          if (!isPublicWide(block.cidr, config.vpcCidrs)) return;
-          const ports = located.rule.ports ?? [];
-          const allowed = (port: PortView) =>
-            typeof port.port === "number" &&
-            port.endPort === undefined &&
-            config.allowedPorts.includes(port.port);
-          const disallowed = ports.filter((port) => !allowed(port));
-          if (ports.length === 0 || disallowed.length > 0) {
-            const what = ports.length === 0 ? "every port" : disallowed.map(describePort).join(", ");
-            found.push({
-              message: violation(
-                resource,
-                `${where} ${block.cidr} reaches the public internet on ${what}`,
-                `restrict ${rulePath(located)}.ports to ${config.allowedPorts.join(", ")} (public-egress.allowedPorts), or narrow the cidr to the provider's ranges`,
-              ),
-            });
-          }
-          const except = block.except ?? [];
-          const mustExcept = [...RFC1918_CIDRS, ...config.vpcCidrs, INSTANCE_METADATA_CIDR].filter(
-            (range) =>
-              isValidCidr(range) && sameFamily(range, block.cidr!) && cidrContains(block.cidr!, range),
+  config: CONFIG,
+  facts: (config) => ({
+    "public-egress.vpcCidrs": config.vpcCidrs,
+    "public-egress.externalEndpoints": config.externalEndpoints.map(withCallers),
+  }),
+  check: ({ policy, resource, provider, config }) => {
+    const namespace = namespaceOf(policy, provider);
+    const found: Violation[] = [];
+    for (const located of rulesOf(policy)) {
+      if (located.direction !== "egress") continue;
+      (located.peers ?? []).forEach((peer, index) => {
+        const block = peer.ipBlock;
+        if (block?.cidr === undefined) return;
+        const where = `${rulePath(located)}.to[${index}].ipBlock`;
+        if (!isValidCidr(block.cidr)) {
+          found.push({
+            message: violation(
+              resource,
+              `${where}.cidr "${block.cidr}" is not a CIDR`,
+              "write a CIDR such as 0.0.0.0/0",
+            ),
+          });
+          return;
+        }
+        const ports = located.rule.ports ?? [];
+        if (reachesPublic(block.cidr, config.vpcCidrs)) {
+          found.push(
+            ...endpointProblems(block.cidr, ports, where, located.index, config, {
+              policy,
+              namespace,
+              resource,
+            }),
           );
-          const missing = [...new Set(mustExcept)].filter((range) => !isExcepted(range, except));
-          if (missing.length > 0) {
-            const why = missing.includes(INSTANCE_METADATA_CIDR)
-              ? " (169.254.0.0/16 is the instance metadata service: node IAM credentials)"
-              : "";
-            found.push({
-              message: violation(
-                resource,
-                `${where} ${block.cidr} does not except ${missing.join(", ")}${why}`,
-                `add ${missing.join(", ")} to ${where}.except`,
-              ),
-            });
-          }
-        });
-      }
-      return found;
-    }, DESCRIPTION),
-  ),
-};
+        }
+        if (!isPublicWide(block.cidr, config.vpcCidrs)) return;
+        const allowed = (port: PortView) =>
+          typeof port.port === "number" &&
+          port.endPort === undefined &&
+          config.allowedPorts.includes(port.port);
+        const disallowed = ports.filter((port) => !allowed(port));
+        if (ports.length === 0 || disallowed.length > 0) {
+          const what = ports.length === 0 ? "every port" : disallowed.map(describePort).join(", ");
+          found.push({
+            message: violation(
+              resource,
+              `${where} ${block.cidr} reaches the public internet on ${what}`,
+              `restrict ${rulePath(located)}.ports to ${config.allowedPorts.join(", ")} (public-egress.allowedPorts), or narrow the cidr to the provider's ranges`,
+            ),
+          });
+        }
+        const except = block.except ?? [];
+        const mustExcept = [...RFC1918_CIDRS, ...config.vpcCidrs, INSTANCE_METADATA_CIDR].filter(
+          (range) => isValidCidr(range) && sameFamily(range, block.cidr!) && cidrContains(block.cidr!, range),
+        );
+        const missing = [...new Set(mustExcept)].filter((range) => !isExcepted(range, except));
+        if (missing.length > 0) {
+          const why = missing.includes(INSTANCE_METADATA_CIDR)
+            ? " (169.254.0.0/16 is the instance metadata service: node IAM credentials)"
+            : "";
+          found.push({
+            message: violation(
+              resource,
+              `${where} ${block.cidr} does not except ${missing.join(", ")}${why}`,
+              `add ${missing.join(", ")} to ${where}.except`,
+            ),
+          });
+        }
+      });
+    }
+    return found;
+  },
+});
+
+/**
+ * A public block must lie within a declared endpoint's ranges, in a policy selecting one of its
+ * callers, on its ports; one violation saying which of the three fails.
+ */
+function endpointProblems(
+  cidr: string,
+  ports: readonly PortView[],
+  where: string,
+  ruleIndex: number,
+  config: PublicEgressConfig,
+  subject: { policy: Parameters<typeof namespaceOf>[0]; namespace: string; resource: string },
+): Violation[] {
+  const refuse = (problem: string, fix: string): Violation[] => [
+    { message: violation(subject.resource, `${where} ${cidr} ${problem}`, fix) },
+  ];
+  const declared = config.externalEndpoints.map(
+    (endpoint) => `${endpoint.name} [${endpoint.cidrs.join(", ")}]`,
+  );
+  const within = config.externalEndpoints
+    .map(withCallers)
+    .filter((endpoint) => endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)));
+  if (within.length === 0) {
+    return refuse(
+      `is public address space outside every declared external endpoint (${declared.join("; ") || "none declared"}): an exfiltration path`,
+      `narrow ${where} to the endpoint's ranges (public-egress.externalEndpoints, from flash-netpol:paymentApi.cidrs), or remove it`,
+    );
+  }
+  const selector = subject.policy.spec?.podSelector;
+  const callable = within.filter(
+    (endpoint) => pinnedWorkload(selector, subject.namespace, endpoint.callers) !== undefined,
+  );
+  if (callable.length === 0) {
+    return refuse(
+      `is ${within.map((endpoint) => endpoint.name).join("/")}, which the flow table does not let the pods of ${JSON.stringify(selector ?? {})} call (callers: ${describeWorkloads(within.flatMap((endpoint) => endpoint.callers))})`,
+      `remove the rule, or add the flow to the flow table (flash-netpol:flows)`,
+    );
+  }
+  const allowed = callable.flatMap((endpoint) =>
+    endpoint.ports.map((number) => ({ port: number, protocol: "TCP" })),
+  );
+  const outside = portsOutside(ports, allowed);
+  if (ports.length > 0 && outside.length === 0) return [];
+  return refuse(
+    `is ${callable.map((endpoint) => endpoint.name).join("/")} but the rule allows ${describePorts(ports.length === 0 ? [] : outside)}`,
+    `restrict spec.egress[${ruleIndex}].ports to ${allowed.map((entry) => `${entry.port}/TCP`).join(", ")}`,
+  );
+}
