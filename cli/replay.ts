@@ -14,28 +14,58 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { runAsProcess, type CliIo } from "./io";
-import { CONFIG_NAMESPACE } from "../components/config";
-import { PlanFailure, buildPlan } from "../offline/planReport";
-import { PROJECT_ROOT } from "../offline/stackConfig";
-import { DEFAULT_ATHENA_TABLE, athenaSql, parseDuration, replayAggregatedCsv } from "../replay/athena";
-import { replayAgentLogFile } from "../replay/agentLogs";
-import { resolveCandidate, serviceOrderOf } from "../replay/candidate";
-import { ConnectionAggregator } from "../replay/connections";
-import { replayFlowLogFile } from "../replay/flowLogRecords";
-import { renderReplayMarkdown, renderReplayText, replayJson, type ReplayResult } from "../replay/formats";
+import type { CliIo } from "./io";
+import type { RecordCounts } from "../replay/connections";
+import { FlowGroupCollector } from "../replay/flowGroups";
+import type { ReplayResult } from "../replay/formats";
 import { ReplayInputError } from "../replay/inputError";
-import { Places } from "../replay/places";
-import { readPodIndex } from "../replay/podIndex";
-import { judgeConnections, summarize, unattributedAddresses } from "../replay/verdicts";
+
+// Only what reading the inputs needs is loaded up front: the program's plan (Pulumi, the analyzer)
+// is imported once there is evidence to judge, so an empty export is answered in well under 2 s.
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+const DEFAULT_ATHENA_TABLE = "vpc_flow_logs";
 
 export const REPLAY_EXIT = {
   ok: 0,
   programFailed: 1,
   badInput: 2,
   blocksIntended: 3,
+  unattributable: 4,
   blocksUnintended: 5,
+  noRecords: 6,
 } as const;
+
+/** The custom format docs/replay.md asks for: pkt-srcaddr/pkt-dstaddr name pods behind their node's ENI. */
+export const CUSTOM_LOG_FORMAT =
+  "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${flow-direction}";
+
+function describeNoRecords(counts: RecordCounts): string {
+  return (
+    `no records: the inputs hold no accepted flow-log record of a judged protocol, agent verdict line or aggregated row ` +
+    `(${counts.read} record(s) read: ${counts.skipped} NODATA/SKIPDATA, ${counts.rejected} REJECT, ` +
+    `${counts.unknownProtocol} of a protocol NetworkPolicy does not judge, ${counts.noPorts} with "-" ports); ` +
+    `no evidence is no proof: check the export's window and prefix (docs/replay.md, "Export a day")`
+  );
+}
+
+function describeUnattributable(counts: RecordCounts, addresses: ReadonlyMap<string, readonly string[]>): string {
+  const examples = [...addresses.entries()]
+    .slice(0, 5)
+    .map(([ip, pods]) =>
+      pods.length > 0
+        ? `${ip} (the node of ${pods.slice(0, 3).join(", ")}${pods.length > 3 ? ", ..." : ""})`
+        : `${ip} (no pod or node of the snapshot: possibly another ENI's primary address)`,
+    );
+  return (
+    `${counts.unattributable} record(s) name an address that stands for pods behind it: ${examples.join("; ")}. ` +
+    `Without pkt-srcaddr/pkt-dstaddr, srcaddr of outgoing and dstaddr of incoming traffic is the ENI's primary ` +
+    `address (AWS "Flow log records"), so pods on secondary addresses show as their node and their connections ` +
+    `cannot be judged. Create a flow log with the packet addresses, then replay its records:\n` +
+    `  aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc-id> --traffic-type ALL ` +
+    `--log-destination-type s3 --log-destination arn:aws:s3:::<bucket>/flow-logs/ --max-aggregation-interval 60 ` +
+    `--log-format '${CUSTOM_LOG_FORMAT}'`
+  );
+}
 
 const FORMATS = ["text", "json", "markdown"] as const;
 
@@ -85,7 +115,7 @@ function command(io: ReplayIo): Command {
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
     .option("--athena-sql", "print the Athena query that aggregates the window server-side, and exit")
     .option("--since <duration>", "window of --athena-sql: 24h, 90m, 7d", "24h")
-    .option("--table <name>", "Athena table of the flow logs (DDL in docs/fidelity.md)", DEFAULT_ATHENA_TABLE)
+    .option("--table <name>", "Athena table of the flow logs (DDL in docs/replay.md)", DEFAULT_ATHENA_TABLE)
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
 }
@@ -109,6 +139,7 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       `no stack file Pulumi.${options.stack}.yaml; expected Pulumi.<stack>.yaml at the project root (dev, prod)`,
     );
   if (options.athenaSql === true) {
+    const { athenaSql, parseDuration } = await import("../replay/athena");
     const sinceSeconds = parseDuration(options.since);
     if (sinceSeconds === undefined)
       return usage(`--since "${options.since}"; expected a duration such as 24h, 90m or 7d`);
@@ -123,14 +154,54 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
   if (options.flowLogs === undefined && options.agentLogs === undefined && options.aggregated === undefined)
     return usage("nothing to replay: give --flow-logs FILE..., --agent-logs FILE... or --aggregated FILE");
 
+  const collector = new FlowGroupCollector();
   try {
-    const { report, config, run } = await buildPlan({
+    const { replayFlowLogFile } = await import("../replay/flowLogRecords");
+    for (const file of options.flowLogs ?? []) await replayFlowLogFile(file, collector);
+    if (options.agentLogs !== undefined) {
+      const { replayAgentLogFile } = await import("../replay/agentLogs");
+      for (const file of options.agentLogs) await replayAgentLogFile(file, collector);
+    }
+    if (options.aggregated !== undefined) {
+      const { replayAggregatedCsv } = await import("../replay/athena");
+      await replayAggregatedCsv(options.aggregated, collector);
+    }
+  } catch (error) {
+    if (error instanceof ReplayInputError) return usage(error.message);
+    throw error;
+  }
+  if (collector.evidence === 0) {
+    io.err(`replay: ${describeNoRecords(collector.counts)}\n`);
+    return REPLAY_EXIT.noRecords;
+  }
+  return judge(options, stackFile, collector, io);
+}
+
+async function judge(
+  options: ReplayOptions,
+  stackFile: string,
+  collector: FlowGroupCollector,
+  io: ReplayIo,
+): Promise<number> {
+  const { CONFIG_NAMESPACE } = await import("../components/config");
+  const { PlanFailure, buildPlan } = await import("../offline/planReport");
+  const { resolveCandidate } = await import("../replay/candidate");
+  const { ConnectionAggregator } = await import("../replay/connections");
+  const { renderReplayMarkdown, renderReplayText, replayJson } = await import("../replay/formats");
+  const { Places } = await import("../replay/places");
+  const { readPodIndex } = await import("../replay/podIndex");
+  const { judgeConnections, summarize, unattributedAddresses } = await import("../replay/verdicts");
+  try {
+    const { report, config } = await buildPlan({
       stack: options.stack,
       stackFile,
       fixture: options.fixture,
     });
-    const candidate = resolveCandidate(options.candidate, config.rollout, serviceOrderOf(run.config));
-    if (!candidate.ok) return usage(candidate.problem);
+    const candidate = resolveCandidate(options.candidate, config.rollout);
+    if (!candidate.ok) {
+      io.err(`replay: ${candidate.problem}\n`);
+      return REPLAY_EXIT.badInput;
+    }
     let candidateManifests = report.manifests;
     if (JSON.stringify(candidate.rollout) !== JSON.stringify(config.rollout)) {
       const rendered = await buildPlan({
@@ -141,11 +212,9 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       });
       candidateManifests = rendered.report.manifests;
     }
-    const places = new Places(config, report.cidrs, readPodIndex(options.pods));
-    const aggregator = new ConnectionAggregator(places);
-    for (const file of options.flowLogs ?? []) await replayFlowLogFile(file, aggregator);
-    for (const file of options.agentLogs ?? []) await replayAgentLogFile(file, aggregator);
-    if (options.aggregated !== undefined) await replayAggregatedCsv(options.aggregated, aggregator);
+    const places = new Places(config, report.cidrs, readPodIndex(options.pods as string));
+    const aggregator = new ConnectionAggregator(places, collector.counts);
+    for (const group of collector.groups.values()) aggregator.add(group);
 
     const connections = [...aggregator.connections.values()];
     const rows = judgeConnections(connections, places, report.manifests, candidateManifests);
@@ -155,8 +224,8 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       currentRollout: config.rollout,
       candidateRollout: candidate.rollout,
       candidateDescription: candidate.description,
-      window: { start: aggregator.windowStart, end: aggregator.windowEnd },
-      records: aggregator.counts,
+      window: { start: collector.windowStart, end: collector.windowEnd },
+      records: collector.counts,
       connections: rows,
       unattributed,
       summary: summarize(rows, unattributed),
@@ -165,10 +234,18 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
     else if (options.format === "markdown") io.out(renderReplayMarkdown(result));
     else io.out(renderReplayText(result));
     if (result.summary.newlyBlockedIntended > 0) return REPLAY_EXIT.blocksIntended;
+    // Never a verdict of 0 or 5 over traffic that could not be attributed: the report covers only the rest.
+    if (collector.counts.unattributable > 0) {
+      io.err(`replay: ${describeUnattributable(collector.counts, aggregator.unattributableAddresses)}\n`);
+      return REPLAY_EXIT.unattributable;
+    }
     if (result.summary.newlyBlockedUnintended > 0) return REPLAY_EXIT.blocksUnintended;
     return REPLAY_EXIT.ok;
   } catch (error) {
-    if (error instanceof ReplayInputError) return usage(error.message);
+    if (error instanceof ReplayInputError) {
+      io.err(`replay: ${error.message}\n`);
+      return REPLAY_EXIT.badInput;
+    }
     if (error instanceof PlanFailure) {
       io.err(`replay: the program failed: ${error.message}\n`);
       return REPLAY_EXIT.programFailed;
@@ -177,4 +254,5 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
   }
 }
 
-if (require.main === module) runAsProcess("replay", main);
+if (require.main === module)
+  void import("./io").then(({ runAsProcess }) => runAsProcess("replay", main));

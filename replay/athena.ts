@@ -6,7 +6,7 @@
  * verdicts. It keeps to SQL that Athena (Trino) and DuckDB share: CASE, COALESCE, NULLIF, mod, floor,
  * CAST, literal bounds (no engine-specific time or bit functions).
  */
-import type { ConnectionAggregator } from "./connections";
+import type { FlowGroupCollector } from "./flowGroups";
 import { ReplayInputError } from "./inputError";
 import { forEachLine } from "./lineReader";
 import { EPHEMERAL_PORT_FLOOR, TCP_FLAG_ACK, TCP_FLAG_SYN, type InitiatorHint } from "./orientation";
@@ -150,7 +150,7 @@ function splitCsv(line: string): string[] | undefined {
 
 const WHOLE = /^\d+$/;
 
-export async function replayAggregatedCsv(file: string, aggregator: ConnectionAggregator): Promise<void> {
+export async function replayAggregatedCsv(file: string, collector: FlowGroupCollector): Promise<void> {
   let columns: Map<string, number> | undefined;
   await forEachLine(file, (line, lineNumber) => {
     if (line.trim() === "") return;
@@ -188,8 +188,8 @@ export async function replayAggregatedCsv(file: string, aggregator: ConnectionAg
     for (const column of ["src", "dst"] as const)
       if (text(column) === "") fail(column, "empty; expected an address");
     const records = whole("records");
-    aggregator.counts.read += records;
-    aggregator.add({
+    collector.counts.read += records;
+    collector.add({
       src: text("src"),
       dst: text("dst"),
       srcPort: whole("srcport", 65535),
