@@ -48,7 +48,10 @@ function describeNoRecords(counts: RecordCounts): string {
   );
 }
 
-function describeUnattributable(counts: RecordCounts, addresses: ReadonlyMap<string, readonly string[]>): string {
+function describeUnattributable(
+  counts: RecordCounts,
+  addresses: ReadonlyMap<string, readonly string[]>,
+): string {
   const examples = [...addresses.entries()]
     .slice(0, 5)
     .map(([ip, pods]) =>
@@ -254,5 +257,4 @@ async function judge(
   }
 }
 
-if (require.main === module)
-  void import("./io").then(({ runAsProcess }) => runAsProcess("replay", main));
+if (require.main === module) void import("./io").then(({ runAsProcess }) => runAsProcess("replay", main));

@@ -133,7 +133,8 @@ export async function replayAgentLogFile(file: string, collector: FlowGroupColle
     // EXPIRED/DELETED closes a conntrack entry: no new connection.
     if (verdict.verdict === "EXPIRED/DELETED") return;
     // The agent logs the packet that opened the flow: its source is the client.
-    const [srcPort, dstPort] = protocol === 1 ? [0, 0] : significantPorts("src", verdict.srcPort, verdict.dstPort);
+    const [srcPort, dstPort] =
+      protocol === 1 ? [0, 0] : significantPorts("src", verdict.srcPort, verdict.dstPort);
     const time = Number.isNaN(verdict.time) ? undefined : verdict.time;
     collector.add({
       src: verdict.src,

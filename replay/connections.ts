@@ -3,7 +3,13 @@
  * oriented client -> server and summed per (client address, server address, server port, protocol).
  * Memory grows with the distinct address pairs seen, never with the number of records.
  */
-import { IANA_PROTOCOLS, destinationIsServer, isPortless, type InitiatorHint, type ReplayProtocol } from "./orientation";
+import {
+  IANA_PROTOCOLS,
+  destinationIsServer,
+  isPortless,
+  type InitiatorHint,
+  type ReplayProtocol,
+} from "./orientation";
 import type { Place, Places } from "./places";
 
 /** Records that share everything the replay looks at; a raw record is a group of one. */
@@ -103,8 +109,7 @@ export class ConnectionAggregator {
     ].filter((place) => this.places.mayStandForPods(place));
     if (hidden.length > 0) {
       this.counts.unattributable += group.records;
-      for (const place of hidden)
-        this.unattributableAddresses.set(place.ip, this.places.podsBehind(place));
+      for (const place of hidden) this.unattributableAddresses.set(place.ip, this.places.podsBehind(place));
       return;
     }
     if (protocol === undefined) {

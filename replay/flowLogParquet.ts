@@ -12,7 +12,8 @@ import type { FlowLogParser } from "./flowLogRecords";
 
 function fieldText(value: unknown): string {
   if (value === null || value === undefined) return "-";
-  if (typeof value === "bigint" || typeof value === "number" || typeof value === "string") return String(value);
+  if (typeof value === "bigint" || typeof value === "number" || typeof value === "string")
+    return String(value);
   if (typeof value === "boolean") return value ? "true" : "false";
   return JSON.stringify(value);
 }

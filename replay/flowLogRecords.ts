@@ -73,7 +73,7 @@ export function layoutOf(names: readonly string[], file: string, line: number | 
       file,
       line,
       missing[0],
-      `the header lacks ${missing.join(", ")}; the replay needs ${REQUIRED_FIELDS.join(", ")} (docs/replay.md gives the format to enable)`,
+      `the header line lacks ${missing.join(", ")}; the replay needs ${REQUIRED_FIELDS.join(", ")} (docs/replay.md gives the format to enable)`,
     );
   }
   const at = Object.fromEntries(names.map((name, index) => [name, index])) as Layout["at"];

@@ -97,17 +97,15 @@ export function rolloutStagePlan(services: readonly ServiceName[]): RolloutStep[
         return next;
       },
     },
-    ...[...named, ...others].map(
-      (service): RolloutStep => ({
-        name: `${service} egress`,
-        done: (rollout) => rollout.services[service]?.egress === "enforce",
-        apply: (rollout) => {
-          const next = cloneRollout(rollout);
-          next.services[service].egress = "enforce";
-          return next;
-        },
-      }),
-    ),
+    ...[...named, ...others].map((service): RolloutStep => ({
+      name: `${service} egress`,
+      done: (rollout) => rollout.services[service]?.egress === "enforce",
+      apply: (rollout) => {
+        const next = cloneRollout(rollout);
+        next.services[service].egress = "enforce";
+        return next;
+      },
+    })),
     {
       name: "defaultDeny",
       done: (rollout) => rollout.defaultDeny === "enforce",
