@@ -89,6 +89,7 @@ interface ReplayOptions {
   athenaSql?: boolean;
   since: string;
   table: string;
+  athenaPartitions: "date" | "projection" | "hive";
 }
 
 function command(io: ReplayIo): Command {
@@ -119,6 +120,14 @@ function command(io: ReplayIo): Command {
     .option("--athena-sql", "print the Athena query that aggregates the window server-side, and exit")
     .option("--since <duration>", "window of --athena-sql: 24h, 90m, 7d", "24h")
     .option("--table <name>", "Athena table of the flow logs (DDL in docs/replay.md)", DEFAULT_ATHENA_TABLE)
+    .addOption(
+      new Option(
+        "--athena-partitions <layout>",
+        "how the Athena table is partitioned: date (ADD PARTITION per day), projection (partition projection, day yyyy/MM/dd), hive (Hive-compatible S3 prefixes)",
+      )
+        .choices(["date", "projection", "hive"])
+        .default("date"),
+    )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
 }
@@ -150,7 +159,14 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       return usage(
         `--table "${options.table}"; expected a table name such as vpc_flow_logs or db.vpc_flow_logs`,
       );
-    io.out(athenaSql({ table: options.table, sinceSeconds, nowSeconds: (io.now ?? Date.now)() / 1000 }));
+    io.out(
+      athenaSql({
+        table: options.table,
+        sinceSeconds,
+        nowSeconds: (io.now ?? Date.now)() / 1000,
+        partitions: options.athenaPartitions,
+      }),
+    );
     return REPLAY_EXIT.ok;
   }
   if (options.pods === undefined) return usage("--pods FILE is required (kubectl get pods -A -o json)");

@@ -13,6 +13,24 @@ import { EPHEMERAL_PORT_FLOOR, TCP_FLAG_ACK, TCP_FLAG_SYN, type InitiatorHint } 
 
 export const DEFAULT_ATHENA_TABLE = "vpc_flow_logs";
 
+/**
+ * The table layouts AWS documents for flow logs (DDL in docs/replay.md): `date` (one `date` DATE
+ * partition per day, added with ALTER TABLE ... ADD PARTITION), `projection` (partition projection on
+ * a `day` string formatted yyyy/MM/dd), `hive` (Hive-compatible S3 prefixes: year, month, day, hour
+ * strings). The window's first day bounds the partition columns, so Athena reads only those days.
+ */
+export const ATHENA_PARTITION_LAYOUTS = ["date", "projection", "hive"] as const;
+export type AthenaPartitionLayout = (typeof ATHENA_PARTITION_LAYOUTS)[number];
+
+function partitionPredicate(layout: AthenaPartitionLayout, startSeconds: number): string {
+  const iso = new Date(startSeconds * 1000).toISOString();
+  const [year, month, day] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
+  if (layout === "date") return `"date" >= DATE '${year}-${month}-${day}'`;
+  if (layout === "projection") return `day >= '${year}/${month}/${day}'`;
+  // Zero-padded strings order as the dates do; each column compared alone, so the engine prunes on it.
+  return `(year > '${year}' OR (year = '${year}' AND (month > '${month}' OR (month = '${month}' AND day >= '${day}'))))`;
+}
+
 export const AGGREGATED_COLUMNS = [
   "src",
   "dst",
@@ -40,12 +58,16 @@ function bit(column: string, value: number): string {
   return `mod(CAST(floor(${column} / ${value}) AS INTEGER), 2) = 1`;
 }
 
-export function athenaSql(options: { table: string; sinceSeconds: number; nowSeconds: number }): string {
+export function athenaSql(options: {
+  table: string;
+  sinceSeconds: number;
+  nowSeconds: number;
+  partitions?: AthenaPartitionLayout;
+}): string {
   const start = Math.floor(options.nowSeconds - options.sinceSeconds);
-  const day = new Date(start * 1000).toISOString().slice(0, 10);
   const flagged = "protocol = 6 AND tcp_flags IS NOT NULL";
   return `-- flash-netpol replay: flow logs since ${new Date(start * 1000).toISOString()}, aggregated per
--- (source, destination, significant ports, protocol, initiator, flow-direction).
+-- (source, destination, significant ports, protocol, initiator, flow-direction); table layout: ${options.partitions ?? "date"}.
 -- Save the result as CSV and run: npm run replay -- --stack STACK --pods PODS.json --aggregated RESULT.csv
 WITH flows AS (
   SELECT
@@ -66,7 +88,7 @@ WITH flows AS (
       ELSE 'ports'
     END AS initiator
   FROM ${options.table}
-  WHERE "date" >= DATE '${day}'
+  WHERE ${partitionPredicate(options.partitions ?? "date", start)}
     AND start >= ${start}
     AND log_status = 'OK'
     AND action = 'ACCEPT'
