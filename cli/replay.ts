@@ -14,7 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import type { CliIo } from "./io";
+import { runAsProcess, type CliIo } from "./io";
 import type { RecordCounts } from "../replay/connections";
 import { FlowGroupCollector } from "../replay/flowGroups";
 import type { ReplayResult } from "../replay/formats";
@@ -273,4 +273,4 @@ async function judge(
   }
 }
 
-if (require.main === module) void import("./io").then(({ runAsProcess }) => runAsProcess("replay", main));
+if (require.main === module) runAsProcess("replay", main);
