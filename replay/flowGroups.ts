@@ -5,6 +5,7 @@
  * before the plan is built, and the plan's per-address work runs once per group, not per record.
  */
 import type { FlowGroup, RecordCounts } from "./connections";
+import type { InitiatorHint } from "./orientation";
 
 export function emptyCounts(): RecordCounts {
   return {
@@ -37,20 +38,77 @@ export class FlowGroupCollector {
   }
 
   add(group: FlowGroup): void {
-    this.evidence += group.records;
-    if (Number.isFinite(group.firstSeen)) this.observeTime(group.firstSeen, group.lastSeen);
-    const key = `${group.src}|${group.dst}|${group.srcPort}|${group.dstPort}|${group.protocol}|${group.hint}|${group.flowDirection ?? "-"}|${group.srcMayBeEni === true ? 1 : 0}${group.dstMayBeEni === true ? 1 : 0}`;
+    this.addRecords(
+      group.src,
+      group.dst,
+      group.srcPort,
+      group.dstPort,
+      group.protocol,
+      group.hint,
+      group.flowDirection,
+      group.srcMayBeEni === true,
+      group.dstMayBeEni === true,
+      group.records,
+      group.flagged,
+      group.packets,
+      group.bytes,
+      group.firstSeen,
+      group.lastSeen,
+      group.agentDenies ?? 0,
+    );
+  }
+
+  /** `add` without a group object per record: a million records would otherwise each allocate one. */
+  addRecords(
+    src: string,
+    dst: string,
+    srcPort: number,
+    dstPort: number,
+    protocol: number,
+    hint: InitiatorHint,
+    flowDirection: "ingress" | "egress" | undefined,
+    srcMayBeEni: boolean,
+    dstMayBeEni: boolean,
+    records: number,
+    flagged: number,
+    packets: number,
+    bytes: number,
+    firstSeen: number,
+    lastSeen: number,
+    agentDenies: number,
+  ): void {
+    this.evidence += records;
+    if (firstSeen < this.windowStart) this.windowStart = firstSeen;
+    if (lastSeen > this.windowEnd) this.windowEnd = lastSeen;
+    const key = `${src}|${dst}|${srcPort}|${dstPort}|${protocol}|${hint}|${flowDirection ?? "-"}|${srcMayBeEni ? 1 : 0}${dstMayBeEni ? 1 : 0}`;
     const existing = this.groups.get(key);
     if (existing === undefined) {
-      this.groups.set(key, { ...group });
+      this.groups.set(key, {
+        src,
+        dst,
+        srcPort,
+        dstPort,
+        protocol,
+        hint,
+        flowDirection,
+        srcMayBeEni,
+        dstMayBeEni,
+        records,
+        flagged,
+        packets,
+        bytes,
+        firstSeen,
+        lastSeen,
+        agentDenies,
+      });
       return;
     }
-    existing.records += group.records;
-    existing.flagged += group.flagged;
-    existing.packets += group.packets;
-    existing.bytes += group.bytes;
-    existing.agentDenies = (existing.agentDenies ?? 0) + (group.agentDenies ?? 0);
-    if (group.firstSeen < existing.firstSeen) existing.firstSeen = group.firstSeen;
-    if (group.lastSeen > existing.lastSeen) existing.lastSeen = group.lastSeen;
+    existing.records += records;
+    existing.flagged += flagged;
+    existing.packets += packets;
+    existing.bytes += bytes;
+    existing.agentDenies = (existing.agentDenies ?? 0) + agentDenies;
+    if (firstSeen < existing.firstSeen) existing.firstSeen = firstSeen;
+    if (lastSeen > existing.lastSeen) existing.lastSeen = lastSeen;
   }
 }
