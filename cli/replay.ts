@@ -174,6 +174,13 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
     return usage("nothing to replay: give --flow-logs FILE..., --agent-logs FILE... or --aggregated FILE");
 
   const collector = new FlowGroupCollector();
+  // The plan is built while the records are read (gunzip runs on libuv's threads meanwhile), but only
+  // once there is evidence: an empty export never pays for it.
+  let plan: Promise<PlanResult> | undefined;
+  collector.onFirstEvidence = () => {
+    plan = buildStackPlan(options, stackFile);
+    plan.catch(() => undefined);
+  };
   try {
     const { replayFlowLogFile } = await import("../replay/flowLogRecords");
     for (const file of options.flowLogs ?? []) await replayFlowLogFile(file, collector);
@@ -193,7 +200,14 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
     io.err(`replay: ${describeNoRecords(collector.counts)}\n`);
     return REPLAY_EXIT.noRecords;
   }
-  return judge(options, stackFile, collector, io);
+  return judge(options, stackFile, collector, io, plan ?? buildStackPlan(options, stackFile));
+}
+
+type PlanResult = Awaited<ReturnType<(typeof import("../offline/planReport"))["buildPlan"]>>;
+
+async function buildStackPlan(options: ReplayOptions, stackFile: string): Promise<PlanResult> {
+  const { buildPlan } = await import("../offline/planReport");
+  return buildPlan({ stack: options.stack, stackFile, fixture: options.fixture });
 }
 
 async function judge(
@@ -201,6 +215,7 @@ async function judge(
   stackFile: string,
   collector: FlowGroupCollector,
   io: ReplayIo,
+  plan: Promise<PlanResult>,
 ): Promise<number> {
   const { CONFIG_NAMESPACE } = await import("../components/config");
   const { PlanFailure, buildPlan } = await import("../offline/planReport");
@@ -211,11 +226,7 @@ async function judge(
   const { readPodIndex } = await import("../replay/podIndex");
   const { judgeConnections, summarize, unattributedAddresses } = await import("../replay/verdicts");
   try {
-    const { report, config } = await buildPlan({
-      stack: options.stack,
-      stackFile,
-      fixture: options.fixture,
-    });
+    const { report, config } = await plan;
     const candidate = resolveCandidate(options.candidate, config.rollout);
     if (!candidate.ok) {
       io.err(`replay: ${candidate.problem}\n`);

@@ -30,6 +30,8 @@ export class FlowGroupCollector {
   windowEnd = Number.NEGATIVE_INFINITY;
   /** Records that carried accepted traffic of a judged protocol: without one the replay proves nothing. */
   evidence = 0;
+  /** Called once, at the first evidence: the caller starts building the plan while reading goes on. */
+  onFirstEvidence: (() => void) | undefined;
 
   /** Stretches the window; every record with a time counts, judged or not. */
   observeTime(start: number, end: number): void {
@@ -77,6 +79,7 @@ export class FlowGroupCollector {
     lastSeen: number,
     agentDenies: number,
   ): void {
+    if (this.evidence === 0 && records > 0 && this.onFirstEvidence !== undefined) this.onFirstEvidence();
     this.evidence += records;
     if (firstSeen < this.windowStart) this.windowStart = firstSeen;
     if (lastSeen > this.windowEnd) this.windowEnd = lastSeen;
