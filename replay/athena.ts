@@ -39,6 +39,9 @@ export const AGGREGATED_COLUMNS = [
   "protocol",
   "initiator",
   "flow_direction",
+  // 1 where the address came from srcaddr/dstaddr (no pkt-* value): it may be an ENI's standing for pods.
+  "src_may_be_eni",
+  "dst_may_be_eni",
   "records",
   "flagged",
   "packets",
@@ -73,6 +76,8 @@ WITH flows AS (
   SELECT
     COALESCE(NULLIF(pkt_srcaddr, '-'), srcaddr) AS src,
     COALESCE(NULLIF(pkt_dstaddr, '-'), dstaddr) AS dst,
+    CASE WHEN NULLIF(pkt_srcaddr, '-') IS NULL THEN 1 ELSE 0 END AS src_may_be_eni,
+    CASE WHEN NULLIF(pkt_dstaddr, '-') IS NULL THEN 1 ELSE 0 END AS dst_may_be_eni,
     srcport,
     dstport,
     protocol,
@@ -110,6 +115,8 @@ significant AS (
     protocol,
     initiator,
     flow_direction,
+    src_may_be_eni,
+    dst_may_be_eni,
     flagged,
     packets,
     bytes,
@@ -125,6 +132,8 @@ SELECT
   protocol,
   initiator,
   flow_direction,
+  src_may_be_eni,
+  dst_may_be_eni,
   COUNT(*) AS records,
   SUM(flagged) AS flagged,
   SUM(packets) AS packets,
@@ -132,8 +141,8 @@ SELECT
   MIN(start) AS first_seen,
   MAX(finish) AS last_seen
 FROM significant
-GROUP BY src, dst, srcport, dstport, protocol, initiator, flow_direction
-ORDER BY src, dst, dstport, srcport, protocol, initiator, flow_direction
+GROUP BY src, dst, srcport, dstport, protocol, initiator, flow_direction, src_may_be_eni, dst_may_be_eni
+ORDER BY src, dst, dstport, srcport, protocol, initiator, flow_direction, src_may_be_eni, dst_may_be_eni
 `;
 }
 
@@ -209,6 +218,8 @@ export async function replayAggregatedCsv(file: string, collector: FlowGroupColl
       fail("flow_direction", `"${direction}"; expected ingress, egress or -`);
     for (const column of ["src", "dst"] as const)
       if (text(column) === "") fail(column, "empty; expected an address");
+    const srcMayBeEni = whole("src_may_be_eni", 1) === 1;
+    const dstMayBeEni = whole("dst_may_be_eni", 1) === 1;
     const records = whole("records");
     collector.counts.read += records;
     collector.add({
@@ -225,6 +236,8 @@ export async function replayAggregatedCsv(file: string, collector: FlowGroupColl
       bytes: whole("bytes"),
       firstSeen: whole("first_seen"),
       lastSeen: whole("last_seen"),
+      srcMayBeEni,
+      dstMayBeEni,
     });
   });
 }

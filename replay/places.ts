@@ -112,10 +112,14 @@ export class Places {
    * (the VPC CNI hands pods secondary addresses, or with security groups for pods a branch ENI whose
    * primary address is the pod's); addresses outside the VPC, in a data-store or ALB subnet are what
    * they say; a node (by hostIP) that carries no pod-network pod is the node itself. Everything else
-   * inside the VPC (a node carrying pods, an address the snapshot does not know) may hide a pod.
+   * inside the VPC (a node carrying pods, an address the snapshot does not know) and any IPv6 address
+   * that is no pod's may hide a pod.
    */
   mayStandForPods(place: Place): boolean {
-    if (place.pod !== undefined || !place.inVpc || place.stores.length > 0 || place.isAlb) return false;
+    if (place.pod !== undefined) return false;
+    // The stack's ranges are IPv4: an IPv6 interface address cannot be told from a pod's node here.
+    if (place.ip.includes(":")) return true;
+    if (!place.inVpc || place.stores.length > 0 || place.isAlb) return false;
     const node = this.pods.nodesByIp.get(place.ip);
     return node === undefined || node.podNetworkPods.length > 0;
   }

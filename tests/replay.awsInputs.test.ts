@@ -153,6 +153,15 @@ describe("replay: inputs as AWS and the agent write them", function () {
       assert.deepEqual([pay?.to, pay?.port, pay?.candidate], ["203.0.113.10", 443, "allowed"]);
     });
 
+    it("an IPv6 interface address that is no pod's is not attributed either (exit 4)", async () => {
+      const file = flowLog("eks-default-ipv6.log", [
+        defaultFormatLine(record({ src: "2600:1f18:abcd::10", dst: "2600:1f18:abcd::20" })),
+      ]);
+      const result = await run("--flow-logs", file);
+      assert.equal(result.code, 4, result.stderr);
+      assert.equal(result.json?.records.unattributable, 1);
+    });
+
     it("the custom format's pkt-srcaddr names the pod behind the same node address: judged, exit 5", async () => {
       const file = flowLog("eks-custom.log", [
         CUSTOM_FIELDS.join(" "),

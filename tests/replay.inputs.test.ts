@@ -141,13 +141,13 @@ describe("replay: bad input names file, line and field (exit 2)", function () {
 
   it("an Athena CSV without a column, and with a bad initiator", async () => {
     const header =
-      "src,dst,srcport,dstport,protocol,initiator,flow_direction,records,flagged,packets,bytes,first_seen,last_seen";
+      "src,dst,srcport,dstport,protocol,initiator,flow_direction,src_may_be_eni,dst_may_be_eni,records,flagged,packets,bytes,first_seen,last_seen";
     const noColumn = writeFile(dir, "no-column.csv", `${header.replace(",flagged", "")}\n`);
     await expectBadInput(["--pods", pods, "--aggregated", noColumn], `${noColumn}:1: field flagged`);
     const initiator = writeFile(
       dir,
       "initiator.csv",
-      `${header}\n"100.64.0.10","10.30.80.10","0","15432","6","client","egress","1","1","1","60","1780000000","1780000059"\n`,
+      `${header}\n"100.64.0.10","10.30.80.10","0","15432","6","client","egress","0","0","1","1","1","60","1780000000","1780000059"\n`,
     );
     await expectBadInput(
       ["--pods", pods, "--aggregated", initiator],

@@ -46,6 +46,8 @@ describe("replay: Parquet flow logs and the Athena layouts, written by DuckDB", 
   let pods: string;
   let inWindow: FlowRecord[];
   let beforeWindow: FlowRecord[];
+  /** An address inside the VPC that no pod has: a node's, as far as the default format can tell. */
+  let nodeAddress: string;
 
   before(async () => {
     connection = await (await DuckDBInstance.create(":memory:")).connect();
@@ -53,6 +55,7 @@ describe("replay: Parquet flow logs and the Athena layouts, written by DuckDB", 
     const places = stackAddresses(report.cidrs, 2);
     const [gateway, api] = places.pods;
     const [relay, node] = places.elsewhereInVpc(2);
+    nodeAddress = node;
     pods = writeFile(
       dir,
       "pods.json",
@@ -137,6 +140,28 @@ describe("replay: Parquet flow logs and the Athena layouts, written by DuckDB", 
       assert.deepEqual(JSON.parse(fromParquet.stdout), JSON.parse(fromText.stdout));
     });
   }
+
+  it("a table whose rows lack pkt_srcaddr/pkt_dstaddr: the aggregated replay refuses node addresses (exit 4)", async () => {
+    await recordsTable(connection, "vpc_flow_logs_v2", inWindow);
+    await connection.run(`ALTER TABLE vpc_flow_logs_v2 ADD COLUMN "date" DATE DEFAULT DATE '2026-05-29'`);
+    // As the default format fills them: the sending ENI's primary address, no packet address.
+    await connection.run(
+      `UPDATE vpc_flow_logs_v2 SET srcaddr = '${nodeAddress}', pkt_srcaddr = NULL, pkt_dstaddr = NULL WHERE dstport = 587`,
+    );
+    let query = "";
+    await runReplay(["--stack", "prod", "--athena-sql", "--since", "24h", "--table", "vpc_flow_logs_v2"], {
+      out: (text) => (query += text),
+      err: (text) => assert.fail(text),
+      now: () => NOW * 1000,
+    });
+    const csv = path.join(dir, "result-v2.csv");
+    await connection.run(
+      `COPY (${query.replace(/;\s*$/, "")}) TO '${csv}' (HEADER, DELIMITER ',', QUOTE '"', FORCE_QUOTE *)`,
+    );
+    const result = await replay("--stack", "prod", "--pods", pods, "--format", "json", "--aggregated", csv);
+    assert.equal(result.code, 4, result.stderr);
+    assert.match(result.stderr, /pkt-srcaddr\/pkt-dstaddr/);
+  });
 
   const day = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10).split("-");
   // Partition directories as DuckDB's hive reader names them; values URL-encoded (a projected day has slashes).
