@@ -1,15 +1,17 @@
 /**
  * `npm run replay -- --stack prod --pods PODS.json --flow-logs FILE... [--agent-logs FILE...]
  *  [--aggregated FILE] [--candidate next|target|FLAG=off|enforce,...] [--format text|json|markdown]`
- * `npm run replay -- --stack prod --athena-sql [--since 24h] [--table vpc_flow_logs]`
+ * `npm run replay -- --stack prod --athena-sql [--since 24h] [--table vpc_flow_logs] [--athena-partitions date|projection|hive]`
  *
  * Shadow mode for a CNI that has none: replays traffic actually observed (VPC Flow Logs, the network
  * policy agent's verdict logs, or Athena's aggregation of them) against the stack's current rollout
  * and a candidate, with our analyzer on the manifests the program renders for each.
  *
- * Exit codes: 0 the candidate blocks nothing the current stage allows; 1 the program failed;
- * 2 bad input (the message names the file, line and field) or usage; 3 the candidate would block a
- * connection the flow table intends; 5 it would block only connections outside the table (review them).
+ * Exit codes (docs/replay.md): 0 the candidate blocks nothing the current stage allows; 1 the program
+ * failed; 2 bad input (the message names the file, line and field) or usage; 3 the candidate would
+ * block a connection the flow table intends; 4 records name a node or ENI address that stands for pods
+ * (default format: no pkt-srcaddr/pkt-dstaddr); 5 it would block only connections outside the table
+ * (review them); 6 no records (no evidence is no proof).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -103,7 +105,7 @@ function command(io: ReplayIo): Command {
     .option("--pods <file>", "kubectl get pods -A -o json")
     .option(
       "--flow-logs <files...>",
-      "VPC Flow Logs: default format, or a custom format with its header line; plain or .gz",
+      "VPC Flow Logs: default format, or a custom format with its header lines; text (plain or gzip) or Parquet",
     )
     .option(
       "--agent-logs <files...>",
