@@ -18,6 +18,7 @@ import * as ipaddr from "ipaddr.js";
 import type { FlowGroupCollector } from "./flowGroups";
 import { ReplayInputError } from "./inputError";
 import { fileKind, forEachLineBytes } from "./lineReader";
+import { FAST_FIELDS, readPlainRecord } from "./plainRecords";
 import { IANA_PROTOCOLS, initiatorHint, isPortless, significantPorts } from "./orientation";
 
 export const DEFAULT_FORMAT_FIELDS = [
@@ -60,7 +61,7 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 
 export interface Layout {
   readonly count: number;
-  /** Per field position, the -1-free index of what the fast path reads there (see FAST_FIELDS). */
+  /** Per field position, its role in plainRecords.ts FAST_FIELDS, or -1 where the fast path skips it. */
   readonly fastRoles: Int8Array;
   readonly at: Record<RequiredField, number> & Partial<Record<OptionalField, number>>;
   readonly names: readonly string[];
@@ -86,34 +87,6 @@ export function layoutOf(names: readonly string[], file: string, line: number | 
   return { count: names.length, at, names, isDefault: names === DEFAULT_FORMAT_FIELDS, fastRoles };
 }
 
-/** The fields the fast path reads, by role number (their position in this list). */
-const FAST_FIELDS = [
-  "srcaddr",
-  "dstaddr",
-  "pkt-srcaddr",
-  "pkt-dstaddr",
-  "srcport",
-  "dstport",
-  "protocol",
-  "packets",
-  "bytes",
-  "start",
-  "end",
-  "action",
-  "log-status",
-  "tcp-flags",
-  "flow-direction",
-] as const;
-const [SRCADDR, DSTADDR, PKT_SRCADDR, PKT_DSTADDR, SRCPORT, DSTPORT, PROTOCOL, PACKETS, BYTES, START, END] = [
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-];
-const [ACTION, LOG_STATUS, TCP_FLAGS, FLOW_DIRECTION] = [11, 12, 13, 14];
-const DASH = 45;
-const SPACE = 32;
-const [OK, ACCEPT, INGRESS, EGRESS] = ["OK", "ACCEPT", "ingress", "egress"].map((word) =>
-  Buffer.from(word, "latin1"),
-);
-
 const DEFAULT_LAYOUT = layoutOf(DEFAULT_FORMAT_FIELDS, "", undefined);
 
 /** A header line: every token a field name (a record always holds a number or an address). */
@@ -137,7 +110,8 @@ export class FlowLogParser {
 
   /** The line `bytes` holds between `start` and `end`. */
   lineIn(bytes: Buffer, start: number, end: number, lineNumber: number): void {
-    if (!this.fastRecord(bytes, start, end)) this.line(bytes.toString("utf8", start, end), lineNumber);
+    if (!readPlainRecord(bytes, start, end, this.layout, this.validAddresses, this.collector))
+      this.line(bytes.toString("utf8", start, end), lineNumber);
   }
 
   line(line: string, lineNumber: number): void {
@@ -153,113 +127,6 @@ export class FlowLogParser {
       return;
     }
     this.record(tokens, lineNumber);
-  }
-
-  // Field bounds and numbers of the line the fast path reads; reused, so it allocates nothing per record.
-  private readonly fieldStart = new Int32Array(FAST_FIELDS.length);
-  private readonly fieldEnd = new Int32Array(FAST_FIELDS.length);
-  private readonly fieldNumber = new Float64Array(FAST_FIELDS.length);
-
-  /**
-   * The common record (OK, ACCEPT, TCP/UDP/SCTP with ports, single spaces) read straight from the
-   * line: no token array, numbers parsed in place. Anything else, false: `record` then reads the
-   * line and owns every rule and message, so the two can never disagree on what they accept.
-   */
-  private fastRecord(bytes: Buffer, lineStart: number, lineEnd: number): boolean {
-    const roles = this.layout.fastRoles;
-    const count = roles.length;
-    const starts = this.fieldStart;
-    const ends = this.fieldEnd;
-    const numbers = this.fieldNumber;
-    starts[PKT_SRCADDR] = starts[PKT_DSTADDR] = starts[TCP_FLAGS] = starts[FLOW_DIRECTION] = -1;
-    let index = 0;
-    let position = lineStart;
-    while (position <= lineEnd) {
-      let end = position;
-      while (end < lineEnd && bytes[end] !== SPACE) end++;
-      if (end === position || index === count) return false;
-      const role = roles[index];
-      if (role !== -1) {
-        starts[role] = position;
-        ends[role] = end;
-        if (role >= SRCPORT && role <= END) {
-          if (end - position > 15) return false; // beyond exact doubles: the checked path says so
-          let value = 0;
-          for (let at = position; at < end; at++) {
-            const digit = bytes[at] - 48;
-            if (digit < 0 || digit > 9) return false;
-            value = value * 10 + digit;
-          }
-          numbers[role] = value;
-        }
-      }
-      index++;
-      position = end + 1;
-    }
-    if (index !== count) return false;
-    if (!this.fieldIs(bytes, LOG_STATUS, OK)) return false;
-    if (!this.fieldIs(bytes, ACTION, ACCEPT)) return false;
-    const protocol = numbers[PROTOCOL];
-    if (protocol !== 6 && protocol !== 17 && protocol !== 132) return false;
-    const srcPort = numbers[SRCPORT];
-    const dstPort = numbers[DSTPORT];
-    if (srcPort > 65535 || dstPort > 65535) return false;
-    let tcpFlags: number | undefined;
-    if (starts[TCP_FLAGS] !== -1 && bytes[starts[TCP_FLAGS]] !== DASH) {
-      let value = 0;
-      for (let at = starts[TCP_FLAGS]; at < ends[TCP_FLAGS]; at++) {
-        const digit = bytes[at] - 48;
-        if (digit < 0 || digit > 9) return false;
-        value = value * 10 + digit;
-      }
-      if (value > 255) return false;
-      tcpFlags = value;
-    }
-    let flowDirection: "ingress" | "egress" | undefined;
-    if (starts[FLOW_DIRECTION] !== -1) {
-      if (this.fieldIs(bytes, FLOW_DIRECTION, INGRESS)) flowDirection = "ingress";
-      else if (this.fieldIs(bytes, FLOW_DIRECTION, EGRESS)) flowDirection = "egress";
-      else if (ends[FLOW_DIRECTION] - starts[FLOW_DIRECTION] !== 1 || bytes[starts[FLOW_DIRECTION]] !== DASH)
-        return false;
-    }
-    const srcFromPacket = starts[PKT_SRCADDR] !== -1 && bytes[starts[PKT_SRCADDR]] !== DASH;
-    const dstFromPacket = starts[PKT_DSTADDR] !== -1 && bytes[starts[PKT_DSTADDR]] !== DASH;
-    const srcRole = srcFromPacket ? PKT_SRCADDR : SRCADDR;
-    const dstRole = dstFromPacket ? PKT_DSTADDR : DSTADDR;
-    const src = bytes.toString("latin1", starts[srcRole], ends[srcRole]);
-    const dst = bytes.toString("latin1", starts[dstRole], ends[dstRole]);
-    if (!this.validAddresses.has(src) || !this.validAddresses.has(dst)) return false;
-    const collector = this.collector;
-    collector.counts.read++;
-    const hint = initiatorHint(protocol, tcpFlags);
-    const [significantSrc, significantDst] = significantPorts(hint, srcPort, dstPort);
-    collector.addRecords(
-      src,
-      dst,
-      significantSrc,
-      significantDst,
-      protocol,
-      hint,
-      flowDirection,
-      !srcFromPacket,
-      !dstFromPacket,
-      1,
-      protocol === 6 && tcpFlags !== undefined ? 1 : 0,
-      numbers[PACKETS],
-      numbers[BYTES],
-      numbers[START],
-      numbers[END],
-      0,
-    );
-    return true;
-  }
-
-  private fieldIs(bytes: Buffer, role: number, expected: Buffer): boolean {
-    const start = this.fieldStart[role];
-    if (this.fieldEnd[role] - start !== expected.length) return false;
-    for (let index = 0; index < expected.length; index++)
-      if (bytes[start + index] !== expected[index]) return false;
-    return true;
   }
 
   private fail(lineNumber: number, field: string | undefined, problem: string): never {
