@@ -12,6 +12,8 @@ interface DirectionQuery {
   readonly protocol: Probe["protocol"];
   /** Ports declared by the connection's destination, for named-port resolution. */
   readonly destinationPorts: readonly ContainerPort[] | undefined;
+  /** Traffic of a protocol without ports (ICMP): only a rule that lists no ports admits it. */
+  readonly portless?: boolean;
 }
 
 /**
@@ -42,6 +44,17 @@ export class PolicyAnalyzer {
 
   isAllowed(probe: Probe): boolean {
     return this.directionQueries(probe).every((query) => query === undefined || this.directionAllows(query));
+  }
+
+  /**
+   * Traffic of a protocol a NetworkPolicy port cannot name (ICMP) between two endpoints: a rule
+   * admits it only when it lists no ports, as the API defines and the EKS agent enforces (a rule
+   * without ports becomes ANY_IP_PROTOCOL; a listed port keeps its own protocol).
+   */
+  isAllowedPortless(from: Endpoint, to: Endpoint): boolean {
+    return this.directionQueries({ from, to, port: 0, protocol: "TCP" }, true).every(
+      (query) => query === undefined || this.directionAllows(query),
+    );
   }
 
   explain(probe: Probe): ProbeExplanation {
@@ -88,14 +101,20 @@ export class PolicyAnalyzer {
     return ruleAdmits(
       rule,
       (peer) => peer.matches(query.peer),
-      (ports) => ports.matches(query.port, query.protocol, query.destinationPorts),
+      (ports) =>
+        query.portless === true
+          ? ports.admitsEveryProtocol
+          : ports.matches(query.port, query.protocol, query.destinationPorts),
     );
   }
 
   /** [egress side, ingress side]; undefined where the endpoint is not a pod and so not policed. */
-  private directionQueries(probe: Probe): [DirectionQuery | undefined, DirectionQuery | undefined] {
+  private directionQueries(
+    probe: Probe,
+    portless = false,
+  ): [DirectionQuery | undefined, DirectionQuery | undefined] {
     const destinationPorts = probe.to.kind === "pod" ? probe.to.pod.ports : undefined;
-    const common = { port: probe.port, protocol: probe.protocol, destinationPorts };
+    const common = { port: probe.port, protocol: probe.protocol, destinationPorts, portless };
     const egress: DirectionQuery | undefined =
       probe.from.kind === "pod"
         ? { ...common, direction: "egress", subject: probe.from.pod, peer: this.trafficPeer(probe.to) }

@@ -14,6 +14,8 @@ export interface CompiledPorts {
   readonly matches: PortMatcher;
   /** False when the verdict never depends on the destination's declared ports. */
   readonly usesNamedPorts: boolean;
+  /** No ports listed: the rule admits every protocol, ICMP included (a listed port names TCP, UDP or SCTP). */
+  readonly admitsEveryProtocol: boolean;
 }
 
 function compilePortEntry(entry: NetworkPolicyPort): PortMatcher {
@@ -39,12 +41,13 @@ function compilePortEntry(entry: NetworkPolicyPort): PortMatcher {
 /** An absent or empty `ports` list places no restriction on port or protocol. */
 export function compilePorts(entries: readonly NetworkPolicyPort[] | undefined): CompiledPorts {
   if (entries === undefined || entries.length === 0) {
-    return { matches: () => true, usesNamedPorts: false };
+    return { matches: () => true, usesNamedPorts: false, admitsEveryProtocol: true };
   }
   const matchers = entries.map(compilePortEntry);
   return {
     matches: (port, protocol, destinationPorts) =>
       matchers.some((matcher) => matcher(port, protocol, destinationPorts)),
     usesNamedPorts: entries.some((entry) => typeof entry.port === "string"),
+    admitsEveryProtocol: false,
   };
 }

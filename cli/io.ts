@@ -2,7 +2,6 @@
  * How a command talks to its caller: written through `CliIo`, so the same `main(argv, io)` serves
  * `npm run <command>` (process streams, exit code) and the tests (captured, in this process).
  */
-import { closeSharedPolicyHarnesses } from "../offline/sharedPolicyHarness";
 
 export interface CliIo {
   out(text: string): void;
@@ -33,11 +32,22 @@ export async function runCommand(
 }
 
 /**
+ * Stops the policy packs a command started. Loading the harness module costs about a second (the
+ * policy SDK), so a command that never loaded it (replay on an empty export) does not pay for it.
+ */
+async function closePolicyHarnessesIfLoaded(): Promise<void> {
+  const harnessModule = require.resolve("../offline/sharedPolicyHarness");
+  if (require.cache[harnessModule] === undefined) return;
+  const { closeSharedPolicyHarnesses } = await import("../offline/sharedPolicyHarness");
+  await closeSharedPolicyHarnesses();
+}
+
+/**
  * Runs a command as the process: stops any policy pack it started, then exits once stdout has
  * flushed (a piped JSON plan is larger than the pipe buffer, and exit() would cut it).
  */
 export function runAsProcess(name: string, main: CommandMain, failureCode = 1): void {
   void runCommand(name, main, process.argv.slice(2), processIo, failureCode).then((code) =>
-    closeSharedPolicyHarnesses().finally(() => process.stdout.write("", () => process.exit(code))),
+    closePolicyHarnessesIfLoaded().finally(() => process.stdout.write("", () => process.exit(code))),
   );
 }

@@ -1,41 +1,76 @@
 /**
  * `npm run replay -- --stack prod --pods PODS.json --flow-logs FILE... [--agent-logs FILE...]
  *  [--aggregated FILE] [--candidate next|target|FLAG=off|enforce,...] [--format text|json|markdown]`
- * `npm run replay -- --stack prod --athena-sql [--since 24h] [--table vpc_flow_logs]`
+ * `npm run replay -- --stack prod --athena-sql [--since 24h] [--table vpc_flow_logs] [--athena-partitions date|projection|hive]`
  *
  * Shadow mode for a CNI that has none: replays traffic actually observed (VPC Flow Logs, the network
  * policy agent's verdict logs, or Athena's aggregation of them) against the stack's current rollout
  * and a candidate, with our analyzer on the manifests the program renders for each.
  *
- * Exit codes: 0 the candidate blocks nothing the current stage allows; 1 the program failed;
- * 2 bad input (the message names the file, line and field) or usage; 3 the candidate would block a
- * connection the flow table intends; 5 it would block only connections outside the table (review them).
+ * Exit codes (docs/replay.md): 0 the candidate blocks nothing the current stage allows; 1 the program
+ * failed; 2 bad input (the message names the file, line and field) or usage; 3 the candidate would
+ * block a connection the flow table intends; 4 records name a node or ENI address that stands for pods
+ * (default format: no pkt-srcaddr/pkt-dstaddr); 5 it would block only connections outside the table
+ * (review them); 6 no records (no evidence is no proof).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { runAsProcess, type CliIo } from "./io";
-import { CONFIG_NAMESPACE } from "../components/config";
-import { PlanFailure, buildPlan } from "../offline/planReport";
-import { PROJECT_ROOT } from "../offline/stackConfig";
-import { DEFAULT_ATHENA_TABLE, athenaSql, parseDuration, replayAggregatedCsv } from "../replay/athena";
-import { replayAgentLogFile } from "../replay/agentLogs";
-import { resolveCandidate, serviceOrderOf } from "../replay/candidate";
-import { ConnectionAggregator } from "../replay/connections";
-import { replayFlowLogFile } from "../replay/flowLogRecords";
-import { renderReplayMarkdown, renderReplayText, replayJson, type ReplayResult } from "../replay/formats";
+import type { RecordCounts } from "../replay/connections";
+import { FlowGroupCollector } from "../replay/flowGroups";
+import type { ReplayResult } from "../replay/formats";
 import { ReplayInputError } from "../replay/inputError";
-import { Places } from "../replay/places";
-import { readPodIndex } from "../replay/podIndex";
-import { judgeConnections, summarize, unattributedAddresses } from "../replay/verdicts";
+
+// Only what reading the inputs needs is loaded up front: the program's plan (Pulumi, the analyzer)
+// is imported once there is evidence to judge, so an empty export is answered in well under 2 s.
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+const DEFAULT_ATHENA_TABLE = "vpc_flow_logs";
 
 export const REPLAY_EXIT = {
   ok: 0,
   programFailed: 1,
   badInput: 2,
   blocksIntended: 3,
+  unattributable: 4,
   blocksUnintended: 5,
+  noRecords: 6,
 } as const;
+
+/** The custom format docs/replay.md asks for: pkt-srcaddr/pkt-dstaddr name pods behind their node's ENI. */
+export const CUSTOM_LOG_FORMAT =
+  "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${flow-direction}";
+
+function describeNoRecords(counts: RecordCounts): string {
+  return (
+    `no records: the inputs hold no accepted flow-log record of a judged protocol, agent verdict line or aggregated row ` +
+    `(${counts.read} record(s) read: ${counts.skipped} NODATA/SKIPDATA, ${counts.rejected} REJECT, ` +
+    `${counts.unknownProtocol} of a protocol NetworkPolicy does not judge, ${counts.noPorts} with "-" ports); ` +
+    `no evidence is no proof: check the export's window and prefix (docs/replay.md, "Export a day")`
+  );
+}
+
+function describeUnattributable(
+  counts: RecordCounts,
+  addresses: ReadonlyMap<string, readonly string[]>,
+): string {
+  const examples = [...addresses.entries()]
+    .slice(0, 5)
+    .map(([ip, pods]) =>
+      pods.length > 0
+        ? `${ip} (the node of ${pods.slice(0, 3).join(", ")}${pods.length > 3 ? ", ..." : ""})`
+        : `${ip} (no pod or node of the snapshot: possibly another ENI's primary address)`,
+    );
+  return (
+    `${counts.unattributable} record(s) name an address that stands for pods behind it: ${examples.join("; ")}. ` +
+    `Without pkt-srcaddr/pkt-dstaddr, srcaddr of outgoing and dstaddr of incoming traffic is the ENI's primary ` +
+    `address (AWS "Flow log records"), so pods on secondary addresses show as their node and their connections ` +
+    `cannot be judged. Create a flow log with the packet addresses, then replay its records:\n` +
+    `  aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc-id> --traffic-type ALL ` +
+    `--log-destination-type s3 --log-destination arn:aws:s3:::<bucket>/flow-logs/ --max-aggregation-interval 60 ` +
+    `--log-format '${CUSTOM_LOG_FORMAT}'`
+  );
+}
 
 const FORMATS = ["text", "json", "markdown"] as const;
 
@@ -56,6 +91,7 @@ interface ReplayOptions {
   athenaSql?: boolean;
   since: string;
   table: string;
+  athenaPartitions: "date" | "projection" | "hive";
 }
 
 function command(io: ReplayIo): Command {
@@ -69,7 +105,7 @@ function command(io: ReplayIo): Command {
     .option("--pods <file>", "kubectl get pods -A -o json")
     .option(
       "--flow-logs <files...>",
-      "VPC Flow Logs: default format, or a custom format with its header line; plain or .gz",
+      "VPC Flow Logs: default format, or a custom format with its header lines; text (plain or gzip) or Parquet",
     )
     .option(
       "--agent-logs <files...>",
@@ -85,10 +121,14 @@ function command(io: ReplayIo): Command {
     .option("--fixture <file>", "AWS fixture to answer lookups from (default fixtures/aws/<stack>.json)")
     .option("--athena-sql", "print the Athena query that aggregates the window server-side, and exit")
     .option("--since <duration>", "window of --athena-sql: 24h, 90m, 7d", "24h")
-    .option(
-      "--table <name>",
-      "Athena table of the flow logs (DDL in docs/fidelity/replay.md)",
-      DEFAULT_ATHENA_TABLE,
+    .option("--table <name>", "Athena table of the flow logs (DDL in docs/replay.md)", DEFAULT_ATHENA_TABLE)
+    .addOption(
+      new Option(
+        "--athena-partitions <layout>",
+        "how the Athena table is partitioned: date (ADD PARTITION per day), projection (partition projection, day yyyy/MM/dd), hive (Hive-compatible S3 prefixes)",
+      )
+        .choices(["date", "projection", "hive"])
+        .default("date"),
     )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
@@ -113,6 +153,7 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       `no stack file Pulumi.${options.stack}.yaml; expected Pulumi.<stack>.yaml at the project root (dev, prod)`,
     );
   if (options.athenaSql === true) {
+    const { athenaSql, parseDuration } = await import("../replay/athena");
     const sinceSeconds = parseDuration(options.since);
     if (sinceSeconds === undefined)
       return usage(`--since "${options.since}"; expected a duration such as 24h, 90m or 7d`);
@@ -120,21 +161,79 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       return usage(
         `--table "${options.table}"; expected a table name such as vpc_flow_logs or db.vpc_flow_logs`,
       );
-    io.out(athenaSql({ table: options.table, sinceSeconds, nowSeconds: (io.now ?? Date.now)() / 1000 }));
+    io.out(
+      athenaSql({
+        table: options.table,
+        sinceSeconds,
+        nowSeconds: (io.now ?? Date.now)() / 1000,
+        partitions: options.athenaPartitions,
+      }),
+    );
     return REPLAY_EXIT.ok;
   }
   if (options.pods === undefined) return usage("--pods FILE is required (kubectl get pods -A -o json)");
   if (options.flowLogs === undefined && options.agentLogs === undefined && options.aggregated === undefined)
     return usage("nothing to replay: give --flow-logs FILE..., --agent-logs FILE... or --aggregated FILE");
 
+  const collector = new FlowGroupCollector();
+  // The plan is built while the records are read (gunzip runs on libuv's threads meanwhile), but only
+  // once there is evidence: an empty export never pays for it.
+  let plan: Promise<PlanResult> | undefined;
+  collector.onFirstEvidence = () => {
+    plan = buildStackPlan(options, stackFile);
+    plan.catch(() => undefined);
+  };
   try {
-    const { report, config, run } = await buildPlan({
-      stack: options.stack,
-      stackFile,
-      fixture: options.fixture,
-    });
-    const candidate = resolveCandidate(options.candidate, config.rollout, serviceOrderOf(run.config));
-    if (!candidate.ok) return usage(candidate.problem);
+    const { replayFlowLogFile } = await import("../replay/flowLogRecords");
+    for (const file of options.flowLogs ?? []) await replayFlowLogFile(file, collector);
+    if (options.agentLogs !== undefined) {
+      const { replayAgentLogFile } = await import("../replay/agentLogs");
+      for (const file of options.agentLogs) await replayAgentLogFile(file, collector);
+    }
+    if (options.aggregated !== undefined) {
+      const { replayAggregatedCsv } = await import("../replay/athena");
+      await replayAggregatedCsv(options.aggregated, collector);
+    }
+  } catch (error) {
+    if (error instanceof ReplayInputError) return usage(error.message);
+    throw error;
+  }
+  if (collector.evidence === 0) {
+    io.err(`replay: ${describeNoRecords(collector.counts)}\n`);
+    return REPLAY_EXIT.noRecords;
+  }
+  return judge(options, stackFile, collector, io, plan ?? buildStackPlan(options, stackFile));
+}
+
+type PlanResult = Awaited<ReturnType<(typeof import("../offline/planReport"))["buildPlan"]>>;
+
+async function buildStackPlan(options: ReplayOptions, stackFile: string): Promise<PlanResult> {
+  const { buildPlan } = await import("../offline/planReport");
+  return buildPlan({ stack: options.stack, stackFile, fixture: options.fixture });
+}
+
+async function judge(
+  options: ReplayOptions,
+  stackFile: string,
+  collector: FlowGroupCollector,
+  io: ReplayIo,
+  plan: Promise<PlanResult>,
+): Promise<number> {
+  const { CONFIG_NAMESPACE } = await import("../components/config");
+  const { PlanFailure, buildPlan } = await import("../offline/planReport");
+  const { resolveCandidate } = await import("../replay/candidate");
+  const { ConnectionAggregator } = await import("../replay/connections");
+  const { renderReplayMarkdown, renderReplayText, replayJson } = await import("../replay/formats");
+  const { Places } = await import("../replay/places");
+  const { readPodIndex } = await import("../replay/podIndex");
+  const { judgeConnections, summarize, unattributedAddresses } = await import("../replay/verdicts");
+  try {
+    const { report, config } = await plan;
+    const candidate = resolveCandidate(options.candidate, config.rollout);
+    if (!candidate.ok) {
+      io.err(`replay: ${candidate.problem}\n`);
+      return REPLAY_EXIT.badInput;
+    }
     let candidateManifests = report.manifests;
     if (JSON.stringify(candidate.rollout) !== JSON.stringify(config.rollout)) {
       const rendered = await buildPlan({
@@ -145,11 +244,9 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       });
       candidateManifests = rendered.report.manifests;
     }
-    const places = new Places(config, report.cidrs, readPodIndex(options.pods));
-    const aggregator = new ConnectionAggregator(places);
-    for (const file of options.flowLogs ?? []) await replayFlowLogFile(file, aggregator);
-    for (const file of options.agentLogs ?? []) await replayAgentLogFile(file, aggregator);
-    if (options.aggregated !== undefined) await replayAggregatedCsv(options.aggregated, aggregator);
+    const places = new Places(config, report.cidrs, readPodIndex(options.pods as string));
+    const aggregator = new ConnectionAggregator(places, collector.counts);
+    for (const group of collector.groups.values()) aggregator.add(group);
 
     const connections = [...aggregator.connections.values()];
     const rows = judgeConnections(connections, places, report.manifests, candidateManifests);
@@ -159,8 +256,8 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
       currentRollout: config.rollout,
       candidateRollout: candidate.rollout,
       candidateDescription: candidate.description,
-      window: { start: aggregator.windowStart, end: aggregator.windowEnd },
-      records: aggregator.counts,
+      window: { start: collector.windowStart, end: collector.windowEnd },
+      records: collector.counts,
       connections: rows,
       unattributed,
       summary: summarize(rows, unattributed),
@@ -169,10 +266,18 @@ export async function main(argv: readonly string[], io: ReplayIo): Promise<numbe
     else if (options.format === "markdown") io.out(renderReplayMarkdown(result));
     else io.out(renderReplayText(result));
     if (result.summary.newlyBlockedIntended > 0) return REPLAY_EXIT.blocksIntended;
+    // Never a verdict of 0 or 5 over traffic that could not be attributed: the report covers only the rest.
+    if (collector.counts.unattributable > 0) {
+      io.err(`replay: ${describeUnattributable(collector.counts, aggregator.unattributableAddresses)}\n`);
+      return REPLAY_EXIT.unattributable;
+    }
     if (result.summary.newlyBlockedUnintended > 0) return REPLAY_EXIT.blocksUnintended;
     return REPLAY_EXIT.ok;
   } catch (error) {
-    if (error instanceof ReplayInputError) return usage(error.message);
+    if (error instanceof ReplayInputError) {
+      io.err(`replay: ${error.message}\n`);
+      return REPLAY_EXIT.badInput;
+    }
     if (error instanceof PlanFailure) {
       io.err(`replay: the program failed: ${error.message}\n`);
       return REPLAY_EXIT.programFailed;

@@ -10,9 +10,12 @@
  * and to CloudWatch as "Node: n;SIP: a;SPORT: p;DIP: b;DPORT: q;PROTOCOL: TCP;PolicyVerdict: DENY[;Tier: t]"
  * (what `aws logs filter-log-events --query 'events[].[timestamp,message]' --output text` prints, after
  * the event's epoch milliseconds). Since v1.3 ACCEPT lines are logged at debug level only.
- * Other lines of the agent's log are skipped; a verdict line that does not parse stops the replay.
+ * The protocol is what the agent's utils.GetProtocol names (TCP, UDP, SCTP, ICMP, else RESERVED for
+ * 255, ANY PROTOCOL for 254, UNKNOWN: docs/replay.md cites the lines): the last three are counted in
+ * records.unknownProtocol and not judged. Other lines of the agent's log are skipped; a verdict line
+ * that does not parse stops the replay.
  */
-import type { ConnectionAggregator } from "./connections";
+import type { FlowGroupCollector } from "./flowGroups";
 import { ReplayInputError } from "./inputError";
 import { forEachLine } from "./lineReader";
 import { significantPorts } from "./orientation";
@@ -28,6 +31,8 @@ interface Verdict {
 }
 
 const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1 };
+/** What GetProtocol writes for any other protocol number. */
+const UNJUDGED_PROTOCOLS: readonly string[] = ["UNKNOWN", "RESERVED", "ANY PROTOCOL"];
 
 const FLOW_INFO_TEXT =
   /^Flow Info: Src IP: (\S+) Src Port: (\d+) Dest IP: (\S+) Dest Port: (\d+) Proto:? (.+?) Verdict:? (\S+) Direction:? (\w+),? Tier:? (\S+)\s*$/;
@@ -74,7 +79,7 @@ function fromJsonLine(
   return { src, srcPort: Number(srcPort), dst, dstPort: Number(dstPort), protocol, verdict, time };
 }
 
-export async function replayAgentLogFile(file: string, aggregator: ConnectionAggregator): Promise<void> {
+export async function replayAgentLogFile(file: string, collector: FlowGroupCollector): Promise<void> {
   await forEachLine(file, (line, lineNumber) => {
     const trimmed = line.trim();
     if (trimmed === "") return;
@@ -113,21 +118,30 @@ export async function replayAgentLogFile(file: string, aggregator: ConnectionAgg
       };
     }
     const protocol = PROTOCOL_NUMBERS[verdict.protocol];
-    if (protocol === undefined) fail("Proto", `"${verdict.protocol}"; expected TCP, UDP, SCTP or ICMP`);
+    if (protocol === undefined && !UNJUDGED_PROTOCOLS.includes(verdict.protocol))
+      fail(
+        "Proto",
+        `"${verdict.protocol}"; expected what the agent writes: TCP, UDP, SCTP, ICMP, ${UNJUDGED_PROTOCOLS.join(", ")}`,
+      );
     if (!["ACCEPT", "DENY", "EXPIRED/DELETED"].includes(verdict.verdict))
       fail("Verdict", `"${verdict.verdict}"; expected ACCEPT, DENY or EXPIRED/DELETED`);
-    aggregator.counts.read++;
+    collector.counts.read++;
+    if (protocol === undefined) {
+      collector.counts.unknownProtocol++;
+      return;
+    }
     // EXPIRED/DELETED closes a conntrack entry: no new connection.
     if (verdict.verdict === "EXPIRED/DELETED") return;
     // The agent logs the packet that opened the flow: its source is the client.
-    const [srcPort, dstPort] = significantPorts("src", verdict.srcPort, verdict.dstPort);
+    const [srcPort, dstPort] =
+      protocol === 1 ? [0, 0] : significantPorts("src", verdict.srcPort, verdict.dstPort);
     const time = Number.isNaN(verdict.time) ? undefined : verdict.time;
-    aggregator.add({
+    collector.add({
       src: verdict.src,
       dst: verdict.dst,
       srcPort,
       dstPort,
-      protocol: protocol as number,
+      protocol,
       hint: "src",
       records: 1,
       flagged: 0,

@@ -6,12 +6,30 @@
  * verdicts. It keeps to SQL that Athena (Trino) and DuckDB share: CASE, COALESCE, NULLIF, mod, floor,
  * CAST, literal bounds (no engine-specific time or bit functions).
  */
-import type { ConnectionAggregator } from "./connections";
+import type { FlowGroupCollector } from "./flowGroups";
 import { ReplayInputError } from "./inputError";
 import { forEachLine } from "./lineReader";
 import { EPHEMERAL_PORT_FLOOR, TCP_FLAG_ACK, TCP_FLAG_SYN, type InitiatorHint } from "./orientation";
 
 export const DEFAULT_ATHENA_TABLE = "vpc_flow_logs";
+
+/**
+ * The table layouts AWS documents for flow logs (DDL in docs/replay.md): `date` (one `date` DATE
+ * partition per day, added with ALTER TABLE ... ADD PARTITION), `projection` (partition projection on
+ * a `day` string formatted yyyy/MM/dd), `hive` (Hive-compatible S3 prefixes: year, month, day, hour
+ * strings). The window's first day bounds the partition columns, so Athena reads only those days.
+ */
+export const ATHENA_PARTITION_LAYOUTS = ["date", "projection", "hive"] as const;
+export type AthenaPartitionLayout = (typeof ATHENA_PARTITION_LAYOUTS)[number];
+
+function partitionPredicate(layout: AthenaPartitionLayout, startSeconds: number): string {
+  const iso = new Date(startSeconds * 1000).toISOString();
+  const [year, month, day] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
+  if (layout === "date") return `"date" >= DATE '${year}-${month}-${day}'`;
+  if (layout === "projection") return `day >= '${year}/${month}/${day}'`;
+  // Zero-padded strings order as the dates do; each column compared alone, so the engine prunes on it.
+  return `(year > '${year}' OR (year = '${year}' AND (month > '${month}' OR (month = '${month}' AND day >= '${day}'))))`;
+}
 
 export const AGGREGATED_COLUMNS = [
   "src",
@@ -21,6 +39,9 @@ export const AGGREGATED_COLUMNS = [
   "protocol",
   "initiator",
   "flow_direction",
+  // 1 where the address came from srcaddr/dstaddr (no pkt-* value): it may be an ENI's standing for pods.
+  "src_may_be_eni",
+  "dst_may_be_eni",
   "records",
   "flagged",
   "packets",
@@ -40,17 +61,23 @@ function bit(column: string, value: number): string {
   return `mod(CAST(floor(${column} / ${value}) AS INTEGER), 2) = 1`;
 }
 
-export function athenaSql(options: { table: string; sinceSeconds: number; nowSeconds: number }): string {
+export function athenaSql(options: {
+  table: string;
+  sinceSeconds: number;
+  nowSeconds: number;
+  partitions?: AthenaPartitionLayout;
+}): string {
   const start = Math.floor(options.nowSeconds - options.sinceSeconds);
-  const day = new Date(start * 1000).toISOString().slice(0, 10);
   const flagged = "protocol = 6 AND tcp_flags IS NOT NULL";
   return `-- flash-netpol replay: flow logs since ${new Date(start * 1000).toISOString()}, aggregated per
--- (source, destination, significant ports, protocol, initiator, flow-direction).
+-- (source, destination, significant ports, protocol, initiator, flow-direction); table layout: ${options.partitions ?? "date"}.
 -- Save the result as CSV and run: npm run replay -- --stack STACK --pods PODS.json --aggregated RESULT.csv
 WITH flows AS (
   SELECT
     COALESCE(NULLIF(pkt_srcaddr, '-'), srcaddr) AS src,
     COALESCE(NULLIF(pkt_dstaddr, '-'), dstaddr) AS dst,
+    CASE WHEN NULLIF(pkt_srcaddr, '-') IS NULL THEN 1 ELSE 0 END AS src_may_be_eni,
+    CASE WHEN NULLIF(pkt_dstaddr, '-') IS NULL THEN 1 ELSE 0 END AS dst_may_be_eni,
     srcport,
     dstport,
     protocol,
@@ -66,7 +93,7 @@ WITH flows AS (
       ELSE 'ports'
     END AS initiator
   FROM ${options.table}
-  WHERE "date" >= DATE '${day}'
+  WHERE ${partitionPredicate(options.partitions ?? "date", start)}
     AND start >= ${start}
     AND log_status = 'OK'
     AND action = 'ACCEPT'
@@ -88,6 +115,8 @@ significant AS (
     protocol,
     initiator,
     flow_direction,
+    src_may_be_eni,
+    dst_may_be_eni,
     flagged,
     packets,
     bytes,
@@ -103,6 +132,8 @@ SELECT
   protocol,
   initiator,
   flow_direction,
+  src_may_be_eni,
+  dst_may_be_eni,
   COUNT(*) AS records,
   SUM(flagged) AS flagged,
   SUM(packets) AS packets,
@@ -110,8 +141,8 @@ SELECT
   MIN(start) AS first_seen,
   MAX(finish) AS last_seen
 FROM significant
-GROUP BY src, dst, srcport, dstport, protocol, initiator, flow_direction
-ORDER BY src, dst, dstport, srcport, protocol, initiator, flow_direction
+GROUP BY src, dst, srcport, dstport, protocol, initiator, flow_direction, src_may_be_eni, dst_may_be_eni
+ORDER BY src, dst, dstport, srcport, protocol, initiator, flow_direction, src_may_be_eni, dst_may_be_eni
 `;
 }
 
@@ -150,7 +181,7 @@ function splitCsv(line: string): string[] | undefined {
 
 const WHOLE = /^\d+$/;
 
-export async function replayAggregatedCsv(file: string, aggregator: ConnectionAggregator): Promise<void> {
+export async function replayAggregatedCsv(file: string, collector: FlowGroupCollector): Promise<void> {
   let columns: Map<string, number> | undefined;
   await forEachLine(file, (line, lineNumber) => {
     if (line.trim() === "") return;
@@ -187,9 +218,11 @@ export async function replayAggregatedCsv(file: string, aggregator: ConnectionAg
       fail("flow_direction", `"${direction}"; expected ingress, egress or -`);
     for (const column of ["src", "dst"] as const)
       if (text(column) === "") fail(column, "empty; expected an address");
+    const srcMayBeEni = whole("src_may_be_eni", 1) === 1;
+    const dstMayBeEni = whole("dst_may_be_eni", 1) === 1;
     const records = whole("records");
-    aggregator.counts.read += records;
-    aggregator.add({
+    collector.counts.read += records;
+    collector.add({
       src: text("src"),
       dst: text("dst"),
       srcPort: whole("srcport", 65535),
@@ -203,6 +236,8 @@ export async function replayAggregatedCsv(file: string, aggregator: ConnectionAg
       bytes: whole("bytes"),
       firstSeen: whole("first_seen"),
       lastSeen: whole("last_seen"),
+      srcMayBeEni,
+      dstMayBeEni,
     });
   });
 }

@@ -1,20 +1,13 @@
 /**
- * The rollout to replay against: `next` (the stage order of docs/rollout.md: every service's ingress at once,
- * then each service's egress in the order the stack file lists them under rollout.services, then
- * defaultDeny), `target` (everything enforced), or explicit flags applied to the current rollout
+ * The rollout to replay against: `next` (the next step of the documented stage plan,
+ * analyzer/flash/stages.ts `rolloutStagePlan`, whatever order the stack file lists services in),
+ * `target` (everything enforced), or explicit flags applied to the current rollout
  * (`flash-api.egress=enforce,defaultDeny=enforce`). Every candidate passes the config schema, so it
  * is a rollout `pulumi up` would accept.
  */
-import { CONFIG_SCHEMA, CONFIG_NAMESPACE, type RolloutConfig } from "../components/config";
+import { CONFIG_SCHEMA, type RolloutConfig } from "../components/config";
 import { DIRECTIONS, type ServiceName } from "../components/flowTable";
-import { fullEnforcement } from "../analyzer/flash";
-
-export interface RolloutStep {
-  /** "every service's ingress", "flash-api egress", "defaultDeny". */
-  readonly name: string;
-  readonly apply: (rollout: RolloutConfig) => RolloutConfig;
-  readonly done: (rollout: RolloutConfig) => boolean;
-}
+import { fullEnforcement, rolloutStagePlan } from "../analyzer/flash/stages";
 
 export type CandidateResult =
   | { readonly ok: true; readonly rollout: RolloutConfig; readonly description: string }
@@ -22,48 +15,6 @@ export type CandidateResult =
 
 function clone(rollout: RolloutConfig): RolloutConfig {
   return JSON.parse(JSON.stringify(rollout)) as RolloutConfig;
-}
-
-/** The services in the order the stack file lists them under rollout.services (every service is listed there). */
-export function serviceOrderOf(stackConfig: Readonly<Record<string, string>>): ServiceName[] {
-  const raw = stackConfig[`${CONFIG_NAMESPACE}:rollout`];
-  let listed: string[] = [];
-  try {
-    const parsed =
-      raw === undefined ? undefined : (JSON.parse(raw) as { services?: Record<string, unknown> });
-    listed = Object.keys(parsed?.services ?? {});
-  } catch {
-    listed = [];
-  }
-  return listed;
-}
-
-export function rolloutSteps(order: readonly ServiceName[]): RolloutStep[] {
-  return [
-    {
-      name: "every service's ingress",
-      done: (rollout) => Object.values(rollout.services).every((flags) => flags.ingress === "enforce"),
-      apply: (rollout) => {
-        const next = clone(rollout);
-        for (const flags of Object.values(next.services)) flags.ingress = "enforce";
-        return next;
-      },
-    },
-    ...order.map((service): RolloutStep => ({
-      name: `${service} egress`,
-      done: (rollout) => rollout.services[service].egress === "enforce",
-      apply: (rollout) => {
-        const next = clone(rollout);
-        next.services[service].egress = "enforce";
-        return next;
-      },
-    })),
-    {
-      name: "defaultDeny",
-      done: (rollout) => rollout.defaultDeny === "enforce",
-      apply: (rollout) => ({ ...clone(rollout), defaultDeny: "enforce" }),
-    },
-  ];
 }
 
 function explicitFlags(spec: string, current: RolloutConfig): CandidateResult {
@@ -101,11 +52,7 @@ function explicitFlags(spec: string, current: RolloutConfig): CandidateResult {
   return { ok: true, rollout: checked.data, description: `explicit flags ${spec}` };
 }
 
-export function resolveCandidate(
-  spec: string,
-  current: RolloutConfig,
-  order: readonly ServiceName[],
-): CandidateResult {
+export function resolveCandidate(spec: string, current: RolloutConfig): CandidateResult {
   if (spec === "target")
     return {
       ok: true,
@@ -113,7 +60,8 @@ export function resolveCandidate(
       description: "target (everything enforced)",
     };
   if (spec === "next") {
-    const step = rolloutSteps(order).find((candidate) => !candidate.done(current));
+    const services: ServiceName[] = Object.keys(current.services);
+    const step = rolloutStagePlan(services).find((candidate) => !candidate.done(current));
     if (step === undefined)
       return {
         ok: true,

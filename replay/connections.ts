@@ -3,8 +3,13 @@
  * oriented client -> server and summed per (client address, server address, server port, protocol).
  * Memory grows with the distinct address pairs seen, never with the number of records.
  */
-import type { Protocol } from "../analyzer";
-import { IANA_PROTOCOLS, destinationIsServer, type InitiatorHint } from "./orientation";
+import {
+  IANA_PROTOCOLS,
+  destinationIsServer,
+  isPortless,
+  type InitiatorHint,
+  type ReplayProtocol,
+} from "./orientation";
 import type { Place, Places } from "./places";
 
 /** Records that share everything the replay looks at; a raw record is a group of one. */
@@ -29,6 +34,12 @@ export interface FlowGroup {
   readonly lastSeen: number;
   /** Agent verdict lines: DENY count, when the observation comes from the network policy agent. */
   readonly agentDenies?: number;
+  /**
+   * The address came from srcaddr/dstaddr with no pkt-srcaddr/pkt-dstaddr: it may be the observing
+   * ENI's primary address standing in for the packet's own (a pod on a secondary address).
+   */
+  readonly srcMayBeEni?: boolean;
+  readonly dstMayBeEni?: boolean;
 }
 
 /** What was seen of one connection or a roll-up of them; first and last seen in epoch seconds. */
@@ -44,44 +55,45 @@ export interface AggregatedConnection extends TrafficTotals {
   readonly client: Place;
   readonly server: Place;
   readonly port: number;
-  readonly protocol: Protocol;
+  readonly protocol: ReplayProtocol;
   agentDenies: number;
 }
 
 export interface RecordCounts {
+  /** Records and agent verdict lines; header lines and other agent lines are not records. */
   read: number;
   /** NODATA and SKIPDATA records. */
   skipped: number;
+  /** A protocol NetworkPolicy does not judge (flow logs: not ICMP, TCP, UDP, SCTP; agent: UNKNOWN, RESERVED, ANY PROTOCOL). */
+  unknownProtocol: number;
+  /** TCP, UDP or SCTP records whose ports are "-": nothing to judge a port rule on. */
+  noPorts: number;
   /** Records of the server's side of a connection, folded into it. */
   replies: number;
   /** REJECT records: security groups or network ACLs dropped them; no NetworkPolicy change matters. */
   rejected: number;
   /** The receiving ENI's copy of a flow inside the VPC (its sender's ENI logged it as egress). */
   duplicates: number;
-  /** No pod of the stack's namespace on either side, or a protocol NetworkPolicy does not name. */
+  /** No pod of the stack's namespace on either side. */
   outOfScope: number;
-}
-
-export function emptyCounts(): RecordCounts {
-  return { read: 0, skipped: 0, replies: 0, rejected: 0, duplicates: 0, outOfScope: 0 };
+  /**
+   * Records whose srcaddr/dstaddr (no pkt-srcaddr/pkt-dstaddr) is a node or ENI address that stands
+   * for pods behind it: not judged, and the replay exits 4.
+   */
+  unattributable: number;
 }
 
 export class ConnectionAggregator {
-  readonly counts = emptyCounts();
   readonly connections = new Map<string, AggregatedConnection>();
-  windowStart = Number.POSITIVE_INFINITY;
-  windowEnd = Number.NEGATIVE_INFINITY;
+  /** The addresses that made records unattributable, with the pods each may stand for. */
+  readonly unattributableAddresses = new Map<string, readonly string[]>();
 
-  constructor(private readonly places: Places) {}
-
-  /** Stretches the window; every record with a time counts, in scope or not. */
-  observeTime(start: number, end: number): void {
-    if (start < this.windowStart) this.windowStart = start;
-    if (end > this.windowEnd) this.windowEnd = end;
-  }
+  constructor(
+    private readonly places: Places,
+    readonly counts: RecordCounts,
+  ) {}
 
   add(group: FlowGroup): void {
-    this.observeTime(group.firstSeen, group.lastSeen);
     const protocol = IANA_PROTOCOLS[group.protocol];
     const src = this.places.of(group.src);
     const dst = this.places.of(group.dst);
@@ -91,13 +103,29 @@ export class ConnectionAggregator {
       this.counts.duplicates += group.records;
       return;
     }
-    if (protocol === undefined || (!src.inNamespace && !dst.inNamespace)) {
+    const hidden = [
+      ...(group.srcMayBeEni === true ? [src] : []),
+      ...(group.dstMayBeEni === true ? [dst] : []),
+    ].filter((place) => this.places.mayStandForPods(place));
+    if (hidden.length > 0) {
+      this.counts.unattributable += group.records;
+      for (const place of hidden) this.unattributableAddresses.set(place.ip, this.places.podsBehind(place));
+      return;
+    }
+    if (protocol === undefined) {
+      this.counts.unknownProtocol += group.records;
+      return;
+    }
+    if (!src.inNamespace && !dst.inNamespace) {
       this.counts.outOfScope += group.records;
       return;
     }
-    const forward = destinationIsServer(group.hint, group.srcPort, group.dstPort, (side, port) =>
-      this.places.listens(side === "src" ? src : dst, port, protocol),
-    );
+    // ICMP has no ports to tell a reply by: each record is judged as its sender's.
+    const forward =
+      isPortless(protocol) ||
+      destinationIsServer(group.hint, group.srcPort, group.dstPort, (side, port) =>
+        this.places.listens(side === "src" ? src : dst, port, protocol),
+      );
     const [client, server, port] = forward ? [src, dst, group.dstPort] : [dst, src, group.srcPort];
     if (!forward) this.counts.replies += group.records;
     const key = `${client.ip}|${server.ip}|${port}|${protocol}`;

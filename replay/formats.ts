@@ -81,7 +81,7 @@ function describeWindow(result: ReplayResult): string {
 }
 
 function describeRecords(records: RecordCounts): string {
-  return `${records.read} read, ${records.skipped} NODATA/SKIPDATA, ${records.replies} replies folded into their connection, ${records.rejected} rejected by security groups/NACLs, ${records.duplicates} receiving-ENI copies, ${records.outOfScope} outside the namespace's policies`;
+  return `${records.read} read, ${records.skipped} NODATA/SKIPDATA, ${records.unknownProtocol} of a protocol NetworkPolicy does not judge, ${records.noPorts} with "-" ports, ${records.unattributable} naming a node or ENI address that stands for pods, ${records.replies} replies folded into their connection, ${records.rejected} rejected by security groups/NACLs, ${records.duplicates} receiving-ENI copies, ${records.outOfScope} outside the namespace's policies`;
 }
 
 export function renderReplayText(result: ReplayResult): string {

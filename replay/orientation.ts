@@ -20,7 +20,22 @@ export const TCP_FLAG_ACK = 16;
 export const TCP_FLAG_SYN_ACK = TCP_FLAG_SYN | TCP_FLAG_ACK;
 export const EPHEMERAL_PORT_FLOOR = 32768;
 
-export const IANA_PROTOCOLS: Readonly<Record<number, Protocol>> = { 6: "TCP", 17: "UDP", 132: "SCTP" };
+/** Protocols a NetworkPolicy judges without ports: a port-only rule never admits them. */
+export type PortlessProtocol = "ICMP" | "ICMPv6";
+export type ReplayProtocol = Protocol | PortlessProtocol;
+
+/** IANA numbers of the protocols the replay judges; any other is counted in records.unknownProtocol. */
+export const IANA_PROTOCOLS: Readonly<Record<number, ReplayProtocol>> = {
+  1: "ICMP",
+  6: "TCP",
+  17: "UDP",
+  58: "ICMPv6",
+  132: "SCTP",
+};
+
+export function isPortless(protocol: ReplayProtocol): protocol is PortlessProtocol {
+  return protocol === "ICMP" || protocol === "ICMPv6";
+}
 
 export function initiatorHint(protocol: number, tcpFlags: number | undefined): InitiatorHint {
   if (protocol !== 6 || tcpFlags === undefined) return "ports";

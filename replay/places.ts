@@ -6,9 +6,10 @@
 import type { StackConfig } from "../components/config";
 import { DATA_STORE_NAMES, type DataStoreName } from "../components/flowTable";
 import type { ResolvedCidrs } from "../components/networkPolicies";
-import type { Endpoint, Protocol } from "../analyzer";
+import type { Endpoint } from "../analyzer";
 import { endpointMatcher, topologyFromConfig, type FlashTopology } from "../analyzer/flash";
 import { ipv4InAny } from "../analyzer/flash/addresses";
+import type { ReplayProtocol } from "./orientation";
 import type { IndexedPod, PodIndex } from "./podIndex";
 
 export interface Place {
@@ -73,7 +74,7 @@ export class Places {
   }
 
   /** Whether `place` serves on this port: the side that does is the server of the connection. */
-  listens(place: Place, port: number, protocol: Protocol): boolean {
+  listens(place: Place, port: number, protocol: ReplayProtocol): boolean {
     if (port === 53) return true;
     if (place.pod !== undefined) {
       const { info } = place.pod;
@@ -103,6 +104,29 @@ export class Places {
     }
     if (place.isAlb) return ALB_NAME;
     return place.ip;
+  }
+
+  /**
+   * Whether an address read from srcaddr/dstaddr (no pkt-srcaddr/pkt-dstaddr) may be an ENI's primary
+   * address standing for pods on its secondary addresses. A pod-network pod's own address is the pod
+   * (the VPC CNI hands pods secondary addresses, or with security groups for pods a branch ENI whose
+   * primary address is the pod's); addresses outside the VPC, in a data-store or ALB subnet are what
+   * they say; a node (by hostIP) that carries no pod-network pod is the node itself. Everything else
+   * inside the VPC (a node carrying pods, an address the snapshot does not know) and any IPv6 address
+   * that is no pod's may hide a pod.
+   */
+  mayStandForPods(place: Place): boolean {
+    if (place.pod !== undefined) return false;
+    // The stack's ranges are IPv4: an IPv6 interface address cannot be told from a pod's node here.
+    if (place.ip.includes(":")) return true;
+    if (!place.inVpc || place.stores.length > 0 || place.isAlb) return false;
+    const node = this.pods.nodesByIp.get(place.ip);
+    return node === undefined || node.podNetworkPods.length > 0;
+  }
+
+  /** The pods an address may stand for: a node's pod-network pods, or none known. */
+  podsBehind(place: Place): readonly string[] {
+    return this.pods.nodesByIp.get(place.ip)?.podNetworkPods ?? [];
   }
 
   /** A bare address inside the VPC: a pod the snapshot missed, a node, another ENI. Its verdict is a guess. */

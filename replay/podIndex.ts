@@ -4,6 +4,10 @@
  * A pod's workload is its owning Deployment (the ReplicaSet's name less the pod-template-hash), else
  * its other controller (StatefulSet, DaemonSet, Job...), else the pod itself. Pods on the host network
  * share the node's address and are not subject to NetworkPolicy, so they are left out of the index.
+ *
+ * Nodes are indexed by `status.hostIP` (the node's primary address) with the pods on the pod network
+ * they carry: in the default flow-log format that address stands for every one of them (see
+ * flowLogRecords.ts), so a node that carries any is not an attribution of its own.
  */
 import * as fs from "node:fs";
 import * as YAML from "yaml";
@@ -18,8 +22,14 @@ export interface IndexedPod {
   readonly phase: string;
 }
 
+/** A node by its primary address, and the `namespace/name` of the pod-network pods it carries. */
+export interface IndexedNode {
+  readonly podNetworkPods: readonly string[];
+}
+
 export interface PodIndex {
   readonly byIp: ReadonlyMap<string, IndexedPod>;
+  readonly nodesByIp: ReadonlyMap<string, IndexedNode>;
   /** Every indexed pod, for the analyzer's cluster. */
   readonly pods: readonly PodInfo[];
   readonly namespaces: readonly string[];
@@ -48,6 +58,7 @@ const podSchema = z.object({
     .object({
       phase: z.string().optional(),
       podIP: z.string().optional(),
+      hostIP: z.string().optional(),
       podIPs: z.array(z.object({ ip: z.string() })).optional(),
     })
     .optional(),
@@ -115,8 +126,16 @@ export function buildPodIndex(text: string, file: string): PodIndex {
   }
   const byIp = new Map<string, IndexedPod>();
   const namespaces = new Set<string>();
+  const nodesByIp = new Map<string, { podNetworkPods: string[] }>();
   for (const pod of parsed.data.items) {
     namespaces.add(pod.metadata.namespace);
+    const hostIp = pod.status?.hostIP;
+    if (hostIp !== undefined && hostIp !== "") {
+      const node = nodesByIp.get(hostIp) ?? { podNetworkPods: [] };
+      nodesByIp.set(hostIp, node);
+      if (pod.spec.hostNetwork !== true)
+        node.podNetworkPods.push(`${pod.metadata.namespace}/${pod.metadata.name}`);
+    }
     if (pod.spec.hostNetwork === true) continue;
     const ips = new Set([...(pod.status?.podIPs ?? []).map((entry) => entry.ip), pod.status?.podIP ?? ""]);
     ips.delete("");
@@ -141,7 +160,7 @@ export function buildPodIndex(text: string, file: string): PodIndex {
     }
   }
   const pods = [...new Set([...byIp.values()].map((pod) => pod.info))];
-  return { byIp, pods, namespaces: [...namespaces].sort() };
+  return { byIp, nodesByIp, pods, namespaces: [...namespaces].sort() };
 }
 
 export function readPodIndex(file: string): PodIndex {

@@ -4,7 +4,7 @@
  * intent predicates the plan's proofs use). Connections are then rolled up per (source workload,
  * destination, port, protocol); members that disagree on a verdict stay apart.
  */
-import { PolicyAnalyzer, type Cluster, type NetworkPolicy, type Probe, type Protocol } from "../analyzer";
+import { PolicyAnalyzer, type Cluster, type NetworkPolicy } from "../analyzer";
 import { flowsIntending, intendedFlows } from "../analyzer/flash";
 import {
   KUBE_DNS_NAMESPACE,
@@ -12,6 +12,7 @@ import {
   type NetworkPolicyManifest,
 } from "../components/networkPolicies";
 import type { AggregatedConnection, TrafficTotals } from "./connections";
+import { isPortless, type ReplayProtocol } from "./orientation";
 import type { Places } from "./places";
 
 export type Verdict = "allowed" | "blocked";
@@ -20,7 +21,7 @@ export interface ConnectionVerdict extends TrafficTotals {
   readonly from: string;
   readonly to: string;
   readonly port: number;
-  readonly protocol: Protocol;
+  readonly protocol: ReplayProtocol;
   readonly current: Verdict;
   readonly candidate: Verdict;
   readonly intended: boolean;
@@ -58,14 +59,17 @@ export function judgeConnections(
   const flows = intendedFlows(places.topology);
   const rows = new Map<string, ConnectionVerdict>();
   for (const connection of connections) {
-    const probe: Probe = {
-      from: connection.client.endpoint,
-      to: connection.server.endpoint,
-      port: connection.port,
-      protocol: connection.protocol,
-    };
+    const from = connection.client.endpoint;
+    const to = connection.server.endpoint;
+    const { port, protocol } = connection;
     const verdictOf = (analyzer: PolicyAnalyzer): Verdict =>
-      analyzer.isAllowed(probe) ? "allowed" : "blocked";
+      (
+        isPortless(protocol)
+          ? analyzer.isAllowedPortless(from, to)
+          : analyzer.isAllowed({ from, to, port, protocol })
+      )
+        ? "allowed"
+        : "blocked";
     const row = {
       from: places.nameOf(connection.client, connection.port),
       to: places.nameOf(connection.server, connection.port),
@@ -73,7 +77,8 @@ export function judgeConnections(
       protocol: connection.protocol,
       current: verdictOf(current),
       candidate: verdictOf(candidate),
-      intended: flowsIntending(flows, probe.from, probe.to, probe.port, probe.protocol).length > 0,
+      // The flow table declares TCP, UDP and SCTP ports only: no ICMP flow is intended.
+      intended: !isPortless(protocol) && flowsIntending(flows, from, to, port, protocol).length > 0,
     };
     const key = [row.from, row.to, row.port, row.protocol, row.current, row.candidate, row.intended].join(
       "|",

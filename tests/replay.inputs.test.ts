@@ -5,6 +5,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { replay } from "./support/runReplay";
 import {
   CUSTOM_FIELDS,
@@ -91,10 +92,11 @@ describe("replay: bad input names file, line and field (exit 2)", function () {
     await expectBadInput(["--pods", pods, "--flow-logs", flags], `${flags}:2: field tcp-flags`, '"SYN"');
   });
 
-  it("a .gz file that is not gzip, and a file that does not exist", async () => {
-    const fake = path.join(dir, "plain.log.gz");
-    fs.writeFileSync(fake, `${GOOD}\n`);
-    await expectBadInput(["--pods", pods, "--flow-logs", fake], `${fake}:1:`, "expected a gzip file");
+  it("a gzip file cut short (its magic bytes say gzip), and a file that does not exist", async () => {
+    const cut = path.join(dir, "cut.log.gz");
+    const whole = zlib.gzipSync(`${GOOD}\n`.repeat(200));
+    fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    await expectBadInput(["--pods", pods, "--flow-logs", cut], `${cut}:`, "expected a whole gzip file");
     const missing = path.join(dir, "missing.log");
     await expectBadInput(["--pods", pods, "--flow-logs", missing], `${missing}: cannot be read`);
   });
@@ -139,13 +141,13 @@ describe("replay: bad input names file, line and field (exit 2)", function () {
 
   it("an Athena CSV without a column, and with a bad initiator", async () => {
     const header =
-      "src,dst,srcport,dstport,protocol,initiator,flow_direction,records,flagged,packets,bytes,first_seen,last_seen";
+      "src,dst,srcport,dstport,protocol,initiator,flow_direction,src_may_be_eni,dst_may_be_eni,records,flagged,packets,bytes,first_seen,last_seen";
     const noColumn = writeFile(dir, "no-column.csv", `${header.replace(",flagged", "")}\n`);
     await expectBadInput(["--pods", pods, "--aggregated", noColumn], `${noColumn}:1: field flagged`);
     const initiator = writeFile(
       dir,
       "initiator.csv",
-      `${header}\n"100.64.0.10","10.30.80.10","0","15432","6","client","egress","1","1","1","60","1780000000","1780000059"\n`,
+      `${header}\n"100.64.0.10","10.30.80.10","0","15432","6","client","egress","0","0","1","1","1","60","1780000000","1780000059"\n`,
     );
     await expectBadInput(
       ["--pods", pods, "--aggregated", initiator],

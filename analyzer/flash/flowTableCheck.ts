@@ -15,6 +15,7 @@ import {
   type Outage,
 } from "./connectivity";
 import { buildFlashModel, type FlashModel } from "./model";
+import { oneSidedExposures, type OneSidedExposure } from "./oneSidedExposures";
 import { describeRollout } from "./stages";
 import { topologyFromComponentOutputs } from "./topology";
 
@@ -90,6 +91,21 @@ function exposureViolations(exposures: readonly Exposure[], stage: string): Flow
   }));
 }
 
+function oneSidedViolations(exposures: readonly OneSidedExposure[], stage: string): FlowTableViolation[] {
+  const describeRules = (exposure: OneSidedExposure) =>
+    exposure.admittedBy.map((rule) => `${rule.policy} ${rule.direction}[${rule.ruleIndex}]`).join(", ");
+  return [...groupBy(exposures, describeRules)].map(([rules, group]) => ({
+    kind: "exposure",
+    flows: [],
+    policies: [...new Set(group.flatMap((exposure) => exposure.admittedBy.map((rule) => rule.policy)))],
+    message:
+      `over-wide rule at the deployed stage (${stage}): ${rules} admits ${group.length} connection(s) no flow of the table declares ` +
+      `(the other side blocks them today, but not once its policy is off): ` +
+      `${listExamples(group.map((exposure) => describeProbe(exposure.probe)))}. ` +
+      `Fix: narrow the rule to the flow table, or add the flow to the flow table (flash-netpol:flows) if the platform needs it.`,
+  }));
+}
+
 function parsePolicies(networkPolicyProps: readonly unknown[]): {
   policies: NetworkPolicy[];
   problems: FlowTableViolation[];
@@ -157,7 +173,7 @@ export function checkFlowsAgainstTable(
   const { policies, problems } = parsePolicies(networkPolicyProps);
   let model: FlashModel;
   try {
-    model = buildFlashModel(topology.topology);
+    model = buildFlashModel(topology.topology, { neighbourPorts: true });
   } catch (error) {
     // A stack rule must report, never crash the pack: an unplaceable model is a problem to show.
     return [...problems, ...unavailable(error instanceof Error ? error.message : String(error))];
@@ -167,5 +183,6 @@ export function checkFlowsAgainstTable(
     ...problems,
     ...outageViolations(report.outages, stage),
     ...exposureViolations(report.exposures.filter(isPolicedExposure), stage),
+    ...oneSidedViolations(oneSidedExposures(model, policies), stage),
   ];
 }

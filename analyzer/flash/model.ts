@@ -136,12 +136,32 @@ function chooseVpcRanges(topology: FlashTopology, avoid: readonly string[]): { p
   return { pods, other };
 }
 
-function probePorts(topology: FlashTopology): TrafficPort[] {
-  const all = [
+/**
+ * Beside each declared TCP port, the ports a widened rule reaches first: its neighbours (an endPort
+ * range starting or ending there) and the same number over UDP and SCTP. Only the guard probes them
+ * (`flows-match-flow-table` judges one policy set); the rollout proofs stay on the declared ports.
+ */
+function neighbourPorts(declared: readonly TrafficPort[]): TrafficPort[] {
+  return declared
+    .filter((port) => port.protocol === "TCP")
+    .flatMap(({ port }) => [
+      ...(port > 1 ? [{ port: port - 1, protocol: "TCP" as const }] : []),
+      ...(port < 65535 ? [{ port: port + 1, protocol: "TCP" as const }] : []),
+      { port, protocol: "UDP" as const },
+      { port, protocol: "SCTP" as const },
+    ]);
+}
+
+function probePorts(topology: FlashTopology, options: FlashModelOptions): TrafficPort[] {
+  const declared = [
     ...topology.flows.flatMap((flow) => flow.ports),
     ...Object.values(topology.services).map((service) => ({ port: service.port, protocol: "TCP" as const })),
+  ];
+  const all = [
+    ...declared,
     ...DNS_PORTS,
     ...EXTRA_PROBE_PORTS,
+    ...(options.neighbourPorts === true ? neighbourPorts(declared) : []),
   ];
   const unique = new Map(all.map((port) => [`${port.port}/${port.protocol}`, port]));
   return [...unique.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
@@ -178,7 +198,12 @@ export function lookalikeServiceOf(topology: FlashTopology): ServiceName {
   return target?.kind === "service" ? target.service : services[0];
 }
 
-export function buildFlashModel(topology: FlashTopology): FlashModel {
+export interface FlashModelOptions {
+  /** Also probe the neighbours of every declared port (see neighbourPorts): the guard's model. */
+  readonly neighbourPorts?: boolean;
+}
+
+export function buildFlashModel(topology: FlashTopology, options: FlashModelOptions = {}): FlashModel {
   const { cidrs, namespace } = topology;
   const places = [...cidrs.alb, ...cidrs.redis, ...cidrs.postgres, ...cidrs.mq];
   const avoid = topology.serviceIpv4Cidr === undefined ? places : [...places, topology.serviceIpv4Cidr];
@@ -254,7 +279,7 @@ export function buildFlashModel(topology: FlashTopology): FlashModel {
     })),
     ...externals,
   ];
-  const ports = probePorts(topology);
+  const ports = probePorts(topology, options);
   const flows = intendedFlows(topology);
   const inNamespace = (named: NamedEndpoint) =>
     named.endpoint.kind === "pod" && named.endpoint.pod.namespace === namespace;

@@ -63,3 +63,53 @@ export function fullEnforcement(services: readonly ServiceName[]): RolloutConfig
   if (full === undefined) throw new Error("the config schema accepts no fully enforced rollout");
   return full.rollout;
 }
+
+/**
+ * The documented stage plan (README "Staged rollout"): every service's ingress at once, then the
+ * egress of flash-pay, flash-gateway and flash-api in that order (the most sensitive pod first), then
+ * the namespace default deny. Services the plan does not name (added later, see "Extending") get their
+ * egress after the named ones, by name, since defaultDeny needs every service enforced. The one
+ * source of the order: `npm run replay -- --candidate next` walks it.
+ */
+export const STAGED_EGRESS_ORDER: readonly ServiceName[] = ["flash-pay", "flash-gateway", "flash-api"];
+
+export interface RolloutStep {
+  /** "every service's ingress", "flash-api egress", "defaultDeny". */
+  readonly name: string;
+  readonly done: (rollout: RolloutConfig) => boolean;
+  readonly apply: (rollout: RolloutConfig) => RolloutConfig;
+}
+
+function cloneRollout(rollout: RolloutConfig): RolloutConfig {
+  return JSON.parse(JSON.stringify(rollout)) as RolloutConfig;
+}
+
+export function rolloutStagePlan(services: readonly ServiceName[]): RolloutStep[] {
+  const named = STAGED_EGRESS_ORDER.filter((service) => services.includes(service));
+  const others = services.filter((service) => !STAGED_EGRESS_ORDER.includes(service)).sort();
+  return [
+    {
+      name: "every service's ingress",
+      done: (rollout) => Object.values(rollout.services).every((flags) => flags.ingress === "enforce"),
+      apply: (rollout) => {
+        const next = cloneRollout(rollout);
+        for (const flags of Object.values(next.services)) flags.ingress = "enforce";
+        return next;
+      },
+    },
+    ...[...named, ...others].map((service): RolloutStep => ({
+      name: `${service} egress`,
+      done: (rollout) => rollout.services[service]?.egress === "enforce",
+      apply: (rollout) => {
+        const next = cloneRollout(rollout);
+        next.services[service].egress = "enforce";
+        return next;
+      },
+    })),
+    {
+      name: "defaultDeny",
+      done: (rollout) => rollout.defaultDeny === "enforce",
+      apply: (rollout) => ({ ...cloneRollout(rollout), defaultDeny: "enforce" }),
+    },
+  ];
+}

@@ -18,6 +18,8 @@ export interface GeneratedPod {
   readonly ports: readonly { containerPort: number; protocol?: string }[];
   readonly owner?: { kind: string; name: string };
   readonly hostNetwork?: boolean;
+  /** The node's primary address (status.hostIP); a host-network pod's own address is its node's. */
+  readonly hostIp?: string;
 }
 
 export function kubectlPodList(pods: readonly GeneratedPod[]): unknown {
@@ -39,7 +41,12 @@ export function kubectlPodList(pods: readonly GeneratedPod[]): unknown {
         ...(pod.hostNetwork ? { hostNetwork: true } : {}),
         containers: [{ name: "main", image: "example", ports: pod.ports }],
       },
-      status: { phase: "Running", podIP: pod.ip, podIPs: [{ ip: pod.ip }] },
+      status: {
+        phase: "Running",
+        ...(pod.hostIp !== undefined || pod.hostNetwork === true ? { hostIP: pod.hostIp ?? pod.ip } : {}),
+        podIP: pod.ip,
+        podIPs: [{ ip: pod.ip }],
+      },
     })),
   };
 }

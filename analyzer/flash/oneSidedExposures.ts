@@ -1,0 +1,58 @@
+/**
+ * Over-wide rules that the other side happens to block today. A connection is only open when the
+ * source's egress and the destination's ingress both admit it, so `evaluateConnectivity` reports as
+ * exposures only connections both sides admit. But zero trust is per pod and direction: an ingress
+ * rule of flash-api that admits flash-gateway on port 22, or an egress rule of flash-api towards the
+ * gateway, opens the connection the moment the other side's policy is off (a rollout stage, a
+ * break-glass, a later edit). Each isolating side must therefore admit nothing beyond the table on
+ * its own; these are the rules that do.
+ */
+import type { Direction, NetworkPolicy, RuleReference } from "../index";
+import type { NetworkPolicyManifest } from "../../components/networkPolicies";
+import { judgeFor } from "./enforcers";
+import type { FlashModel, FlashProbe } from "./model";
+
+export interface OneSidedExposure {
+  readonly probe: FlashProbe;
+  /** The side whose isolating policies admit the probe although no flow declares it. */
+  readonly direction: Direction;
+  readonly admittedBy: readonly RuleReference[];
+}
+
+/**
+ * Every probe no flow declares that one isolated side admits while the other side blocks it (a
+ * probe both sides admit is already an exposure of `evaluateConnectivity`).
+ */
+export function oneSidedExposures(
+  model: FlashModel,
+  policies: readonly (NetworkPolicy | NetworkPolicyManifest)[],
+): OneSidedExposure[] {
+  const judge = judgeFor(model, policies);
+  const isolated = new Map<string, boolean>();
+  const isIsolated = (probe: FlashProbe, direction: Direction): boolean => {
+    const endpoint = direction === "egress" ? probe.from.endpoint : probe.to.endpoint;
+    if (endpoint.kind !== "pod") return false;
+    const key = `${direction}|${endpoint.pod.namespace}/${endpoint.pod.name}`;
+    let known = isolated.get(key);
+    if (known === undefined) {
+      known = judge.decidingPolicies(endpoint, direction).length > 0;
+      isolated.set(key, known);
+    }
+    return known;
+  };
+  const found: OneSidedExposure[] = [];
+  for (const probe of model.probes) {
+    if (probe.intendedBy.length > 0) continue;
+    if (!isIsolated(probe, "egress") && !isIsolated(probe, "ingress")) continue;
+    const explanation = judge.explain(probe);
+    if (explanation.allowed) continue;
+    for (const [direction, verdict] of [
+      ["egress", explanation.egress],
+      ["ingress", explanation.ingress],
+    ] as const) {
+      if (verdict.kind === "allowed" && verdict.allowedBy.length > 0)
+        found.push({ probe, direction, admittedBy: verdict.allowedBy });
+    }
+  }
+  return found;
+}
