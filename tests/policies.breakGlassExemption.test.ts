@@ -98,7 +98,7 @@ describe("break-glass exemption", () => {
 });
 
 describe("break-glass through npm run check @process", function () {
-  it("prod's full target with the program's break-glass: exit 0, only the advisory break-glass-active", async () => {
+  it("prod's full target with the program's break-glass: exit 0, only advisory verdicts naming break-glass", async () => {
     const result = await runCli(
       "cli/check.ts",
       path.join(FIXTURES, "prod-full-break-glass.yaml"),
@@ -107,10 +107,23 @@ describe("break-glass through npm run check @process", function () {
     );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const verdicts = JSON.parse(result.stdout) as PolicyVerdict[];
-    assert.deepEqual(
-      verdicts.map((verdict) => [verdict.policy, verdict.level, verdict.resource]),
-      [["break-glass-active", "advisory", "NetworkPolicy flash-ticket/break-glass-allow-all"]],
+    // break-glass-active reports it; flows-match-flow-table (which check runs with the stack's model)
+    // also shows what it opens, kept advisory because the program's own break-glass is exempt.
+    assert.ok(
+      verdicts.some(
+        (verdict) =>
+          verdict.policy === "break-glass-active" &&
+          verdict.resource === "NetworkPolicy flash-ticket/break-glass-allow-all",
+      ),
     );
+    for (const verdict of verdicts) {
+      assert.equal(verdict.level, "advisory", JSON.stringify(verdict));
+      assert.equal(
+        verdict.resource,
+        "NetworkPolicy flash-ticket/break-glass-allow-all",
+        JSON.stringify(verdict),
+      );
+    }
   });
 
   it("prod's full target: exit 0, no verdict at all", async () => {

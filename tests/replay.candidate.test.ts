@@ -5,6 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { RolloutConfig } from "../components/config";
 import { STAGED_EGRESS_ORDER } from "../analyzer/flash/stages";
 import { resolveCandidate } from "../replay/candidate";
@@ -52,9 +53,9 @@ describe("replay: --candidate next follows the documented stage plan", () => {
     assert.equal(stage5.rollout.defaultDeny, "enforce");
   });
 
-  it("the README's stage table lists the egress stages in the order the replay walks", () => {
-    const readme = fs.readFileSync("README.md", "utf8");
-    const section = readme.slice(readme.indexOf("## Staged rollout"));
+  it("the rollout page's stage table lists the egress stages in the order the replay walks", () => {
+    const page = fs.readFileSync(path.join("docs", "rollout.md"), "utf8");
+    const section = page.slice(page.indexOf("## Stages"));
     const listed = [...section.matchAll(/^\| \d+\s+\| `([a-z-]+)\.egress`/gm)].map((match) => match[1]);
     assert.deepEqual(listed, ["flash-pay", "flash-gateway", "flash-api"]);
     assert.deepEqual(STAGED_EGRESS_ORDER, listed);

@@ -22,12 +22,12 @@ const dns1123Label = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
 const rolloutExemption = z.strictObject({
   namespace: dns1123Label,
   /** Last day (UTC, inclusive) the exemption holds, YYYY-MM-DD. */
-  until: z.string().regex(/^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/),
+  until: weakensWhen(z.string().regex(/^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/), "later"),
   reason: weakensWhen(z.string().min(1), "never"),
 });
 export const CONFIG = z.object({
   applicationNamespaces: weakensWhen(z.array(dns1123Label).default(["flash-ticket"]), "shrinks"),
-  exemptions: weakensWhen(z.array(rolloutExemption).default([]), "later"),
+  exemptions: weakensWhen(z.array(rolloutExemption).default([]), "grows"),
 });
 export type RolloutExemption = z.output<typeof rolloutExemption>;
 export type NamespaceDefaultDenyConfig = z.output<typeof CONFIG>;
