@@ -1,6 +1,6 @@
-import { compileLabelSelector, selectorCacheKey, type LabelMatcher } from "./labelSelector";
-import type { Direction, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from "./model";
-import { policyKey } from "./model";
+import { compileLabelSelector, selectorCacheKey, type LabelMatcher } from "../core/labelSelector";
+import type { Direction, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from "../core/kubernetes";
+import { policyKey } from "../core/kubernetes";
 import { compilePeer, type CompiledPeer } from "./peerMatcher";
 import { effectivePolicyTypes } from "./policyTypes";
 import { compilePorts, type CompiledPorts } from "./portMatcher";

@@ -1,4 +1,4 @@
-import type { Direction } from "./model";
+import type { Direction } from "../core/kubernetes";
 
 export interface RuleReference {
   /** "namespace/name" of the policy. */

@@ -1,5 +1,5 @@
 import { compilePolicy, type CompiledPolicy, type CompiledRule } from "./compiledPolicy";
-import type { Cluster, Direction, NamespaceInfo, TrafficPort } from "./model";
+import type { Cluster, Direction, NamespaceInfo, TrafficPort } from "../core/kubernetes";
 import type { CompiledPeer } from "./peerMatcher";
 import { groupPods, type PodGroup } from "./podGroups";
 import type { ReachabilityMatrix } from "./reachabilityMatrix";

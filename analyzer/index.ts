@@ -1,8 +1,8 @@
 // Public surface of the NetworkPolicy analyzer.
-export * from "./model";
+export * from "../core/kubernetes";
 export { PolicyAnalyzer } from "./analyzer";
 export * from "./explanation";
-export { compileLabelSelector, type LabelMatcher } from "./labelSelector";
+export { compileLabelSelector, type LabelMatcher } from "../core/labelSelector";
 export { compileIpBlock, parseAddress, type AddressMatcher, type ParsedAddress } from "./ipBlock";
 export { compilePorts, type CompiledPorts, type PortMatcher } from "./portMatcher";
 export { compilePeer, type CompiledPeer } from "./peerMatcher";

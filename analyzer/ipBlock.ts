@@ -1,6 +1,6 @@
 import ipaddr from "ipaddr.js";
-import { isValidCidr, parseCidr as parseRange } from "../components/cidrs";
-import type { IPBlock } from "./model";
+import { isValidCidr, parseCidr as parseRange } from "../core/cidrs";
+import type { IPBlock } from "../core/kubernetes";
 
 /** An address as its family and raw bytes, so prefix tests are plain byte comparisons. */
 export interface ParsedAddress {

@@ -1,6 +1,6 @@
 import { compileIpBlock, ipBlockCacheKey } from "./ipBlock";
-import { compileLabelSelector, selectorCacheKey } from "./labelSelector";
-import type { IPBlock, NetworkPolicyPeer } from "./model";
+import { compileLabelSelector, selectorCacheKey } from "../core/labelSelector";
+import type { IPBlock, NetworkPolicyPeer } from "../core/kubernetes";
 import type { TrafficPeer } from "./trafficPeer";
 
 export interface CompiledPeer {

@@ -1,6 +1,6 @@
 import type { CompiledPolicy } from "./compiledPolicy";
 import { compileIpBlock, parseAddress, type AddressMatcher } from "./ipBlock";
-import type { Cluster, PodInfo } from "./model";
+import type { Cluster, PodInfo } from "../core/kubernetes";
 
 export interface PodGroup {
   /** Any member: every member gets the same verdicts, so one stands for all. */

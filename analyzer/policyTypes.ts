@@ -1,4 +1,4 @@
-import type { NetworkPolicySpec, PolicyType } from "./model";
+import type { NetworkPolicySpec, PolicyType } from "../core/kubernetes";
 
 /**
  * The API server's defaulting (k8s pkg/apis/networking/v1/defaults.go): when policyTypes is

@@ -1,4 +1,4 @@
-import { DEFAULT_PROTOCOL, type ContainerPort, type NetworkPolicyPort, type Protocol } from "./model";
+import { DEFAULT_PROTOCOL, type ContainerPort, type NetworkPolicyPort, type Protocol } from "../core/kubernetes";
 
 /**
  * `destinationPorts` are the container ports declared by the destination pod, or undefined when

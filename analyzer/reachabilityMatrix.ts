@@ -1,5 +1,5 @@
-import type { PodInfo, TrafficPort } from "./model";
-import { podKey } from "./model";
+import type { PodInfo, TrafficPort } from "../core/kubernetes";
+import { podKey } from "../core/kubernetes";
 
 /** Pod-to-pod verdicts for a fixed list of destination ports. */
 export interface ReachabilityMatrix {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
-import type { Cluster, Endpoint, PodInfo, Probe } from "./model";
-import { podKey } from "./model";
+import type { Cluster, Endpoint, PodInfo, Probe } from "../core/kubernetes";
+import { podKey } from "../core/kubernetes";
 import { scenarioSchema, type ProbeEndpointRef, type ScenarioDocument } from "./scenarioSchema";
 
 /** A scenario input problem, located precisely enough to fix by hand. */

@@ -9,7 +9,7 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   PodInfo,
-} from "./model";
+} from "../core/kubernetes";
 
 // Schemas for the scenario format of tests/fixtures/netpol-cases/README.md. They enforce the API-server
 // validation rules the analyzer relies on (e.g. one kind of peer, endPort only with a numeric

@@ -1,5 +1,5 @@
 import { parseAddress, type ParsedAddress } from "./ipBlock";
-import type { Endpoint, Labels, NamespaceInfo, PodInfo } from "./model";
+import type { Endpoint, Labels, NamespaceInfo, PodInfo } from "../core/kubernetes";
 
 /** What a policy rule can see of the other side of a connection. */
 export type TrafficPeer =

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { computeGroupedMatrix } from "../analyzer/groupedMatrix";
-import type { Cluster, TrafficPort } from "../analyzer/model";
+import type { Cluster, TrafficPort } from "../core/kubernetes";
 import { computePlainMatrix } from "./plainMatrix";
 import { firstMatrixDifference } from "../analyzer/reachabilityMatrix";
 import { generateSyntheticCluster, type SyntheticClusterSize } from "./syntheticCluster";

@@ -1,5 +1,5 @@
 import { PolicyAnalyzer } from "../analyzer/analyzer";
-import type { Cluster, Endpoint, TrafficPort } from "../analyzer/model";
+import type { Cluster, Endpoint, TrafficPort } from "../core/kubernetes";
 import type { ReachabilityMatrix } from "../analyzer/reachabilityMatrix";
 
 /**

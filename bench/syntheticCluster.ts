@@ -6,7 +6,7 @@ import type {
   NetworkPolicyEgressRule,
   NetworkPolicyIngressRule,
   PodInfo,
-} from "../analyzer/model";
+} from "../core/kubernetes";
 
 export interface SyntheticClusterSize {
   readonly namespaces: number;

@@ -26,7 +26,7 @@ import { recordedComponent } from "../offline/checkContext";
 import { WEAKENING_POLICY, packConfigWeakenings } from "../offline/checkWeakening";
 import { PlanFailure } from "../offline/planReport";
 import { networkPolicyResource } from "../offline/policyResources";
-import { NETWORK_POLICY_TYPE } from "../components/resourceTypes";
+import { NETWORK_POLICY_TYPE } from "../core/resourceTypes";
 
 export class InputError extends Error {
   constructor(message: string) {

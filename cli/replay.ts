@@ -219,7 +219,7 @@ async function judge(
   io: ReplayIo,
   plan: Promise<PlanResult>,
 ): Promise<number> {
-  const { CONFIG_NAMESPACE } = await import("../components/config");
+  const { CONFIG_NAMESPACE } = await import("../core/config");
   const { PlanFailure, buildPlan } = await import("../offline/planReport");
   const { resolveCandidate } = await import("../replay/candidate");
   const { ConnectionAggregator } = await import("../replay/connections");

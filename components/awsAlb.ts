@@ -5,7 +5,7 @@
  * the subnets of the cluster's managed node groups.
  */
 import * as aws from "@pulumi/aws";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "../core/config";
 import { readSubnets, type AwsReader, type AwsScope, type Subnet } from "./awsReader";
 
 /** What the AWS Load Balancer Controller tags every ALB with (pkg/deploy/tracking/provider.go). */

@@ -3,7 +3,7 @@
  * must be the ports configured (a policy on the wrong port is an outage nobody sees in a preview).
  */
 import * as aws from "@pulumi/aws";
-import { RDS_PROXY_PORTS, type StackConfig } from "./config";
+import { RDS_PROXY_PORTS, type StackConfig } from "../core/config";
 import {
   invokeOptions,
   nonEmpty,

@@ -8,17 +8,17 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { canonicalCidrs, cidrContains, sameFamily } from "./cidrs";
-import { ConfigError } from "./configValidation";
-import { type StackConfig } from "./config";
-import { dataStorePortsOf, isAnyPolicyEnforced } from "./configQueries";
-import { DATA_STORE_NAMES, type DataStoreName } from "./flowTable";
+import { canonicalCidrs, cidrContains, sameFamily } from "../core/cidrs";
+import { ConfigError } from "../core/configError";
+import { type StackConfig } from "../core/config";
+import { dataStorePortsOf, isAnyPolicyEnforced } from "../core/configQueries";
+import { DATA_STORE_NAMES, type DataStoreName } from "../core/flowTable";
 import { readAlbSubnets, readNodeGroupSubnets, type NodeGroupSubnets } from "./awsAlb";
 import { readMq, readPostgres, readRedis, type StoreLocation } from "./awsDataStores";
 import { AwsReader, readSubnets, type AwsScope, type Subnet } from "./awsReader";
 import { SHARED_SUBNET_FIX, describeSharedSubnet, findSharedSubnets, type UsedSubnet } from "./sharedSubnets";
 import { NOT_INSTALLED, readVpcCniState, type VpcCniState } from "./vpcCni";
-import type { ResolvedCidrs } from "./networkPolicies";
+import type { ResolvedCidrs } from "../core/networkPolicies";
 
 export { AwsLookupError, type AwsObjectKind, type Subnet } from "./awsReader";
 

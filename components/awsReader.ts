@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { isIpv4Cidr } from "./cidrs";
+import { isIpv4Cidr } from "../core/cidrs";
 
 /** The AWS objects this program reads, with the IAM action each read needs. */
 export const AWS_OBJECTS = {

@@ -3,12 +3,16 @@
  * through its schema, then what no single key can check. An error names the config key and path, the
  * value found, what was expected and where to fix it.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, CONFIG_SCHEMA, type ConfigKey, type ParsedKeys, type StackConfig } from "./config";
-import { declareFlows, type DeclaredFlow } from "./flowTable";
+import {
+  CONFIG_NAMESPACE,
+  CONFIG_SCHEMA,
+  type ConfigKey,
+  type ParsedKeys,
+  type StackConfig,
+} from "../core/config";
+import { declareFlows, type DeclaredFlow } from "../core/flowTable";
 
-/** Raised for any bad stack config value; the message is complete on its own, so no stack trace is shown. */
-export class ConfigError extends pulumi.RunError {}
+import { ConfigError } from "../core/configError";
 
 const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set([
   "deployments",

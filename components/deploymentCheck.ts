@@ -3,10 +3,10 @@
  * nothing, and a port the containers do not declare is allowed for nobody. This compares each
  * service's selector and port with its Deployment as the cluster has it.
  */
-import { compileLabelSelector } from "../analyzer/labelSelector";
-import type { StackConfig } from "./config";
-import { describeEndpoint, flowsOf, type ServiceName } from "./flowTable";
-import type { GeneratedPolicy, LabelSelector } from "./networkPolicies";
+import { compileLabelSelector } from "../core/labelSelector";
+import type { StackConfig } from "../core/config";
+import { describeEndpoint, flowsOf, type ServiceName } from "../core/flowTable";
+import type { GeneratedPolicy, LabelSelector } from "../core/networkPolicies";
 
 /** The fields of an apps/v1 Deployment this check reads. */
 export interface DeploymentSnapshot {

@@ -9,8 +9,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { discoverNetwork, type DiscoveredNetwork } from "./awsLookups";
-import { type StackConfig } from "./config";
-import { endpointPorts, isEnforced } from "./configQueries";
+import { type StackConfig } from "../core/config";
+import { endpointPorts, isEnforced } from "../core/configQueries";
 import {
   checkDeployments,
   checkServices,
@@ -20,13 +20,12 @@ import {
   type DeploymentSnapshot,
   type ServiceSnapshot,
 } from "./deploymentCheck";
-import { describeEndpoint, resolveFlows, type ServiceName } from "./flowTable";
+import { describeEndpoint, resolveFlows, type ServiceName } from "../core/flowTable";
 import { eksKubeconfig, validateKubeconfig } from "./kubeconfig";
-import { recordedStateSchema, type RecordedFlow, type RecordedState } from "./recordedState";
-import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "./networkPolicies";
-import { strictModeCuts } from "../analyzer/flash/strictMode";
+import { recordedStateSchema, type RecordedFlow, type RecordedState } from "../core/recordedState";
+import { generatePolicies, type GeneratedPolicy, type ResolvedCidrs } from "../core/networkPolicies";
 import { assertNetworkPolicyEnforced, desiredVpcCniConfiguration, type VpcCniState } from "./vpcCni";
-import { COMPONENT_TYPE } from "./resourceTypes";
+import { COMPONENT_TYPE } from "../core/resourceTypes";
 
 export interface FlashNetworkPoliciesArgs {
   readonly config: StackConfig;
@@ -94,7 +93,7 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
     if (network.vpcCni !== undefined && !config.manageVpcCni)
       assertNetworkPolicyEnforced(config, network.vpcCni);
     const generated = generatePolicies(config, network.cidrs);
-    if (config.networkPolicyEnforcingMode === "strict") refuseStrictCuts(config, network.cidrs);
+    if (config.networkPolicyEnforcingMode === "strict") await refuseStrictCuts(config, network.cidrs);
     return new FlashNetworkPolicies(name, args, { network, generated }, opts);
   }
 
@@ -290,7 +289,10 @@ export class FlashNetworkPolicies extends pulumi.ComponentResource {
  * Strict mode denies every pod no policy selects, kube-dns included (this program deploys no policy
  * in kube-system). Refused while the flash model says that cuts an intended flow.
  */
-function refuseStrictCuts(config: StackConfig, cidrs: ResolvedCidrs): void {
+async function refuseStrictCuts(config: StackConfig, cidrs: ResolvedCidrs): Promise<void> {
+  // The flash model is a check's tool: loaded only for a stack that asks for strict mode, so a
+  // standard `pulumi up` loads none of the analyzer.
+  const { strictModeCuts } = await import("../analyzer/flash/strictMode");
   const cuts = strictModeCuts(config, cidrs);
   if (cuts.length === 0) return;
   const shown = cuts.slice(0, 6).join("; ");

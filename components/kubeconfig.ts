@@ -4,7 +4,7 @@
  */
 import * as YAML from "yaml";
 import type { EksClusterInfo } from "./awsLookups";
-import { ConfigError } from "./configValidation";
+import { ConfigError } from "../core/configError";
 
 /**
  * A kubeconfig that authenticates with `aws eks get-token`: no long-lived credential is stored in

@@ -2,9 +2,9 @@
  * A data store in subnets the cluster or the ALB also uses: the policy's ipBlock for the store then
  * also covers every node and pod (or ALB ENI) there, so its port is opened to them all.
  */
-import { cidrContains } from "./cidrs";
-import type { DataStoreName } from "./flowTable";
-import { allowSharedSubnetsKey, sharedSubnetPrefix } from "./sharedSubnetLines";
+import { cidrContains } from "../core/cidrs";
+import type { DataStoreName } from "../core/flowTable";
+import { allowSharedSubnetsKey, sharedSubnetPrefix } from "../core/sharedSubnetLines";
 import type { Subnet } from "./awsReader";
 
 /** A subnet the cluster or the ALB uses, with who uses it. */

@@ -4,7 +4,7 @@
  * confidence, so an enforced rollout stage refuses to run against a cluster that would ignore it.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "../core/config";
 
 export type EnforcingMode = StackConfig["networkPolicyEnforcingMode"];
 

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import type { AnalyzedResource } from "./analyzerWire";
 import { buildPlan } from "./planReport";
 import { fromRegisteredResources } from "./policyResources";
-import { COMPONENT_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE } from "../core/resourceTypes";
 
 export interface CheckContextOptions {
   stack: string;

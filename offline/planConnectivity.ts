@@ -4,8 +4,8 @@
  * analyzer/flash; this file adapts it to the plan's report and names.
  */
 import * as path from "node:path";
-import type { StackConfig } from "../components/config";
-import type { Protocol } from "../components/flowTable";
+import type { StackConfig } from "../core/config";
+import type { Protocol } from "../core/flowTable";
 import { PolicyAnalyzer, type ProbeExplanation } from "../analyzer";
 import {
   ENFORCERS,
@@ -24,7 +24,7 @@ import {
   type RolloutProof,
 } from "../analyzer/flash";
 import type { ServiceInfo } from "../analyzer/eks";
-import { generatePolicies } from "../components/networkPolicies";
+import { generatePolicies } from "../core/networkPolicies";
 import { ConnectivityEvaluator, describeProbe } from "../analyzer/flash/connectivity";
 import { clusterServicesOf } from "./clusterServices";
 import { readEksClusterState, type EksClusterReading } from "./eksClusterState";

@@ -1,12 +1,12 @@
 /** Renders a plan report as a readable summary, kubectl-ready YAML, or the JSON other tools read. */
 import * as YAML from "yaml";
 import type { PolicyVerdict } from "./policyHarness";
-import { DIRECTIONS } from "../components/flowTable";
+import { DIRECTIONS } from "../core/flowTable";
 import type {
   NetworkPolicyManifest,
   NetworkPolicyPeer,
   NetworkPolicyPort,
-} from "../components/networkPolicies";
+} from "../core/networkPolicies";
 import { describeExplanation, type RuleReference } from "../analyzer";
 import {
   describeOutage,

@@ -5,18 +5,18 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../components/config";
+import type { StackConfig } from "../core/config";
 import { parseStackConfig } from "../components/configValidation";
-import type { ServiceName } from "../components/flowTable";
-import type { NetworkPolicyManifest, ResolvedCidrs } from "../components/networkPolicies";
+import type { ServiceName } from "../core/flowTable";
+import type { NetworkPolicyManifest, ResolvedCidrs } from "../core/networkPolicies";
 import type { EffectiveFlow } from "../components/flashNetworkPolicies";
 import { networkPolicies, runStack, type ProgramRun, type RunOptions } from "./runProgram";
-import { COMPONENT_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE } from "../core/resourceTypes";
 import {
   describeRecordedStateIssues,
   recordedStateSchema,
   type RecordedState,
-} from "../components/recordedState";
+} from "../core/recordedState";
 
 export interface PlanService {
   name: ServiceName;

@@ -2,10 +2,10 @@
  * Turns what we have into what the policy harness sends: the program's registered resources
  * (offline/runProgram.ts), generated manifests, or NetworkPolicies read from a YAML file.
  */
-import type { NetworkPolicyManifest } from "../components/networkPolicies";
+import type { NetworkPolicyManifest } from "../core/networkPolicies";
 import type { AnalyzedResource, ProviderReference } from "./analyzerWire";
 import type { RegisteredResource } from "./engineRegistrations";
-import { KUBERNETES_PROVIDER_TYPE, NETWORK_POLICY_TYPE } from "../components/resourceTypes";
+import { KUBERNETES_PROVIDER_TYPE, NETWORK_POLICY_TYPE } from "../core/resourceTypes";
 
 const PROJECT = "flash-netpol";
 

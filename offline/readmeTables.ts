@@ -9,7 +9,7 @@ import {
   DEFAULT_DENY_NAME,
   DNS_EGRESS_NAME,
   servicePolicyName,
-} from "../components/networkPolicies";
+} from "../core/networkPolicies";
 import type { EffectiveFlow } from "../components/flashNetworkPolicies";
 import type { PlanReport } from "./planReport";
 

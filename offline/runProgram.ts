@@ -8,8 +8,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { NetworkPolicyManifest } from "../components/networkPolicies";
-import { EKS_ADDON_TYPE, NETWORK_POLICY_TYPE, VPC_CNI_ADDON_TYPE } from "../components/resourceTypes";
+import type { NetworkPolicyManifest } from "../core/networkPolicies";
+import { EKS_ADDON_TYPE, NETWORK_POLICY_TYPE, VPC_CNI_ADDON_TYPE } from "../core/resourceTypes";
 import { loadAwsFixture, type AwsFixture } from "./awsFixtureFile";
 import { AwsFixtureAnswers } from "./awsFixtures";
 import {

@@ -5,8 +5,8 @@
  * (`flash-api.egress=enforce,defaultDeny=enforce`). Every candidate passes the config schema, so it
  * is a rollout `pulumi up` would accept.
  */
-import { CONFIG_SCHEMA, type RolloutConfig } from "../components/config";
-import { DIRECTIONS, type ServiceName } from "../components/flowTable";
+import { CONFIG_SCHEMA, type RolloutConfig } from "../core/config";
+import { DIRECTIONS, type ServiceName } from "../core/flowTable";
 import { fullEnforcement, rolloutStagePlan } from "../analyzer/flash/stages";
 
 export type CandidateResult =

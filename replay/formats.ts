@@ -3,7 +3,7 @@
  * (keys are only ever added), markdown for a pull-request comment with a mermaid diagram of what the
  * candidate would newly block.
  */
-import type { RolloutConfig } from "../components/config";
+import type { RolloutConfig } from "../core/config";
 import type { RecordCounts } from "./connections";
 import { isNewlyBlocked, type ConnectionVerdict, type VerdictSummary } from "./verdicts";
 

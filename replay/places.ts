@@ -3,9 +3,9 @@
  * data store (its subnets), the ALB, or a bare address; and which ports it listens on, so the port
  * rule can tell a client from a server. Everything comes from the stack's plan and the pod index.
  */
-import type { StackConfig } from "../components/config";
-import { DATA_STORE_NAMES, type DataStoreName } from "../components/flowTable";
-import type { ResolvedCidrs } from "../components/networkPolicies";
+import type { StackConfig } from "../core/config";
+import { DATA_STORE_NAMES, type DataStoreName } from "../core/flowTable";
+import type { ResolvedCidrs } from "../core/networkPolicies";
 import type { Endpoint } from "../analyzer";
 import { endpointMatcher, topologyFromConfig, type FlashTopology } from "../analyzer/flash";
 import { ipv4InAny } from "../analyzer/flash/addresses";

@@ -10,7 +10,7 @@ import {
   KUBE_DNS_NAMESPACE,
   NAMESPACE_NAME_LABEL,
   type NetworkPolicyManifest,
-} from "../components/networkPolicies";
+} from "../core/networkPolicies";
 import type { AggregatedConnection, TrafficTotals } from "./connections";
 import { isPortless, type ReplayProtocol } from "./orientation";
 import type { Places } from "./places";

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { cidrContains, parseAddress, parseCidr } from "../analyzer/ipBlock";
-import type { NetworkPolicy, PodInfo } from "../analyzer/model";
+import type { NetworkPolicy, PodInfo } from "../core/kubernetes";
 import {
   EksEnforcer,
   agentModelFor,

@@ -10,7 +10,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { NetworkPolicy, PodInfo } from "../analyzer/model";
+import type { NetworkPolicy, PodInfo } from "../core/kubernetes";
 import {
   EksEnforcer,
   agentModelFor,

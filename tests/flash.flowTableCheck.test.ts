@@ -4,10 +4,10 @@
  */
 import * as assert from "node:assert/strict";
 import { checkFlowsAgainstTable, type FlowTableViolation } from "../analyzer/flash";
-import type { NetworkPolicyManifest } from "../components/networkPolicies";
+import type { NetworkPolicyManifest } from "../core/networkPolicies";
 import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
 import { listStacks } from "../offline/stacks";
-import { COMPONENT_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE } from "../core/resourceTypes";
 
 interface StackState {
   policies: NetworkPolicyManifest[];

@@ -19,12 +19,12 @@ import {
   type ConnectivityReport,
   type FlashModel,
 } from "../analyzer/flash";
-import type { StackConfig } from "../components/config";
+import type { StackConfig } from "../core/config";
 import {
   generatePolicies,
   type NetworkPolicyManifest,
   type ResolvedCidrs,
-} from "../components/networkPolicies";
+} from "../core/networkPolicies";
 import { buildPlan } from "../offline/planReport";
 import { listStacks } from "../offline/stacks";
 

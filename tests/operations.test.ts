@@ -9,7 +9,7 @@ import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgra
 import { readStackConfig } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
 import * as fs from "node:fs";
-import { EKS_ADDON_TYPE } from "../components/resourceTypes";
+import { EKS_ADDON_TYPE } from "../core/resourceTypes";
 
 const ADDON_TOKEN = "aws:eks/getAddon:getAddon";
 

@@ -16,7 +16,7 @@ import {
   KUBERNETES_PROVIDER_TYPE,
   NAMESPACE_TYPE,
   NETWORK_POLICY_TYPE,
-} from "../components/resourceTypes";
+} from "../core/resourceTypes";
 
 describe("plan JSON: resources, in registration order", () => {
   let resources: PlanResource[];

@@ -11,7 +11,7 @@ import { sharedPolicyHarness } from "../offline/sharedPolicyHarness";
 import { fromRegisteredResources } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
 import { checkAcceptedRisks } from "../policies/rules/acceptedRisks";
-import { COMPONENT_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE } from "../core/resourceTypes";
 
 const RULE = "accepted-risks";
 

@@ -7,7 +7,7 @@ import type { PolicyResource } from "@pulumi/policy";
 import { sharedPolicyHarness } from "../offline/sharedPolicyHarness";
 import { fromRegisteredResources, networkPolicyResource } from "../offline/policyResources";
 import { runStack } from "../offline/runProgram";
-import { NETWORK_POLICY_TYPE } from "../components/resourceTypes";
+import { NETWORK_POLICY_TYPE } from "../core/resourceTypes";
 import { checkPodMaps } from "../policies/rules/eksVpcCniPodMaps";
 import { eksVpcCniLints } from "../policies/rules/eksVpcCniLints";
 import type { NetworkPolicyView } from "../policies/rules/k8s";

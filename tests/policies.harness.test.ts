@@ -14,7 +14,7 @@ import {
   type PolicySummary,
 } from "../offline/policyPackConfig";
 import { networkPolicyResource } from "../offline/policyResources";
-import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NETWORK_POLICY_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NETWORK_POLICY_TYPE } from "../core/resourceTypes";
 
 const FIXTURES = path.join(__dirname, "fixtures", "policies");
 

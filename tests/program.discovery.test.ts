@@ -11,7 +11,7 @@ import { matrixRows, planConnectivity } from "../offline/planConnectivity";
 import { renderSummary } from "../offline/planFormats";
 import { PlanFailure, buildPlan } from "../offline/planReport";
 import { networkPolicies, runStack, type ProgramRun, type RunOptions } from "../offline/runProgram";
-import { AWS_PROVIDER_TYPE } from "../components/resourceTypes";
+import { AWS_PROVIDER_TYPE } from "../core/resourceTypes";
 
 const fixture = (name: string) => loadAwsFixture(`fixtures/aws/${name}.json`);
 

@@ -19,7 +19,7 @@ import {
   NAMESPACE_TYPE,
   SERVICE_TYPE,
   VPC_CNI_ADDON_TYPE,
-} from "../components/resourceTypes";
+} from "../core/resourceTypes";
 
 function addonFixture(stack: string, configurationValues: string | null): AwsFixture {
   const fixture = loadAwsFixture(`fixtures/aws/${stack}.json`);

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { loadAwsFixture } from "../offline/awsFixtureFile";
 import { networkPolicies, runStack, type ProgramRun } from "../offline/runProgram";
 import { type RegisteredResource } from "../offline/engineRegistrations";
-import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NAMESPACE_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE, KUBERNETES_PROVIDER_TYPE, NAMESPACE_TYPE } from "../core/resourceTypes";
 
 const ALL_ENFORCED = {
   "flash-gateway": { ingress: "enforce", egress: "enforce" },

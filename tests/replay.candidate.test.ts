@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { RolloutConfig } from "../components/config";
+import type { RolloutConfig } from "../core/config";
 import { STAGED_EGRESS_ORDER } from "../analyzer/flash/stages";
 import { resolveCandidate } from "../replay/candidate";
 

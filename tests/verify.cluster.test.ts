@@ -6,7 +6,8 @@
 import * as assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import { parseStackConfig, ConfigError } from "../components/configValidation";
+import { parseStackConfig } from "../components/configValidation";
+import { ConfigError } from "../core/configError";
 import { readStackConfig } from "../offline/stackConfig";
 import type { CommandResult, RunOptions } from "../verify/commandRunner";
 import { installInterruptHandler } from "../verify/interrupt";

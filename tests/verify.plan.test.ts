@@ -7,13 +7,13 @@
  *    reach anything outside the namespace, while every service refuses undeclared callers.
  */
 import * as assert from "node:assert/strict";
-import type { StackConfig } from "../components/config";
-import type { NetworkPolicyManifest } from "../components/networkPolicies";
+import type { StackConfig } from "../core/config";
+import type { NetworkPolicyManifest } from "../core/networkPolicies";
 import { buildPlan } from "../offline/planReport";
 import type { PlannedProbe, ProbePlan } from "../verify/probe";
 import { planProbes, type ProbePlanOptions } from "../verify/probePlan";
 import { ExpectationError } from "../verify/stageMatrix";
-import { COMPONENT_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE } from "../core/resourceTypes";
 
 interface StackInputs {
   config: StackConfig;

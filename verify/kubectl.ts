@@ -6,7 +6,7 @@
  * shared by `--dry-run` (which prints them) and the live run (which executes them), so what the
  * operator reviews is what runs.
  */
-import type { ServiceName } from "../components/flowTable";
+import type { ServiceName } from "../core/flowTable";
 import { PROBE_POD_LABEL, type ProbeCheck, type ProbeSource } from "./probe";
 
 export const PROBE_METHODS = ["debug", "exec"] as const;

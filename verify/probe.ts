@@ -3,7 +3,7 @@
  * offline matrix says it should see. Plain data, so the plan, the kubectl commands, the comparison
  * and the tests all speak about the same objects.
  */
-import type { Protocol, ServiceName } from "../components/flowTable";
+import type { Protocol, ServiceName } from "../core/flowTable";
 
 export type Verdict = "allowed" | "blocked";
 

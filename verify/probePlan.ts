@@ -17,8 +17,8 @@ import {
 import { describeRollout } from "../analyzer/flash/stages";
 import { topologyFromComponentOutputs } from "../analyzer/flash/topology";
 import type { Endpoint as AnalyzerEndpoint } from "../analyzer/index";
-import type { StackConfig } from "../components/config";
-import { endpointPorts } from "../components/configQueries";
+import type { StackConfig } from "../core/config";
+import { endpointPorts } from "../core/configQueries";
 import {
   DATA_STORE_NAMES,
   describeEndpoint,
@@ -26,9 +26,9 @@ import {
   type Endpoint,
   type PortProtocol,
   type ServiceName,
-} from "../components/flowTable";
-import type { NetworkPolicyManifest } from "../components/networkPolicies";
-import { recordedStateSchema } from "../components/recordedState";
+} from "../core/flowTable";
+import type { NetworkPolicyManifest } from "../core/networkPolicies";
+import { recordedStateSchema } from "../core/recordedState";
 import { compileLabelSelector } from "../analyzer/index";
 import {
   PROBE_POD_LABEL,

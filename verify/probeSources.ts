@@ -2,7 +2,7 @@
  * Setting up the sources a live run probes from, and the waits that make a probe mean something:
  * the probe container running, and a new probe pod listed by the network policy agent.
  */
-import { compileLabelSelector } from "../analyzer/labelSelector";
+import { compileLabelSelector } from "../core/labelSelector";
 import type { ClusterView } from "./clusterView";
 import type { CommandResult } from "./commandRunner";
 import {

@@ -7,7 +7,7 @@ import { buildPlan } from "../offline/planReport";
 import type { ProbePlan } from "./probe";
 import { planProbes, type ProbePlanOptions } from "./probePlan";
 import { ExpectationError } from "./stageMatrix";
-import { COMPONENT_TYPE } from "../components/resourceTypes";
+import { COMPONENT_TYPE } from "../core/resourceTypes";
 
 export async function probePlanForStack(
   stack: string,

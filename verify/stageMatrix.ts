@@ -9,8 +9,8 @@
  */
 import { ConnectivityEvaluator } from "../analyzer/flash/connectivity";
 import type { FlashModel } from "../analyzer/flash/model";
-import type { NetworkPolicyManifest } from "../components/networkPolicies";
-import type { Protocol } from "../components/flowTable";
+import type { NetworkPolicyManifest } from "../core/networkPolicies";
+import type { Protocol } from "../core/flowTable";
 import type { Endpoint as AnalyzerEndpoint } from "../analyzer/index";
 import type { Verdict } from "./probe";
 

@@ -8,7 +8,7 @@
  * A service with no ready pod, or a Service with no ready endpoint (kube-proxy rejects those, and
  * nc's "Connection refused" would read as "allowed"), is "could not probe", never a verdict.
  */
-import { compileLabelSelector } from "../analyzer/labelSelector";
+import { compileLabelSelector } from "../core/labelSelector";
 import type { ClusterPod, ClusterService, ClusterView } from "./clusterView";
 import type { PlannedProbe, ProbePlan } from "./probe";
 

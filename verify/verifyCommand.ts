@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { serviceNameSchema, type ServiceName } from "../components/flowTable";
+import { serviceNameSchema, type ServiceName } from "../core/flowTable";
 import { PlanFailure } from "../offline/planReport";
 import { PROJECT_ROOT } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
@@ -27,7 +27,7 @@ import {
 import { ClusterError, runLive, type LiveRunResult } from "./liveRun";
 import { DEBUG_PROFILES, type DebugProfile } from "./podSecurity";
 import { describeKubectlFailure } from "./probeOutput";
-import { KUBE_DNS_NAMESPACE } from "../components/networkPolicies";
+import { KUBE_DNS_NAMESPACE } from "../core/networkPolicies";
 import type { ProbePlan } from "./probe";
 import { probePlanForStack } from "./stackPlan";
 import { ExpectationError } from "./stageMatrix";

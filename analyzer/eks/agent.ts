@@ -5,7 +5,7 @@
  * Line references: docs/fidelity/eks-agent.md.
  */
 import { canonicalCidr, cidrContains, parseAddress, parseCidr } from "../ipBlock";
-import type { Protocol } from "../model";
+import type { Protocol } from "../../core/kubernetes";
 import type { EndpointRule, L4Entry, MapEntry, MapEntryKind, RuleSource } from "./model";
 
 /** TRIE_VALUE_LENGTH 288 bytes / 12 bytes per (protocol, start, end): MAX_PORT_PROTOCOL. */

@@ -4,7 +4,7 @@
  * picks the Admin and Baseline answer from it (tc.v4egress.bpf.c evaluateClusterPolicyByLookUp).
  * The rules come from clusterPolicyResolver.ts. Line references: docs/fidelity/eks-tiers.md.
  */
-import type { Protocol } from "../model";
+import type { Protocol } from "../../core/kubernetes";
 import { canonicalCidr, cidrContains, parseAddress, parseCidr } from "../ipBlock";
 import type { ClusterPolicyAction } from "./clusterPolicyObjects";
 import type { ClusterRule } from "./clusterPolicyResolver";

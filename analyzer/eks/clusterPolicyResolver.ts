@@ -4,7 +4,7 @@
  * and resolved by the NetworkPolicy resolver) and an ApplicationNetworkPolicy into
  * (applicationnetworkpolicy_resolver.go). Line references: docs/fidelity/eks-tiers.md.
  */
-import { compileLabelSelector } from "../labelSelector";
+import { compileLabelSelector } from "../../core/labelSelector";
 import type {
   Direction,
   LabelSelector,
@@ -12,7 +12,7 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   PodInfo,
-} from "../model";
+} from "../../core/kubernetes";
 import type { EndpointsResolver } from "./controller";
 import type {
   ApplicationNetworkPolicy,

@@ -4,7 +4,7 @@
  * ClusterIPs of the Services whose selector the peer's podSelector matches, ports mapped through
  * targetPort. Line references: docs/fidelity/eks-agent.md.
  */
-import { compileLabelSelector } from "../labelSelector";
+import { compileLabelSelector } from "../../core/labelSelector";
 import type {
   ContainerPort,
   LabelSelector,
@@ -14,8 +14,8 @@ import type {
   PodInfo,
   PolicyType,
   Protocol,
-} from "../model";
-import { DEFAULT_PROTOCOL, policyKey } from "../model";
+} from "../../core/kubernetes";
+import { DEFAULT_PROTOCOL, policyKey } from "../../core/kubernetes";
 import { effectivePolicyTypes } from "../policyTypes";
 import type { EksCluster, EndpointRule, L4Entry, ServiceInfo } from "./model";
 

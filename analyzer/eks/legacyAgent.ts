@@ -4,7 +4,7 @@
  * (an ANY_IP_PROTOCOL slot matches every port). Line references: docs/fidelity/eks-tiers.md.
  */
 import { canonicalCidr, cidrContains, parseAddress, parseCidr } from "../ipBlock";
-import type { Protocol } from "../model";
+import type { Protocol } from "../../core/kubernetes";
 import { MAX_PORT_PROTOCOL } from "./agent";
 import type { EndpointRule, L4Entry, MapEntry, MapEntryKind, RuleSource } from "./model";
 

@@ -4,7 +4,7 @@
  * longest-prefix-match maps. docs/fidelity/eks-agent.md ("EKS VPC CNI network policy agent") cites the
  * upstream lines each shape follows.
  */
-import type { Cluster, Labels, Probe, Protocol } from "../model";
+import type { Cluster, Labels, Probe, Protocol } from "../../core/kubernetes";
 import type { ClusterSlot } from "./clusterPolicies";
 
 /** The agent's enforcing mode (NETWORK_POLICY_ENFORCING_MODE). */

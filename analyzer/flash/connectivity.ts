@@ -9,7 +9,7 @@ import {
   type ProbeExplanation,
   type RuleReference,
 } from "../index";
-import type { NetworkPolicyManifest } from "../../components/networkPolicies";
+import type { NetworkPolicyManifest } from "../../core/networkPolicies";
 import type { NetworkPolicy } from "../index";
 import { judgeFor, type EnforcerOptions } from "./enforcers";
 import type { FlashModel, FlashProbe } from "./model";

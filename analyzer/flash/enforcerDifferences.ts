@@ -2,7 +2,7 @@
  * Where the EKS VPC CNI agent and upstream Kubernetes semantics disagree over one policy set, probe
  * by probe, each with the agent behaviour that causes it (docs/fidelity/eks-agent.md cites each).
  */
-import type { NetworkPolicyManifest } from "../../components/networkPolicies";
+import type { NetworkPolicyManifest } from "../../core/networkPolicies";
 import { PolicyAnalyzer, type NetworkPolicy } from "../index";
 import {
   EksEnforcer,

@@ -3,7 +3,7 @@
  * (our analyzer) and the EKS VPC CNI agent (analyzer/eks). Both answer through one interface, so the
  * proofs, the matrix and the plan run unchanged under either.
  */
-import type { NetworkPolicyManifest } from "../../components/networkPolicies";
+import type { NetworkPolicyManifest } from "../../core/networkPolicies";
 import {
   PolicyAnalyzer,
   type Direction,
@@ -11,7 +11,7 @@ import {
   type NetworkPolicy,
   type ProbeExplanation,
 } from "../index";
-import type { Endpoint } from "../model";
+import type { Endpoint } from "../../core/kubernetes";
 import {
   EksEnforcer,
   describeClusterSlot,

@@ -5,7 +5,7 @@
  * The model comes from the FlashNetworkPolicies component's registered outputs (the engine's
  * state), never from config or AWS: a stack policy sees only what the engine recorded.
  */
-import { recordedStateSchema } from "../../components/recordedState";
+import { recordedStateSchema } from "../../core/recordedState";
 import { networkPolicySchema, type NetworkPolicy } from "../index";
 import {
   describeProbe,

@@ -6,10 +6,10 @@
  * Redis, RDS and MQ share subnets, so the postgres endpoint on 6379 from flash-gateway IS the Redis
  * subnet and is intended; a name-based check would call the policy wrong for allowing it.
  */
-import { compileLabelSelector } from "../labelSelector";
-import { ALWAYS_EXCEPTED_CIDRS } from "../../components/cidrs";
-import { DNS_PORTS, describeEndpoint, type Endpoint, type PortProtocol } from "../../components/flowTable";
-import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS } from "../../components/networkPolicies";
+import { compileLabelSelector } from "../../core/labelSelector";
+import { ALWAYS_EXCEPTED_CIDRS } from "../../core/cidrs";
+import { DNS_PORTS, describeEndpoint, type Endpoint, type PortProtocol } from "../../core/flowTable";
+import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS } from "../../core/networkPolicies";
 import type { Endpoint as AnalyzerEndpoint, Labels, Protocol } from "../index";
 import { ipv4InAny } from "./addresses";
 import type { FlashTopology } from "./topology";

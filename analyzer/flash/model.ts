@@ -4,13 +4,13 @@
  * and one external address per place the table talks about. Every probe that a flash-ticket policy
  * can decide is listed once, with the flows that intend it, so a stage's verdict is a single pass.
  */
-import { DNS_PORTS, type ServiceName } from "../../components/flowTable";
+import { DNS_PORTS, type ServiceName } from "../../core/flowTable";
 import {
   KUBE_DNS_NAMESPACE,
   KUBE_DNS_POD_LABELS,
   NAMESPACE_NAME_LABEL,
   type NetworkPolicyManifest,
-} from "../../components/networkPolicies";
+} from "../../core/networkPolicies";
 import type {
   Cluster,
   ContainerPort,
@@ -20,7 +20,7 @@ import type {
   PodInfo,
   TrafficPort,
 } from "../index";
-import { compileLabelSelector } from "../labelSelector";
+import { compileLabelSelector } from "../../core/labelSelector";
 import type { ServiceInfo } from "../eks/model";
 import { isHeadless } from "../eks/controller";
 import { addressInside, freeAddresses, ipv4InAny, isIpv4Cidr, ipv4InCidr } from "./addresses";

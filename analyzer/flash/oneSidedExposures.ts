@@ -8,7 +8,7 @@
  * its own; these are the rules that do.
  */
 import type { Direction, NetworkPolicy, RuleReference } from "../index";
-import type { NetworkPolicyManifest } from "../../components/networkPolicies";
+import type { NetworkPolicyManifest } from "../../core/networkPolicies";
 import { judgeFor } from "./enforcers";
 import type { FlashModel, FlashProbe } from "./model";
 

@@ -5,12 +5,12 @@
  *  (b) no exposure at the target: fully enforced, nothing beyond the table and DNS is allowed;
  *  (c) the current stage: its matrix and how it differs from the table.
  */
-import type { StackConfig } from "../../components/config";
+import type { StackConfig } from "../../core/config";
 import {
   generatePolicies,
   type NetworkPolicyManifest,
   type ResolvedCidrs,
-} from "../../components/networkPolicies";
+} from "../../core/networkPolicies";
 import {
   ConnectivityEvaluator,
   isPolicedExposure,

@@ -3,8 +3,8 @@
  * plus defaultDeny) that stack config accepts. Asking the config schema itself (rather than writing
  * "2^(2n) + 1" here) keeps this list right if the refine on defaultDeny ever changes.
  */
-import { CONFIG_SCHEMA, type RolloutConfig, type RolloutFlag } from "../../components/config";
-import { DIRECTIONS, type ServiceName } from "../../components/flowTable";
+import { CONFIG_SCHEMA, type RolloutConfig, type RolloutFlag } from "../../core/config";
+import { DIRECTIONS, type ServiceName } from "../../core/flowTable";
 
 export interface RolloutStage {
   /** "defaultDeny off; enforced: flash-gateway ingress, flash-pay egress" */

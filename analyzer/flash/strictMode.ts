@@ -3,8 +3,8 @@
  * (aws-network-policy-agent pkg/rpc/rpc_handler.go, controllers/policyendpoints_controller.go).
  * Which intended flows of the flash model would that cut at a stack's stage?
  */
-import type { StackConfig } from "../../components/config";
-import { generatePolicies, type ResolvedCidrs } from "../../components/networkPolicies";
+import type { StackConfig } from "../../core/config";
+import { generatePolicies, type ResolvedCidrs } from "../../core/networkPolicies";
 import { describeProbe, evaluateConnectivity } from "./connectivity";
 import { flashModelFor } from "./proofs";
 

@@ -5,11 +5,11 @@
  * (the stack policy, which never sees config). Both end in the same shape, so the proofs and the
  * policy pack reason over identical models.
  */
-import type { StackConfig } from "../../components/config";
-import { endpointPorts } from "../../components/configQueries";
-import { endpointNamed, resolveFlows, type ResolvedFlow, type ServiceName } from "../../components/flowTable";
-import type { ResolvedCidrs } from "../../components/networkPolicies";
-import { describeRecordedStateIssues, recordedStateSchema } from "../../components/recordedState";
+import type { StackConfig } from "../../core/config";
+import { endpointPorts } from "../../core/configQueries";
+import { endpointNamed, resolveFlows, type ResolvedFlow, type ServiceName } from "../../core/flowTable";
+import type { ResolvedCidrs } from "../../core/networkPolicies";
+import { describeRecordedStateIssues, recordedStateSchema } from "../../core/recordedState";
 import type { ServiceInfo } from "../eks/model";
 
 export interface FlashService {

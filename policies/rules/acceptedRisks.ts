@@ -7,9 +7,9 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { report, violation, type Violation } from "./common";
-import { recordedStateSchema } from "../../components/recordedState";
-import { COMPONENT_TYPE } from "../../components/resourceTypes";
-import { allowSharedSubnetsKey, storeOfSharedSubnetLine } from "../../components/sharedSubnetLines";
+import { recordedStateSchema } from "../../core/recordedState";
+import { COMPONENT_TYPE } from "../../core/resourceTypes";
+import { allowSharedSubnetsKey, storeOfSharedSubnetLine } from "../../core/sharedSubnetLines";
 
 export const NAME = "accepted-risks";
 export const DESCRIPTION =

@@ -6,7 +6,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { report, violation } from "./common";
 import { BREAK_GLASS_LABEL, describePolicy, isBreakGlass, type NetworkPolicyView } from "./k8s";
-import { NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
+import { NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
 
 export const NAME = "break-glass-active";
 export const DESCRIPTION = `A NetworkPolicy labelled ${BREAK_GLASS_LABEL}: "true" (emergency allow-all) is active; always advisory.`;

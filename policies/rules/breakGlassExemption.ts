@@ -9,7 +9,7 @@
  * after an allow-all rule they cannot allow anything more, so their values are not compared.
  */
 import type { PolicyProviderResource } from "@pulumi/policy";
-import { BREAK_GLASS_LABEL, BREAK_GLASS_NAME, MANAGED_BY_LABELS } from "../../components/networkPolicies";
+import { BREAK_GLASS_LABEL, BREAK_GLASS_NAME, MANAGED_BY_LABELS } from "../../core/networkPolicies";
 import { isBreakGlass, namespaceOf, type NetworkPolicyView, type PeerView, type RuleView } from "./k8s";
 import { stackNamespace } from "./stackConfig";
 

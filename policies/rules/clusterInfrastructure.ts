@@ -10,7 +10,7 @@
  *  - no rule, ingress or egress, names a protected port (or a range covering one), whatever the peer.
  */
 import { z } from "zod";
-import { cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../components/cidrs";
+import { cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePort, egressBlocksOf, portsOutside, rulePath, rulesOf } from "./k8s";

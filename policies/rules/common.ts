@@ -16,7 +16,7 @@ import { z } from "zod";
 import { isProgramsBreakGlass } from "./breakGlassExemption";
 import { describePolicy, type NetworkPolicyView } from "./k8s";
 import { notingPackFact, type PackFacts } from "./packFacts";
-import { NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
+import { NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
 
 export interface Violation {
   /** Which resource, what is wrong, and the fix; see `violation()`. */

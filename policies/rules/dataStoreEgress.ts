@@ -15,7 +15,7 @@ import {
   isValidCidr,
   overlaps,
   sameFamily,
-} from "../../components/cidrs";
+} from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, namespaceOf, portsOutside, rulePath, rulesOf } from "./k8s";

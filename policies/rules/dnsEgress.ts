@@ -8,7 +8,7 @@ import {
   KUBE_DNS_NAMESPACE,
   KUBE_DNS_POD_LABELS,
   NAMESPACE_NAME_LABEL,
-} from "../../components/networkPolicies";
+} from "../../core/networkPolicies";
 import { z } from "zod";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";

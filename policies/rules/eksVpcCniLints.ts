@@ -17,7 +17,7 @@
 import { z } from "zod";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { cidrContains, isExcepted, isValidCidr, overlaps, strictlyContains } from "../../components/cidrs";
+import { cidrContains, isExcepted, isValidCidr, overlaps, strictlyContains } from "../../core/cidrs";
 import { rulePath, rulesOf, type Direction } from "./k8s";
 
 export const NAME = "eks-vpc-cni-lints";

@@ -21,13 +21,13 @@ import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { MAX_PORT_PROTOCOL } from "../../analyzer/eks/agent";
 import { EksEnforcer } from "../../analyzer/eks/enforcer";
 import type { EndpointRule, MapEntry } from "../../analyzer/eks/model";
-import { compileLabelSelector } from "../../analyzer/labelSelector";
-import type { Direction, Labels, NetworkPolicy, PodInfo } from "../../analyzer/model";
-import { policyKey } from "../../analyzer/model";
+import { compileLabelSelector } from "../../core/labelSelector";
+import type { Direction, Labels, NetworkPolicy, PodInfo } from "../../core/kubernetes";
+import { policyKey } from "../../core/kubernetes";
 import { networkPolicySchema } from "../../analyzer/scenarioSchema";
 import { canonicalCidr } from "../../analyzer/ipBlock";
-import { isExcepted, isValidCidr, strictlyContains } from "../../components/cidrs";
-import { NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
+import { isExcepted, isValidCidr, strictlyContains } from "../../core/cidrs";
+import { NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
 import { report, violation, type Violation } from "./common";
 import { namespaceOf, type NetworkPolicyView } from "./k8s";
 

@@ -7,8 +7,8 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { checkFlowsAgainstTable } from "../../analyzer/flash";
-import { COMPONENT_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
-import { recordedStateSchema } from "../../components/recordedState";
+import { COMPONENT_TYPE, NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
+import { recordedStateSchema } from "../../core/recordedState";
 import { report, violation, type Violation } from "./common";
 import { notedPackFacts, type PackFacts } from "./packFacts";
 import { checkPackFacts } from "./packFactsCheck";

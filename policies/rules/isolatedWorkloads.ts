@@ -8,9 +8,9 @@
  * hands the pack process as its PULUMI_CONFIG (project config merged in). Pack config may still
  * list `isolated` workloads itself, e.g. for another project's manifests.
  */
-import { compileLabelSelector } from "../../analyzer/labelSelector";
-import type { SelectorOperator } from "../../analyzer/model";
-import { isolatedServices } from "../../components/flowTable";
+import { compileLabelSelector } from "../../core/labelSelector";
+import type { SelectorOperator } from "../../core/kubernetes";
+import { isolatedServices } from "../../core/flowTable";
 import { z } from "zod";
 import { networkPolicyRule, violation } from "./common";
 import { weakensWhen } from "./configStrictness";

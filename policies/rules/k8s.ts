@@ -12,9 +12,9 @@ import type {
   NetworkPolicyIngressRule,
   NetworkPolicyPeer,
   NetworkPolicyPort,
-} from "../../analyzer/model";
+} from "../../core/kubernetes";
 
-import { BREAK_GLASS_LABEL } from "../../components/networkPolicies";
+import { BREAK_GLASS_LABEL } from "../../core/networkPolicies";
 
 /** Set by the program on the emergency allow-all policy; see rule `break-glass-active`. */
 export { BREAK_GLASS_LABEL };

@@ -14,7 +14,7 @@ import {
   isValidCidr,
   overlaps,
   sameFamily,
-} from "../../components/cidrs";
+} from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, egressBlocksOf, portsOutside, rulesOf, type AllowedPort } from "./k8s";

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { configSchemaOf, parseRuleConfig, report, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { isEmptySelector, namespaceOf, type NetworkPolicyView } from "./k8s";
-import { NAMESPACE_TYPE, NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
+import { NAMESPACE_TYPE, NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
 
 export const NAME = "namespace-default-deny";
 export const DESCRIPTION =

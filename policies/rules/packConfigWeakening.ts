@@ -11,7 +11,7 @@
  */
 import type { EnforcementLevel } from "@pulumi/policy";
 import { z } from "zod";
-import { cidrContains, isValidCidr, sameFamily } from "../../components/cidrs";
+import { cidrContains, isValidCidr, sameFamily } from "../../core/cidrs";
 import { strictnessRegistry, type WeakenWhen } from "./configStrictness";
 
 export interface EffectiveRuleConfig {

@@ -6,9 +6,9 @@
  */
 import type { PolicyResource } from "@pulumi/policy";
 import { z } from "zod";
-import { canonicalCidrs } from "../../components/cidrs";
-import { DATA_STORE_NAMES } from "../../components/flowTable";
-import { recordedStateSchema } from "../../components/recordedState";
+import { canonicalCidrs } from "../../core/cidrs";
+import { DATA_STORE_NAMES } from "../../core/flowTable";
+import { recordedStateSchema } from "../../core/recordedState";
 import { violation, type Violation } from "./common";
 import type { AlbTargetFact, DestinationFact, PackFacts, WorkloadFact } from "./packFacts";
 

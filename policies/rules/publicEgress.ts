@@ -21,7 +21,7 @@ import {
   prefixLength,
   sameFamily,
   strictlyContains,
-} from "../../components/cidrs";
+} from "../../core/cidrs";
 import {
   describePort,
   describePorts,

@@ -11,7 +11,7 @@
  * An ingress rule with no peers at all admits the internet too; no-allow-all-peers refuses that.
  */
 import { z } from "zod";
-import { cidrContains, isValidCidr } from "../../components/cidrs";
+import { cidrContains, isValidCidr } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, namespaceOf, rulePath, rulesOf, type PortView } from "./k8s";

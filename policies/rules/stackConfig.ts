@@ -4,8 +4,8 @@
  * harness (offline/policyHarness.ts). Empty for another project using the pack: then nothing that
  * depends on it (the break-glass exemption, the isolated workloads) is granted.
  */
-import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../components/config";
-import { declareFlows, describeEndpoint, type DeclaredFlow } from "../../components/flowTable";
+import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../core/config";
+import { declareFlows, describeEndpoint, type DeclaredFlow } from "../../core/flowTable";
 
 let cached: { text: string; values: Record<string, string> } | undefined;
 

@@ -5,8 +5,8 @@
  * can select nothing but that workload's pods) and no requirement that would exclude them.
  */
 import { z } from "zod";
-import { compileLabelSelector } from "../../analyzer/labelSelector";
-import type { SelectorOperator } from "../../analyzer/model";
+import { compileLabelSelector } from "../../core/labelSelector";
+import type { SelectorOperator } from "../../core/kubernetes";
 import type { Selector } from "./k8s";
 
 export const workloadSchema = z.strictObject({

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { addressInside, freeAddresses, ipv4InCidr } from "../../analyzer/flash/addresses";
-import type { ResolvedCidrs } from "../../components/networkPolicies";
+import type { ResolvedCidrs } from "../../core/networkPolicies";
 
 export interface GeneratedPod {
   readonly namespace: string;

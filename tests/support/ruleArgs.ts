@@ -1,6 +1,6 @@
 /** Calls a pack rule as @pulumi/policy's server would, without a pack process. */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { NETWORK_POLICY_TYPE } from "../../components/resourceTypes";
+import { NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
 import type { NetworkPolicyView } from "../../policies/rules/k8s";
 
 export { NETWORK_POLICY_TYPE };

@@ -1,4 +1,4 @@
-import type { LabelSelector, LabelSelectorRequirement, Labels } from "./model";
+import type { LabelSelector, LabelSelectorRequirement, Labels } from "./kubernetes";
 
 export type LabelMatcher = (labels: Labels) => boolean;
 

@@ -5,7 +5,7 @@
  * objects. One policy per service and direction; the namespace default deny and its DNS allow are
  * switched together, since a policy selecting every pod for egress isolates every pod.
  */
-import type * as K8s from "../analyzer/model";
+import type * as K8s from "./kubernetes";
 import {
   ALWAYS_EXCEPTED_CIDRS,
   IPV6_LOCAL_CIDRS,
@@ -17,7 +17,7 @@ import {
   sameFamily,
 } from "./cidrs";
 import { type StackConfig } from "./config";
-import { ConfigError } from "./configValidation";
+import { ConfigError } from "./configError";
 import { endpointPorts, isEnforced } from "./configQueries";
 import {
   DIRECTIONS,
