@@ -20,7 +20,7 @@ import {
   kubectlPodList,
   stackAddresses,
   type FlowRecord,
-} from "../tests/support/replayTraffic";
+} from "./syntheticTraffic";
 
 const RECORDS = 1_000_000;
 const TARGET_RATIO = 3;

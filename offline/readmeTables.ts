@@ -1,7 +1,7 @@
 /**
  * The README's two tables, the flow table by service and the NetworkPolicies the program deploys,
  * rendered from a plan (`npm run plan -- --stack dev --format markdown`). The README holds this
- * output, and tests/readme.tables.test.ts checks that it still does, so a new service or flow shows
+ * output, and tests/repository/readme.tables.test.ts checks that it still does, so a new service or flow shows
  * in the README by re-running the plan, never by writing prose.
  */
 import {

@@ -45,7 +45,7 @@ const fieldNumber = new Float64Array(FAST_FIELDS.length);
  * already holds) read straight from the line's bytes into the collector: no string per line, no token
  * array, numbers parsed in place. Anything else, false: FlowLogParser then reads the line and owns
  * every rule and message, so the two never disagree on what they accept
- * (tests/replay.parser.properties.test.ts).
+ * (tests/replay/replay.parser.properties.test.ts).
  */
 export function readPlainRecord(
   bytes: Buffer,

@@ -50,7 +50,7 @@ type ReportViolationObject = (info: {
  * config gives the rule. A forced level uses the object form that @pulumi/policy 1.21's server
  * (makeReportViolationFun) accepts and puts on the wire as the diagnostic's own enforcement level;
  * it is the only way to keep a diagnostic advisory when the config says "all": "mandatory".
- * tests/policies.harness.test.ts checks through gRPC that the level arrives, so an SDK upgrade that
+ * tests/policies/policies.harness.test.ts checks through gRPC that the level arrives, so an SDK upgrade that
  * drops the object form fails the tests instead of silently blocking an emergency.
  */
 export function report(reportViolation: ReportViolation, description: string, found: Violation): void {
