@@ -174,9 +174,7 @@ export function manifestSetOf(objects: readonly LocatedObject[]): ManifestSet {
         throw new ManifestError(located.file, located.documentIndex, located.line, (error as Error).message);
       }
     } else if (kind === "NetworkPolicy") {
-      policies.push(
-        parseWith(networkPolicySchema, { ...located, object: withDefaultNamespace(located.object) }),
-      );
+      policies.push(parseWith(networkPolicySchema, { ...located, object: asDecodedPolicy(located.object) }));
     } else {
       ignored[kind] = (ignored[kind] ?? 0) + 1;
     }
@@ -194,6 +192,16 @@ export function manifestSetOf(objects: readonly LocatedObject[]): ManifestSet {
     labels: { ...(namespaceLabels.get(name) ?? {}), [NAMESPACE_NAME_LABEL]: name },
   }));
   return { namespaces, workloads, services, policies, ignored };
+}
+
+/**
+ * A policy as the API server decodes it: no namespace means the default one, and an absent
+ * spec.podSelector is Go's zero LabelSelector, which selects every pod of the namespace.
+ */
+function asDecodedPolicy(object: Record<string, unknown>): Record<string, unknown> {
+  const withNamespace = withDefaultNamespace(object);
+  const spec = (withNamespace.spec ?? {}) as Record<string, unknown>;
+  return { ...withNamespace, spec: { ...spec, podSelector: spec.podSelector ?? {} } };
 }
 
 function withDefaultNamespace(object: Record<string, unknown>): Record<string, unknown> {
