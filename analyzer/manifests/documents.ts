@@ -66,6 +66,35 @@ export function manifestFiles(target: string): string[] {
     });
 }
 
+/**
+ * The objects a Kubernetes value holds: itself, or the items of a `List`/`*List` (or of a bare
+ * `{items: [...]}` when `kindOfBareItems` is given), each item without a kind taking the one its
+ * list names ("NetworkPolicyList" -> "NetworkPolicy"), else `kindOfBareItems` (a caller that knows
+ * what kubectl printed); a problem is returned as text.
+ */
+export function expandList(
+  value: Record<string, unknown>,
+  kindOfBareItems?: string,
+): { object: Record<string, unknown>; itemIndex?: number }[] | string {
+  const kind = value.kind;
+  const bare = kind === undefined && kindOfBareItems !== undefined;
+  if (!bare && (typeof kind !== "string" || !kind.endsWith("List"))) return [{ object: value }];
+  const listName = bare ? "the list" : String(kind);
+  const items = value.items ?? [];
+  if (!Array.isArray(items)) return `expected "items" of ${listName} to be a list`;
+  // "NetworkPolicyList" names its items' kind; a plain "List" (kubectl -o yaml) needs each item's.
+  const itemKind = bare || kind === "List" ? kindOfBareItems : String(kind).slice(0, -"List".length);
+  const expanded: { object: Record<string, unknown>; itemIndex?: number }[] = [];
+  for (const [itemIndex, item] of (items as unknown[]).entries()) {
+    if (!isRecord(item)) return `expected items[${itemIndex}] of ${listName} to be an object`;
+    const object = item.kind === undefined && itemKind !== undefined ? { ...item, kind: itemKind } : item;
+    if (typeof object.kind !== "string")
+      return `expected items[${itemIndex}] of ${listName} to name its "kind"`;
+    expanded.push({ object, itemIndex });
+  }
+  return expanded;
+}
+
 /** Splits one file's text into objects; an empty document (`---` alone) is skipped. */
 export function parseManifestText(text: string, file: string): LocatedObject[] {
   const lineCounter = new LineCounter();
@@ -98,36 +127,11 @@ export function parseManifestText(text: string, file: string): LocatedObject[] {
     if (typeof kind !== "string" || kind === "") {
       throw new ManifestError(file, documentIndex, line, 'expected a "kind" field naming the object\'s kind');
     }
-    if (!kind.endsWith("List")) {
-      objects.push({ file, documentIndex, line, object: value });
-      return;
-    }
-    const items = value.items ?? [];
-    if (!Array.isArray(items)) {
-      throw new ManifestError(file, documentIndex, line, `expected "items" of ${kind} to be a list`);
-    }
-    // "NetworkPolicyList" names its items' kind; a plain "List" (kubectl -o yaml) needs each item's.
-    const itemKind = kind === "List" ? undefined : kind.slice(0, -"List".length);
-    items.forEach((item: unknown, itemIndex) => {
-      if (!isRecord(item)) {
-        throw new ManifestError(
-          file,
-          documentIndex,
-          line,
-          `expected items[${itemIndex}] of ${kind} to be an object`,
-        );
-      }
-      const withKind = item.kind === undefined && itemKind !== undefined ? { ...item, kind: itemKind } : item;
-      if (typeof withKind.kind !== "string") {
-        throw new ManifestError(
-          file,
-          documentIndex,
-          line,
-          `expected items[${itemIndex}] of ${kind} to name its "kind"`,
-        );
-      }
-      objects.push({ file, documentIndex, line, itemIndex, object: withKind });
-    });
+    const expanded = expandList(value);
+    if (typeof expanded === "string") throw new ManifestError(file, documentIndex, line, expanded);
+    expanded.forEach(({ object, itemIndex }) =>
+      objects.push({ file, documentIndex, line, itemIndex, object }),
+    );
   });
   return objects;
 }
