@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { readManifests } from "../analyzer/manifests";
+import { computeConnlist, manifestSetOf, parseManifestText, readManifests } from "../analyzer/manifests";
 import { PROJECT_ROOT, runCli } from "./support/runCli";
 
 const SHOP = path.join(PROJECT_ROOT, "tests/fixtures/manifests/shop");
@@ -109,6 +109,36 @@ describe("analyzer: manifests reader", function () {
     );
     const names = readManifests(file, noStdin).workloads.map((w) => `${w.namespace}/${w.name}[${w.kind}]`);
     assert.deepEqual(names, ["default/api-5c[ReplicaSet]", "kube-system/etcd-node1[Pod]"]);
+  });
+});
+
+describe("analyzer: manifests connlist semantics", function () {
+  it("ipBlocks never select pods, not even ::/0 or 0.0.0.0/0; touching excepts cut the space once", () => {
+    const text = [
+      "kind: Pod\napiVersion: v1\nmetadata: {name: a, labels: {app: a}}\nspec: {containers: [{name: c}]}",
+      "kind: Pod\napiVersion: v1\nmetadata: {name: b}\nspec: {containers: [{name: c}]}",
+      [
+        "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: p}",
+        "spec:\n  podSelector: {matchLabels: {app: a}}\n  ingress:\n  - from:",
+        "    - ipBlock: {cidr: '::/0'}",
+        "    - ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/9, 10.128.0.0/9]}",
+      ].join("\n"),
+    ].join("\n---\n");
+    const result = computeConnlist(manifestSetOf(parseManifestText(text, "inline.yaml")), {
+      kind: "upstream",
+    });
+    // Sources: 0.0.0.0/0 minus 10.0.0.0/8 (the two /9 excepts touch) -> cuts at 10.0.0.0 and 11.0.0.0.
+    // Destinations: no egress ipBlock -> one range. b -> a: no pod is in any ipBlock.
+    assert.deepEqual(result.connections, [
+      { src: "0.0.0.0-9.255.255.255", dst: "default/a[Pod]", conn: ALL },
+      { src: "0.0.0.0-9.255.255.255", dst: "default/b[Pod]", conn: ALL },
+      { src: "10.0.0.0-10.255.255.255", dst: "default/b[Pod]", conn: ALL },
+      { src: "11.0.0.0-255.255.255.255", dst: "default/a[Pod]", conn: ALL },
+      { src: "11.0.0.0-255.255.255.255", dst: "default/b[Pod]", conn: ALL },
+      { src: "default/a[Pod]", dst: "0.0.0.0-255.255.255.255", conn: ALL },
+      { src: "default/a[Pod]", dst: "default/b[Pod]", conn: ALL },
+      { src: "default/b[Pod]", dst: "0.0.0.0-255.255.255.255", conn: ALL },
+    ]);
   });
 });
 
