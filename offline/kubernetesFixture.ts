@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { expandList } from "../analyzer/manifests/documents";
 import { PROJECT_ROOT } from "./stackConfig";
 
 interface KubernetesObject {
@@ -46,14 +47,22 @@ export function loadKubernetesFixture(
   return JSON.parse(fs.readFileSync(file, "utf8")) as KubernetesFixture;
 }
 
+/** A recorded list read as the manifest reader reads lists: items without a kind are `kind`. */
+function itemsOf(list: KubernetesList | undefined, kind: string): KubernetesObject[] {
+  if (list === undefined) return [];
+  const expanded = expandList(list as unknown as Record<string, unknown>, kind);
+  if (typeof expanded === "string") throw new Error(`the recorded ${kind} list: ${expanded}`);
+  return expanded.map(({ object }) => object as unknown as KubernetesObject);
+}
+
 /** Every object the fixture holds, whichever command printed it. */
 export function kubernetesFixtureObjects(fixture: KubernetesFixture): KubernetesObject[] {
   return [
     ...(fixture.namespace ? [{ kind: "Namespace", ...fixture.namespace }] : []),
-    ...fixture.deployments.items.map((item) => ({ kind: "Deployment", ...item })),
-    ...(fixture.services?.items ?? []).map((item) => ({ kind: "Service", ...item })),
+    ...itemsOf(fixture.deployments, "Deployment"),
+    ...itemsOf(fixture.services, "Service"),
     ...(fixture.kubeDnsService ? [{ kind: "Service", ...fixture.kubeDnsService }] : []),
-    ...(fixture.endpointSlices?.items ?? []).map((item) => ({ kind: "EndpointSlice", ...item })),
+    ...itemsOf(fixture.endpointSlices, "EndpointSlice"),
   ];
 }
 

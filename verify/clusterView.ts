@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { expandList } from "../analyzer/manifests/documents";
 
 const labels = z.record(z.string(), z.string()).optional().default({});
 const metadata = z.object({ name: z.string(), namespace: z.string().optional(), labels });
@@ -133,9 +134,16 @@ export interface ClusterReads {
 
 export function clusterView(reads: ClusterReads): ClusterView {
   const namespace = parse(namespaceSchema, reads.namespace, "the namespace");
-  const items = reads.servicesAndSlices.flatMap(
-    (list) => parse(z.object({ items: z.array(z.unknown()) }), list, "the Services and EndpointSlices").items,
-  );
+  // One reading of kubectl's lists for verify, plan and analyze: items without a kind are Services.
+  const items = reads.servicesAndSlices.flatMap((list) => {
+    const expanded = expandList(
+      parse(z.object({ items: z.array(z.unknown()) }).loose(), list, "the Services and EndpointSlices"),
+      "Service",
+    );
+    if (typeof expanded === "string")
+      throw new ClusterReadError(`the Services and EndpointSlices: ${expanded}`);
+    return expanded.map(({ object }) => object);
+  });
   const kindOf = (item: unknown) => (item as { kind?: string }).kind;
   const slices = items
     .filter((item) => kindOf(item) === "EndpointSlice")
