@@ -147,7 +147,7 @@ describe("program and pack from `npm ci --omit=dev` @process", () => {
     installed = tempDir("flash-netpol-omit-dev-");
     const copied = ["package.json", "package-lock.json", "tsconfig.json", "index.ts", "Pulumi.yaml"];
     for (const file of copied) fs.copyFileSync(path.join(PROJECT_ROOT, file), path.join(installed, file));
-    for (const dir of ["components", "analyzer", "policies"])
+    for (const dir of ["core", "components", "analyzer", "policies"])
       fs.cpSync(path.join(PROJECT_ROOT, dir), path.join(installed, dir), {
         recursive: true,
         filter: (source) => !/[/\\](bin|node_modules)$/.test(source),
