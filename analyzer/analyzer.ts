@@ -1,6 +1,14 @@
 import { compilePolicy, ruleAdmits, type CompiledPolicy, type CompiledRule } from "./compiledPolicy";
 import type { DirectionVerdict, ProbeExplanation, RuleReference } from "./explanation";
-import type { Cluster, ContainerPort, Direction, Endpoint, NamespaceInfo, PodInfo, Probe } from "../core/kubernetes";
+import type {
+  Cluster,
+  ContainerPort,
+  Direction,
+  Endpoint,
+  NamespaceInfo,
+  PodInfo,
+  Probe,
+} from "../core/kubernetes";
 import { endpointTrafficPeer, type TrafficPeer } from "./trafficPeer";
 
 interface DirectionQuery {

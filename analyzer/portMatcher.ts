@@ -1,4 +1,9 @@
-import { DEFAULT_PROTOCOL, type ContainerPort, type NetworkPolicyPort, type Protocol } from "../core/kubernetes";
+import {
+  DEFAULT_PROTOCOL,
+  type ContainerPort,
+  type NetworkPolicyPort,
+  type Protocol,
+} from "../core/kubernetes";
 
 /**
  * `destinationPorts` are the container ports declared by the destination pod, or undefined when

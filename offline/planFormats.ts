@@ -2,11 +2,7 @@
 import * as YAML from "yaml";
 import type { PolicyVerdict } from "./policyHarness";
 import { DIRECTIONS } from "../core/flowTable";
-import type {
-  NetworkPolicyManifest,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
-} from "../core/networkPolicies";
+import type { NetworkPolicyManifest, NetworkPolicyPeer, NetworkPolicyPort } from "../core/networkPolicies";
 import { describeExplanation, type RuleReference } from "../analyzer";
 import {
   describeOutage,

@@ -12,11 +12,7 @@ import type { NetworkPolicyManifest, ResolvedCidrs } from "../core/networkPolici
 import type { EffectiveFlow } from "../components/flashNetworkPolicies";
 import { networkPolicies, runStack, type ProgramRun, type RunOptions } from "./runProgram";
 import { COMPONENT_TYPE } from "../core/resourceTypes";
-import {
-  describeRecordedStateIssues,
-  recordedStateSchema,
-  type RecordedState,
-} from "../core/recordedState";
+import { describeRecordedStateIssues, recordedStateSchema, type RecordedState } from "../core/recordedState";
 
 export interface PlanService {
   name: ServiceName;

@@ -6,7 +6,12 @@
  * error naming the file, key and field, and what was expected.
  */
 import { z } from "zod";
-import type { LabelSelector, NetworkPolicyIngressRule, NetworkPolicyPort, PolicyType } from "../../core/kubernetes";
+import type {
+  LabelSelector,
+  NetworkPolicyIngressRule,
+  NetworkPolicyPort,
+  PolicyType,
+} from "../../core/kubernetes";
 
 const requirement = z.object({
   key: z.string(),

@@ -6,11 +6,7 @@
  *  (c) the current stage: its matrix and how it differs from the table.
  */
 import type { StackConfig } from "../../core/config";
-import {
-  generatePolicies,
-  type NetworkPolicyManifest,
-  type ResolvedCidrs,
-} from "../../core/networkPolicies";
+import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from "../../core/networkPolicies";
 import {
   ConnectivityEvaluator,
   isPolicedExposure,

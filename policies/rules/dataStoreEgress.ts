@@ -8,14 +8,7 @@
  * A wider block that covers private space must except it (the internet side is public-egress's).
  */
 import { z } from "zod";
-import {
-  PRIVATE_CIDRS,
-  cidrContains,
-  isExcepted,
-  isValidCidr,
-  overlaps,
-  sameFamily,
-} from "../../core/cidrs";
+import { PRIVATE_CIDRS, cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, namespaceOf, portsOutside, rulePath, rulesOf } from "./k8s";

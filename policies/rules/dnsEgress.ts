@@ -4,11 +4,7 @@
  * forge by labelling another namespace) or to the NodeLocal DNSCache address, and always on both
  * UDP and TCP (TCP carries truncated answers; without it large lookups fail intermittently).
  */
-import {
-  KUBE_DNS_NAMESPACE,
-  KUBE_DNS_POD_LABELS,
-  NAMESPACE_NAME_LABEL,
-} from "../../core/networkPolicies";
+import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS, NAMESPACE_NAME_LABEL } from "../../core/networkPolicies";
 import { z } from "zod";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";

@@ -12,11 +12,7 @@
  * from pods outside the table is refused.
  */
 import { z } from "zod";
-import {
-  KUBE_DNS_NAMESPACE,
-  KUBE_DNS_POD_LABELS,
-  NAMESPACE_NAME_LABEL,
-} from "../../core/networkPolicies";
+import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS, NAMESPACE_NAME_LABEL } from "../../core/networkPolicies";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import {

@@ -5,7 +5,12 @@
  * "may call") and the stacks' subnets (fixtures/aws), not read back from the model's code.
  */
 import * as assert from "node:assert/strict";
-import { buildFlashModel, topologyFromConfig, type FlashModel, type NamedEndpoint } from "../../analyzer/flash";
+import {
+  buildFlashModel,
+  topologyFromConfig,
+  type FlashModel,
+  type NamedEndpoint,
+} from "../../analyzer/flash";
 import { ipv4InAny } from "../../analyzer/flash/addresses";
 import { buildPlan } from "../../offline/planReport";
 import { listStacks } from "../../offline/stacks";

@@ -20,11 +20,7 @@ import {
   type FlashModel,
 } from "../../analyzer/flash";
 import type { StackConfig } from "../../core/config";
-import {
-  generatePolicies,
-  type NetworkPolicyManifest,
-  type ResolvedCidrs,
-} from "../../core/networkPolicies";
+import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from "../../core/networkPolicies";
 import { buildPlan } from "../../offline/planReport";
 import { listStacks } from "../../offline/stacks";
 
