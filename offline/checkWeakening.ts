@@ -13,7 +13,6 @@ import {
   describeWeakening,
   effectivePackConfig,
   findWeakenings,
-  weakeningLevel,
   weakeningResource,
   type RuleDefaults,
 } from "../policies/rules/packConfigWeakening";
@@ -39,8 +38,9 @@ export interface WeakeningFiles {
 }
 
 /**
- * One verdict per weakening, at the baseline's level for pack-config-not-weakened (mandatory for
- * prod), advisory with `allowWeaker` (still shown).
+ * One verdict per weakening: mandatory for every stack (check is what CI runs on a config change,
+ * and a weakened dev config is as much a silent switch-off as prod's), advisory with `allowWeaker`
+ * (still shown). The pack's own rule keeps the baseline's level, so a dev preview is never blocked.
  */
 export function packConfigWeakenings(
   info: AnalyzerInfoSummary,
@@ -60,7 +60,7 @@ export function packConfigWeakenings(
   const baseline = effectivePackConfig(defaults, readJson(files.baselinePath), files.baseline);
   const given = effectivePackConfig(defaults, readJson(files.givenPath), files.given);
   const rules = RULES.map((rule) => ({ name: rule.name, schema: zodConfigOf(rule.configSchema) }));
-  const level = allowWeaker ? "advisory" : weakeningLevel(baseline.config, NAME);
+  const level = allowWeaker ? "advisory" : "mandatory";
   return findWeakenings(rules, baseline.config, given.config, {
     baseline: baseline.keys,
     given: given.keys,

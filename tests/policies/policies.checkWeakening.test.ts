@@ -175,7 +175,7 @@ describe("check: a pack config weaker than the stack's baseline is refused @proc
     });
   }
 
-  it("dev's baseline is advisory: a weaker dev config is reported, advisory, and does not fail the check", async () => {
+  it("dev too: a weaker dev config fails the check (mandatory), though dev's own rules stay advisory", async () => {
     const devTarget = path.join(dir, "dev-full.yaml");
     const plan = await runCli("cli/plan.ts", ...["--stack", "dev", "--format", "yaml", "--no-policy-pack"]);
     assert.equal(plan.code, 0, plan.stderr);
@@ -188,11 +188,22 @@ describe("check: a pack config weaker than the stack's baseline is refused @proc
     const file = path.join(dir, "dev-weaker.json");
     fs.writeFileSync(file, JSON.stringify(config));
     const result = await runCli("cli/check.ts", devTarget, "--stack", "dev", "--policy-pack-config", file);
-    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
     const verdicts = JSON.parse(result.stdout) as PolicyVerdict[];
+    assert.ok(
+      weakening(verdicts).some(
+        (verdict) =>
+          verdict.level === "mandatory" &&
+          verdict.resource === "policies/config/dev.json: public-egress.allowedPorts",
+      ),
+      JSON.stringify(weakening(verdicts), null, 2),
+    );
+    // Nothing else of dev is mandatory: its own rules stay advisory.
     assert.deepEqual(
-      weakening(verdicts).map((verdict) => [verdict.level, verdict.resource]),
-      [["advisory", "policies/config/dev.json: public-egress.allowedPorts"]],
+      verdicts.filter(
+        (verdict) => verdict.level === "mandatory" && verdict.policy !== "pack-config-not-weakened",
+      ),
+      [],
     );
   });
 
