@@ -8,29 +8,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { expandList } from "../analyzer/manifests/documents";
+import { servicesFromKubectl } from "../analyzer/eks/kubectlServices";
 
 const labels = z.record(z.string(), z.string()).optional().default({});
 const metadata = z.object({ name: z.string(), namespace: z.string().optional(), labels });
 
 const namespaceSchema = z.object({ metadata });
-const serviceSchema = z.object({
-  kind: z.literal("Service").optional(),
-  metadata,
-  spec: z.object({
-    clusterIP: z.string().optional(),
-    selector: z.record(z.string(), z.string()).optional(),
-    ports: z
-      .array(
-        z.object({
-          port: z.number(),
-          targetPort: z.union([z.number(), z.string()]).optional(),
-          protocol: z.string().optional().default("TCP"),
-        }),
-      )
-      .optional()
-      .default([]),
-  }),
-});
 const sliceSchema = z.object({
   metadata,
   endpoints: z
@@ -148,27 +131,34 @@ export function clusterView(reads: ClusterReads): ClusterView {
   const slices = items
     .filter((item) => kindOf(item) === "EndpointSlice")
     .map((item) => parse(sliceSchema, item, "an EndpointSlice"));
-  const services = items
-    .filter((item) => kindOf(item) === "Service" || kindOf(item) === undefined)
-    .map((item) => parse(serviceSchema, item, "a Service"))
-    .map((service): ClusterService => {
-      const ready = slices
-        .filter((slice) => slice.metadata.labels["kubernetes.io/service-name"] === service.metadata.name)
-        .flatMap((slice) => slice.endpoints ?? [])
-        // EndpointSlice: a nil ready condition is interpreted as ready (discovery/v1 types.go).
-        .filter((endpoint) => endpoint.conditions?.ready !== false).length;
-      return {
-        name: service.metadata.name,
-        clusterIP: service.spec.clusterIP,
-        selector: service.spec.selector ?? {},
-        ports: service.spec.ports.map((port) => ({
-          port: port.port,
-          targetPort: port.targetPort ?? port.port,
-          protocol: port.protocol,
-        })),
-        readyEndpoints: ready,
-      };
-    });
+  // Services as the plan and `analyze` read them (analyzer/eks/kubectlServices.ts), plus readiness.
+  let serviceInfos: ReturnType<typeof servicesFromKubectl>;
+  try {
+    serviceInfos = servicesFromKubectl(
+      items.filter((item) => kindOf(item) === "Service" || kindOf(item) === undefined),
+      "the Services",
+    );
+  } catch (error) {
+    throw new ClusterReadError((error as Error).message);
+  }
+  const services = serviceInfos.map((service): ClusterService => {
+    const ready = slices
+      .filter((slice) => slice.metadata.labels["kubernetes.io/service-name"] === service.name)
+      .flatMap((slice) => slice.endpoints ?? [])
+      // EndpointSlice: a nil ready condition is interpreted as ready (discovery/v1 types.go).
+      .filter((endpoint) => endpoint.conditions?.ready !== false).length;
+    return {
+      name: service.name,
+      clusterIP: service.clusterIP,
+      selector: service.selector ?? {},
+      ports: service.ports.map((port) => ({
+        port: port.port,
+        targetPort: port.targetPort,
+        protocol: port.protocol,
+      })),
+      readyEndpoints: ready,
+    };
+  });
   const pods = parse(listOf(podSchema), reads.pods, "the pods").items.map((pod): ClusterPod => ({
     name: pod.metadata.name,
     labels: pod.metadata.labels,
