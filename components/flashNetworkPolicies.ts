@@ -53,7 +53,7 @@ export interface FlashNetworkPoliciesOptions extends pulumi.ComponentResourceOpt
 }
 
 /** One row of the flow table as this stack enforces it. */
-/** A flow as the component records it (components/recordedState.ts). */
+/** A flow as the component records it (core/recordedState.ts). */
 export type EffectiveFlow = RecordedFlow;
 
 export function effectiveFlowTable(config: StackConfig): EffectiveFlow[] {

@@ -31,7 +31,7 @@ import {
   type ServiceName,
 } from "./flowTable";
 
-/** The analyzer's NetworkPolicy types (analyzer/model.ts, the one definition), writable while the generator builds them. */
+/** The analyzer's NetworkPolicy types (core/kubernetes.ts, the one definition), writable while the generator builds them. */
 type Writable<T> = T extends readonly (infer Item)[]
   ? Writable<Item>[]
   : T extends object

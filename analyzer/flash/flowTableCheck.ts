@@ -71,7 +71,7 @@ function outageViolations(outages: readonly Outage[], stage: string): FlowTableV
         `outage at the deployed stage (${stage}): flow ${flowNames} (${intendedBy.map((flow) => flow.purpose).join("; ")}) ` +
         `is blocked for ${listExamples(group.map((outage) => describeProbe(outage.probe)))}; ` +
         `isolated by ${[...deniedBy].join(", ")} with no rule admitting it. ` +
-        `Fix: render the policies from the flow table (components/networkPolicies.ts) instead of editing them.`,
+        `Fix: render the policies from the flow table (core/networkPolicies.ts) instead of editing them.`,
     };
   });
 }
@@ -87,7 +87,7 @@ function exposureViolations(exposures: readonly Exposure[], stage: string): Flow
     message:
       `exposure at the deployed stage (${stage}): ${rules} admits ${group.length} connection(s) no flow of the table declares: ` +
       `${listExamples(group.map((exposure) => describeProbe(exposure.probe)))}. ` +
-      `Fix: narrow the rule to the flow table, or add the flow to components/flowTable.ts if the platform needs it.`,
+      `Fix: narrow the rule to the flow table, or add the flow to core/flowTable.ts if the platform needs it.`,
   }));
 }
 

@@ -2,7 +2,7 @@
  * Which policy is the program's own emergency allow-all, exempt from the pack's rules (and reported
  * by break-glass-active as advisory). The label alone proves nothing: anyone can put it on a policy
  * to slip past the pack. So the exemption holds only for the policy the generator renders
- * (components/networkPolicies.ts breakGlassPolicy): named break-glass-allow-all, in the stack's
+ * (core/networkPolicies.ts breakGlassPolicy): named break-glass-allow-all, in the stack's
  * namespace, with exactly its labels and spec. The spec may list, after the allow-all rule of each
  * direction, one rule of plain ipBlocks (the ranges other policies except, so the EKS agent's
  * deny-all keys for them become allow-all keys); which ranges depends on the other policies, and

@@ -3,7 +3,7 @@
  * model, allow every flow of the flow table (no outage at this rollout stage) and, for every pod and
  * direction they isolate, nothing beyond the table and DNS (no exposure). The model (labels, ports,
  * CIDRs, rollout) comes from the FlashNetworkPolicies component's outputs in the engine's state, and
- * the flows from components/flowTable.ts: the same single source the generator reads.
+ * the flows from core/flowTable.ts: the same single source the generator reads.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { checkFlowsAgainstTable } from "../../analyzer/flash";
@@ -73,7 +73,7 @@ function fixOf(message: string): string {
   const fix = /Fix:\s*(.*)$/s.exec(message)?.[1];
   return (
     fix?.replace(/\.$/, "") ??
-    "change the NetworkPolicies or the flow table (components/flowTable.ts) so they agree"
+    "change the NetworkPolicies or the flow table (core/flowTable.ts) so they agree"
   );
 }
 

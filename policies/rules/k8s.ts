@@ -20,7 +20,7 @@ import { BREAK_GLASS_LABEL } from "../../core/networkPolicies";
 export { BREAK_GLASS_LABEL };
 
 /**
- * The analyzer's NetworkPolicy (analyzer/model.ts, the one definition), as the engine may send it:
+ * The analyzer's NetworkPolicy (core/kubernetes.ts, the one definition), as the engine may send it:
  * every field optional and writable, nothing trusted.
  */
 export type Untrusted<T> = T extends readonly (infer Item)[]

@@ -1,6 +1,6 @@
 /**
  * The break-glass exemption is narrow (issue 18, item 3): only the program's own
- * break-glass-allow-all in the stack's namespace, with the spec components/networkPolicies.ts
+ * break-glass-allow-all in the stack's namespace, with the spec core/networkPolicies.ts
  * renders, skips the rules. Any other policy with the label is judged by every rule.
  */
 import { strict as assert } from "assert";

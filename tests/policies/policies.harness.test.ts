@@ -212,7 +212,7 @@ describe("policy harness: the flash-netpol pack @process", function () {
 
   it('the program\'s own break-glass stays advisory under "all": "mandatory"; the label on another policy exempts nothing', async () => {
     await harness.configure(parsePolicyPackConfig(JSON.stringify({ all: "mandatory" }), "test"));
-    // What components/networkPolicies.ts breakGlassPolicy renders, in the stack's namespace.
+    // What core/networkPolicies.ts breakGlassPolicy renders, in the stack's namespace.
     const programs = {
       metadata: {
         name: "break-glass-allow-all",

@@ -1,6 +1,6 @@
 /**
  * `npm run replay` in process, on generated pods and flow logs of the prod stack. Expectations come
- * from the flow table (components/flowTable.ts) and the stage order of docs/rollout.md, not from the replay:
+ * from the flow table (core/flowTable.ts) and the stage order of docs/rollout.md, not from the replay:
  * prod enforces every ingress and the egress of flash-gateway and flash-pay; its next stage enforces
  * flash-api's egress, which the table limits to RDS, Redis, MQ and DNS.
  */
