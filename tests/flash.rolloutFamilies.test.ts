@@ -23,6 +23,7 @@ import {
 import type { StackConfig } from "../components/config";
 import type { DeclaredFlow, Endpoint } from "../components/flowTable";
 import type { ResolvedCidrs } from "../components/networkPolicies";
+import { countUnion, mergeCubes } from "../analyzer/flash/stageFamilies";
 import { buildPlan } from "../offline/planReport";
 
 const NAMES = ["svc-a", "svc-b", "svc-c", "svc-d"] as const;
@@ -202,5 +203,60 @@ describe("flash rollout families: the polynomial proof equals the enumeration", 
       { numRuns: 40, seed: 20 },
     );
     assert.ok(result.failed, "the fuzz accepted a proof blind to overlapping selectors");
+  });
+});
+
+describe("flash rollout families: counting stage families without listing them", () => {
+  const cube = (entries: [number, boolean][]) => new Map(entries);
+  it("counts a union by hand: over 3 flags, 'flag 0 on' and 'flag 1 on' cover 4 + 4 - 2 = 6 stages", () => {
+    assert.equal(countUnion([cube([[0, true]]), cube([[1, true]])], 3), 6n);
+    assert.equal(countUnion([cube([[0, true]]), cube([[0, false]])], 3), 8n);
+    assert.equal(
+      countUnion(
+        [
+          cube([[0, true]]),
+          cube([
+            [0, true],
+            [2, false],
+          ]),
+        ],
+        3,
+      ),
+      4n,
+    );
+    assert.equal(countUnion([], 86), 0n);
+    assert.equal(
+      countUnion(
+        [
+          cube([
+            [5, true],
+            [9, false],
+          ]),
+        ],
+        86,
+      ),
+      2n ** 84n,
+    );
+  });
+
+  it("merges families that differ in one flag, and drops one inside another", () => {
+    const merged = mergeCubes([
+      cube([
+        [0, true],
+        [1, true],
+      ]),
+      cube([
+        [0, true],
+        [1, false],
+      ]),
+      cube([
+        [0, true],
+        [2, false],
+      ]),
+    ]);
+    assert.deepEqual(
+      merged.map((family) => [...family.entries()]),
+      [[[0, true]]],
+    );
   });
 });
