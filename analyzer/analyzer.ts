@@ -28,6 +28,8 @@ interface DirectionQuery {
  * Answers single connection questions with full NetworkPolicy semantics. Policies are compiled
  * once; each probe then walks the policies of the namespaces involved.
  */
+const EXTERNAL_PEERS = new WeakMap<Endpoint, TrafficPeer>();
+
 export class PolicyAnalyzer {
   readonly policies: readonly CompiledPolicy[];
   private readonly namespaces = new Map<string, NamespaceInfo>();
@@ -136,7 +138,16 @@ export class PolicyAnalyzer {
 
   private trafficPeer(endpoint: Endpoint): TrafficPeer {
     const namespaceOf = (name: string): NamespaceInfo => this.namespaceOf(name);
-    if (endpoint.kind !== "pod") return endpointTrafficPeer(endpoint, namespaceOf);
+    if (endpoint.kind !== "pod") {
+      // An address's peer depends on the address alone: share it across analyzers (the rollout proof
+      // builds one per policy set it judges, over the same endpoints).
+      let external = EXTERNAL_PEERS.get(endpoint);
+      if (external === undefined) {
+        external = endpointTrafficPeer(endpoint, namespaceOf);
+        EXTERNAL_PEERS.set(endpoint, external);
+      }
+      return external;
+    }
     // Parsing the address dominates when the same pod is probed repeatedly, so keep it per pod.
     let peer = this.podPeerCache.get(endpoint.pod);
     if (peer === undefined) {

@@ -15,7 +15,7 @@ export interface PodGrouping {
   readonly groupOfPod: Int32Array;
 }
 
-function canonicalLabels(labels: Readonly<Record<string, string>>): string {
+export function canonicalLabels(labels: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 

@@ -2,7 +2,7 @@
  * `npm run bench [-- --skip-tests]`: figures with their targets, never assertions. AWS lookup overlap
  * of the prod program, the analyzer's matrix at cluster scale, the policy pack's start-up and cost
  * per resource, the traffic replay against a bare readline over the same 1,000,000 gzipped records and
- * its start-up, and the wall time of
+ * its start-up, the scale table (plan at 3/10/20/43 services, the analyzer at 20,000 pods), and the wall time of
  * `npm run plan` and `npm test`.
  */
 import { Command, CommanderError } from "commander";
@@ -10,6 +10,7 @@ import { runAnalyzerBench } from "../bench/analyzer";
 import { runAwsLookupBench } from "../bench/awsLookups";
 import { runPolicyPackBench } from "../bench/policyPack";
 import { runReplayBench } from "../bench/replay";
+import { runScaleBench } from "../bench/scale";
 import { runToolchainBench } from "../bench/toolchain";
 import { runAsProcess, type CliIo } from "./io";
 
@@ -35,6 +36,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   await runPolicyPackBench(print);
   print("");
   await runReplayBench(print);
+  print("");
+  await runScaleBench(print);
   print("");
   await runToolchainBench(print, { tests: skipTests !== true });
   return 0;

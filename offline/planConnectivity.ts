@@ -14,8 +14,8 @@ import {
   enforcerDifferences,
   describeRollout,
   endpointNamed,
-  failingStages,
   flowsIntending,
+  stageCountJson,
   proveRollout,
   type ConnectivityReport,
   type EnforcerDifference,
@@ -208,15 +208,15 @@ export function currentOutages(connectivity: PlanConnectivity): string[] {
 }
 
 export function stagesProven(connectivity: PlanConnectivity): {
-  proven: number;
-  total: number;
+  proven: number | string;
+  total: number | string;
   failing: string[];
 } {
-  const failing = failingStages(connectivity.proof);
+  const { stages } = connectivity.proof;
   return {
-    proven: connectivity.proof.stages.length - failing.length,
-    total: connectivity.proof.stages.length,
-    failing: failing.map((stage) => stage.stage.name),
+    proven: stageCountJson(stages.stagesProven),
+    total: stageCountJson(stages.stageCount),
+    failing: stages.failing.map((family) => family.condition),
   };
 }
 

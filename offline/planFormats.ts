@@ -7,6 +7,7 @@ import { describeExplanation, type RuleReference } from "../analyzer";
 import {
   describeOutage,
   failingStages,
+  stageCountJson,
   type ConnectivityReport,
   type EnforcerName,
   type ProbeVerdict,
@@ -201,8 +202,8 @@ function proofLines(proof: RolloutProof, enforcerName: string): string[] {
   const otherExposures = proof.target.exposures.length - enforcerAllowed;
   const exact = otherExposures === 0 && proof.target.outages.length === 0;
   return [
-    `Rollout proof (${enforcerName}): ${proof.stages.length - failing.length}/${proof.stages.length} reachable stages allow every intended flow and no rule wider than the table`,
-    ...failing.map((stage) => `  FAILS at ${stage.stage.name}`),
+    `Rollout proof (${enforcerName}): ${proof.stages.stagesProven}/${proof.stages.stageCount} reachable stages allow every intended flow and no rule wider than the table (${proof.stages.policySetsJudged} policy sets judged)`,
+    ...failing.map((family) => `  FAILS whenever ${family.condition} (${family.example})`),
     `Target proof (${enforcerName}): ${
       exact
         ? `the target allows exactly the flow table and DNS${enforcerAllowed > 0 ? `, plus ${enforcerAllowed} probe(s) the enforcer allows whatever the policies say (the pod's own node)` : ""}`
@@ -285,9 +286,9 @@ export function connectivityJson(connectivity: PlanConnectivity): Record<string,
   const summary = (proof: RolloutProof) => {
     const failing = failingStages(proof);
     return {
-      stagesProven: proof.stages.length - failing.length,
-      stages: proof.stages.length,
-      failingStages: failing.map((stage) => stage.stage.name),
+      stagesProven: stageCountJson(proof.stages.stagesProven),
+      stages: stageCountJson(proof.stages.stageCount),
+      failingStages: failing.map((family) => family.condition),
       outages: proof.current.outages.map(describeOutage),
       exposures: proof.current.exposures.length,
       policedExposures: proof.current.exposures.filter((e) => e.admittedBy.length > 0).length,

@@ -44,8 +44,23 @@ export {
   fullEnforcement,
   isFullEnforcement,
   reachableRolloutStages,
+  reachableStageCount,
   type RolloutStage,
 } from "./stages";
+export {
+  familyHolds,
+  proveRolloutFamilies,
+  stageCountJson,
+  type FailingFamily,
+  type FamilyProof,
+  type RolloutFlagRef,
+} from "./rolloutFamilies";
+export {
+  enumerateRolloutStages,
+  failingEnumeratedStages,
+  ENUMERATION_LIMIT,
+  type StageProof,
+} from "./enumeratedProof";
 export {
   failingStages,
   flashModelFor,
@@ -54,7 +69,6 @@ export {
   type BreakGlassStage,
   type ProveOptions,
   type RolloutProof,
-  type StageProof,
 } from "./proofs";
 export {
   ENFORCERS,

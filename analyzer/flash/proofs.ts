@@ -7,30 +7,18 @@
  */
 import type { StackConfig } from "../../core/config";
 import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from "../../core/networkPolicies";
-import {
-  ConnectivityEvaluator,
-  isPolicedExposure,
-  type ConnectivityReport,
-  type Exposure,
-  type Outage,
-} from "./connectivity";
+import { ConnectivityEvaluator, type ConnectivityReport } from "./connectivity";
 import type { ServiceInfo } from "../eks/model";
 import type { EnforcerOptions } from "./enforcers";
 import { buildFlashModel, type FlashModel, type FlashProbe } from "./model";
+import { proveRolloutFamilies, type FailingFamily, type FamilyProof } from "./rolloutFamilies";
 import { fullEnforcement, reachableRolloutStages, type RolloutStage } from "./stages";
 import { topologyFromConfig } from "./topology";
 
-export interface StageProof {
-  readonly stage: RolloutStage;
-  readonly outages: readonly Outage[];
-  /** Exposures a deployed rule admits (not merely an unisolated pod); none is expected at any stage. */
-  readonly policedExposures: readonly Exposure[];
-}
-
 export interface RolloutProof {
   readonly model: FlashModel;
-  /** (a), one entry per reachable stage. */
-  readonly stages: readonly StageProof[];
+  /** (a) over every reachable stage, as failing families of stages (rolloutFamilies.ts). */
+  readonly stages: FamilyProof;
   /** (b) the fully enforced target. */
   readonly target: ConnectivityReport;
   /** (c) the manifests the stack deploys now. */
@@ -67,7 +55,7 @@ export function flashModelFor(
  * rollout, and an allow-all would make every stage "exposed". The current stage is judged from the
  * manifests actually deployed, so an active break-glass still shows there.
  */
-function manifestsAt(
+export function manifestsAt(
   config: StackConfig,
   cidrs: ResolvedCidrs,
   rollout: StackConfig["rollout"],
@@ -81,24 +69,18 @@ export function proveRollout(
   options: ProveOptions = {},
 ): RolloutProof {
   const model = flashModelFor(config, cidrs, options);
-  const evaluator = new ConnectivityEvaluator(model, {
-    enforcer: options.enforcer,
-    mode: options.mode,
-    eks: options.eks,
-  });
+  const enforcerOptions = { enforcer: options.enforcer, mode: options.mode, eks: options.eks };
+  const evaluator = new ConnectivityEvaluator(model, enforcerOptions);
   const services = Object.keys(config.services);
-  const stages = reachableRolloutStages(services).map((stage): StageProof => {
-    const report = evaluator.evaluate(manifestsAt(config, cidrs, stage.rollout));
-    return { stage, outages: report.outages, policedExposures: report.exposures.filter(isPolicedExposure) };
-  });
+  const stages = proveRolloutFamilies(config, cidrs, model, enforcerOptions);
   const target = evaluator.evaluate(manifestsAt(config, cidrs, fullEnforcement(services)));
   const current = evaluator.evaluate(options.currentManifests ?? manifestsAt(config, cidrs, config.rollout));
   return { model, stages, target, current };
 }
 
-/** Stages with an outage or a rule wider than the table; empty when (a) holds. */
-export function failingStages(proof: RolloutProof): StageProof[] {
-  return proof.stages.filter((stage) => stage.outages.length > 0 || stage.policedExposures.length > 0);
+/** The failing families of stages; empty when (a) holds at every reachable stage. */
+export function failingStages(proof: RolloutProof): readonly FailingFamily[] {
+  return proof.stages.failing;
 }
 
 export interface BreakGlassStage {

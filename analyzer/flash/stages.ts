@@ -46,7 +46,8 @@ export function isFullEnforcement(rollout: RolloutConfig): boolean {
 
 /**
  * Every flag combination the config schema accepts for these services, "nothing enforced" first,
- * full enforcement last: 2^(2n) + 1 stages for n services.
+ * full enforcement last: 2^(2n) + 1 stages for n services. Exponential: the test oracle of the
+ * polynomial proof (rolloutFamilies.ts) for a few services, never the plan's path.
  */
 export function reachableRolloutStages(services: readonly ServiceName[]): RolloutStage[] {
   const flagCount = services.length * DIRECTIONS.length + 1;
@@ -58,10 +59,70 @@ export function reachableRolloutStages(services: readonly ServiceName[]): Rollou
   return stages;
 }
 
+function parsedRollout(rollout: unknown, what: string): RolloutConfig {
+  const parsed = CONFIG_SCHEMA.rollout.safeParse(rollout);
+  if (!parsed.success)
+    throw new Error(
+      `the config schema refuses ${what} (${parsed.error.issues[0]?.message}); the rollout proof assumes it accepts it`,
+    );
+  return parsed.data;
+}
+
+function everyService(services: readonly ServiceName[], flag: RolloutFlag) {
+  return Object.fromEntries(services.map((service) => [service, { ingress: flag, egress: flag }]));
+}
+
+/** Every flag enforced, the default deny included: built directly, checked by the config schema. */
 export function fullEnforcement(services: readonly ServiceName[]): RolloutConfig {
-  const full = reachableRolloutStages(services).find((stage) => isFullEnforcement(stage.rollout));
-  if (full === undefined) throw new Error("the config schema accepts no fully enforced rollout");
-  return full.rollout;
+  return parsedRollout(
+    { defaultDeny: "enforce", services: everyService(services, "enforce") },
+    "full enforcement",
+  );
+}
+
+/**
+ * The shape of the reachable stages the polynomial proof relies on, asked of the config schema:
+ * with defaultDeny off every service flag is free (all off, all on, and alternating are accepted),
+ * and defaultDeny enforce refuses any service flag off. Throws when the schema changes that.
+ */
+export function serviceFlagsOff(services: readonly ServiceName[]): RolloutConfig {
+  const none = parsedRollout(
+    { defaultDeny: "off", services: everyService(services, "off") },
+    "defaultDeny off with every service flag off",
+  );
+  parsedRollout(
+    { defaultDeny: "off", services: everyService(services, "enforce") },
+    "defaultDeny off, all enforced",
+  );
+  parsedRollout(
+    {
+      defaultDeny: "off",
+      services: Object.fromEntries(
+        services.map((service, index) => [
+          service,
+          { ingress: FLAGS[index % 2], egress: FLAGS[(index + 1) % 2] },
+        ]),
+      ),
+    },
+    "defaultDeny off with mixed flags",
+  );
+  for (const service of services) {
+    for (const direction of DIRECTIONS) {
+      const partial = { defaultDeny: "enforce", services: everyService(services, "enforce") };
+      partial.services[service] = { ...partial.services[service], [direction]: "off" };
+      if (CONFIG_SCHEMA.rollout.safeParse(partial).success)
+        throw new Error(
+          `the config schema accepts defaultDeny enforce with ${service} ${direction} off; the rollout proof assumes defaultDeny needs every service flag enforced (analyzer/flash/rolloutFamilies.ts)`,
+        );
+    }
+  }
+  return none;
+}
+
+/** Reachable stages without listing them: 2^(2n) with defaultDeny off, plus full enforcement. */
+export function reachableStageCount(services: readonly ServiceName[]): bigint {
+  serviceFlagsOff(services);
+  return 2n ** BigInt(services.length * DIRECTIONS.length) + 1n;
 }
 
 /**

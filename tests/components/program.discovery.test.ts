@@ -55,7 +55,7 @@ async function planEndToEnd(options: RunOptions) {
   const { report, config, run } = await buildPlan(options);
   const connectivity = planConnectivity(report, config, run);
   assert.deepEqual(
-    failingStages(connectivity.proof).map((stage) => stage.stage),
+    failingStages(connectivity.proof).map((family) => family.condition),
     [],
     "every reachable rollout stage must be proven",
   );

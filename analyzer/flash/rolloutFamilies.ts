@@ -1,0 +1,233 @@
+/**
+ * The rollout proof without enumerating stages. Each rollout flag switches exactly one service policy
+ * whose content does not depend on any other flag (components/networkPolicies.ts generatePolicies),
+ * and the config accepts defaultDeny only once every service flag is enforced (components/config.ts
+ * rolloutConfig). So the reachable stages are the 2^(2n) service-flag combinations with defaultDeny
+ * off, plus full enforcement.
+ *
+ * A probe's verdict depends only on the policies that decide its source's egress and its
+ * destination's ingress (the Judge contract: equal deciding keys, equal verdicts). Flags whose policy
+ * decides neither side cannot change it, so for each (source, destination) pair we find its deciding
+ * flags D (in the fully enforced set, which holds every flag's policy), check the 2^|D| subsets of D
+ * with every other flag off, and that is every stage's verdict for the pair. Overlapping selectors
+ * (one service's labels a superset of another's) simply put more flags in D: still exact.
+ *
+ * A failing subset T of D is a family of stages: "defaultDeny off; enforced: T; off: D \ T", every
+ * other flag free. Families are merged (two that differ in one flag only) and counted without
+ * listing their stages, so memory stays flat whatever the number of services.
+ */
+import type { StackConfig } from "../../core/config";
+import { DIRECTIONS, type Direction, type ServiceName } from "../../core/flowTable";
+import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from "../../core/networkPolicies";
+import { judgeFor, type EnforcerOptions } from "./enforcers";
+import type { FlashModel, FlashProbe } from "./model";
+import { countUnion, cubeKey, mergeCubes, type Cube } from "./stageFamilies";
+import { fullEnforcement, serviceFlagsOff } from "./stages";
+
+/** One rollout flag: a service and a direction. */
+export interface RolloutFlagRef {
+  readonly service: ServiceName;
+  readonly direction: Direction;
+}
+
+/** A failing family of stages: the flags it fixes; every flag not named is free. */
+export interface FailingFamily {
+  /** "defaultDeny off; enforced: flash-api ingress; off: flash-pay ingress" */
+  readonly condition: string;
+  /** Flags (indices into the proof's flags) enforced / off in every stage of the family. */
+  readonly enforced: readonly number[];
+  readonly off: readonly number[];
+  /** true for the fully enforced stage (defaultDeny enforce). */
+  readonly fullEnforcement: boolean;
+  /** One probe that fails throughout the family, for the message. */
+  readonly example: string;
+}
+
+export interface FamilyProof {
+  readonly flags: readonly RolloutFlagRef[];
+  /** Reachable stages: 2^(2n) + 1. */
+  readonly stageCount: bigint;
+  readonly failing: readonly FailingFamily[];
+  /** Stages in no failing family. */
+  readonly stagesProven: bigint;
+  /** Policy sets judged: the cost measure (polynomial in the services when D stays small). */
+  readonly policySetsJudged: number;
+}
+
+export function describeFlag(flag: RolloutFlagRef): string {
+  return `${flag.service} ${flag.direction}`;
+}
+
+/** Whether the probe breaks proof (a): an intended flow blocked, or a deployed rule admitting an undeclared one. */
+type ProbeCheck = (probe: FlashProbe) => boolean;
+
+function failsAt(judge: ReturnType<typeof judgeFor>, anyPolicy: boolean, eks: boolean): ProbeCheck {
+  return (probe) => {
+    const allowed = judge.isAllowed(probe);
+    const intended = probe.intendedBy.length > 0;
+    if (intended) return !allowed;
+    if (!allowed || (!anyPolicy && !eks)) return false;
+    const explanation = judge.explain(probe);
+    return [explanation.egress, explanation.ingress].some(
+      (side) => side.kind === "allowed" && side.allowedBy.length > 0,
+    );
+  };
+}
+
+export function conditionOf(flags: readonly RolloutFlagRef[], cube: Cube): string {
+  const names = (on: boolean) =>
+    [...cube.entries()]
+      .filter(([, value]) => value === on)
+      .map(([flag]) => flag)
+      .sort((a, b) => a - b)
+      .map((flag) => describeFlag(flags[flag]));
+  const list = (items: string[]) => (items.length === 0 ? "none" : items.join(", "));
+  return `defaultDeny off; enforced: ${list(names(true))}; off: ${list(names(false))}`;
+}
+
+/**
+ * Proof (a) over every reachable stage, exactly, judging 2^|D| small policy sets per probe pair
+ * plus the fully enforced set once.
+ */
+export function proveRolloutFamilies(
+  config: StackConfig,
+  cidrs: ResolvedCidrs,
+  model: FlashModel,
+  options: EnforcerOptions,
+  /** Tests only: replace how a pair's deciding flags are found, to show the fuzz catches a wrong rule. */
+  decidingFlagsOverride?: (probe: FlashProbe, flags: readonly RolloutFlagRef[]) => number[],
+): FamilyProof {
+  const services = Object.keys(config.services);
+  const full = fullEnforcement(services);
+  serviceFlagsOff(services); // the config must accept every combination with defaultDeny off
+  const flags: RolloutFlagRef[] = services.flatMap((service) =>
+    DIRECTIONS.map((direction) => ({ service, direction })),
+  );
+  const policyOfFlag: NetworkPolicyManifest[] = [];
+  const flagOfKey = new Map<string, number>();
+  const generated = generatePolicies({ ...config, rollout: full, breakGlass: false }, cidrs);
+  flags.forEach((flag, index) => {
+    const found = generated.find(
+      ({ role }) =>
+        role.kind === "service" && role.service === flag.service && role.direction === flag.direction,
+    );
+    if (found === undefined)
+      throw new Error(`no policy generated for the rollout flag ${describeFlag(flag)}`);
+    policyOfFlag[index] = found.manifest;
+    flagOfKey.set(`${found.manifest.metadata.namespace}/${found.manifest.metadata.name}`, index);
+  });
+  const eks = options.enforcer === "eks-vpc-cni";
+  const fullJudge = judgeFor(model, policyOfFlag, options);
+
+  // Probes of one (source, destination) pair share their deciding flags.
+  const pairs: FlashProbe[][] = [];
+  for (const probe of model.probes) {
+    const last = pairs[pairs.length - 1];
+    if (last !== undefined && last[0].from === probe.from && last[0].to === probe.to) last.push(probe);
+    else pairs.push([probe]);
+  }
+  const decidingFlags = (probe: FlashProbe): number[] => {
+    if (decidingFlagsOverride !== undefined) return decidingFlagsOverride(probe, flags);
+    const keys = [
+      ...fullJudge.decidingPolicies(probe.from.endpoint, "egress"),
+      ...fullJudge.decidingPolicies(probe.to.endpoint, "ingress"),
+    ];
+    // Other deciding policies (ApplicationNetworkPolicies, on EKS) are the same at every stage.
+    const indices = keys.flatMap((key) => {
+      const flag = flagOfKey.get(key);
+      return flag === undefined ? [] : [flag];
+    });
+    return [...new Set(indices)].sort((a, b) => a - b);
+  };
+
+  // subset key -> the pairs that need it judged, with the pair's deciding flags.
+  const work = new Map<string, { enforced: number[]; pairs: { pair: number; deciding: number[] }[] }>();
+  pairs.forEach((probes, pair) => {
+    const deciding = decidingFlags(probes[0]);
+    if (deciding.length > 24)
+      throw new Error(
+        `${probes[0].from.name} -> ${probes[0].to.name}: ${deciding.length} rollout flags decide it (selectors overlap that widely); the proof checks 2^${deciding.length} subsets. Give services labels no other service's selector matches`,
+      );
+    for (let mask = 0; mask < 2 ** deciding.length; mask++) {
+      const enforced = deciding.filter((_, bit) => (mask >> bit) & 1);
+      const key = enforced.join(",");
+      let entry = work.get(key);
+      if (entry === undefined) work.set(key, (entry = { enforced, pairs: [] }));
+      entry.pairs.push({ pair, deciding });
+    }
+  });
+
+  const failingCubes = new Map<string, { cube: Cube; example: string }>();
+  for (const { enforced, pairs: needing } of work.values()) {
+    const judge = judgeFor(
+      model,
+      enforced.map((flag) => policyOfFlag[flag]),
+      options,
+    );
+    const fails = failsAt(judge, enforced.length > 0, eks);
+    for (const { pair, deciding } of needing) {
+      const failing = pairs[pair].find(fails);
+      if (failing === undefined) continue;
+      const cube: Cube = new Map(deciding.map((flag) => [flag, enforced.includes(flag)]));
+      const key = cubeKey(cube);
+      if (!failingCubes.has(key))
+        failingCubes.set(key, {
+          cube,
+          example: `${failing.from.name} -> ${failing.to.name} ${failing.port}/${failing.protocol} ${failing.intendedBy.length > 0 ? "blocked" : "admitted by a rule wider than the table"}`,
+        });
+    }
+  }
+
+  const cubes = mergeCubes([...failingCubes.values()].map(({ cube }) => cube));
+  const exampleFor = (cube: Cube) =>
+    [...failingCubes.values()].find(({ cube: small }) =>
+      [...cube.entries()].every(([flag, on]) => small.get(flag) === on),
+    )?.example ?? "";
+  const failing: FailingFamily[] = cubes.map((cube) => ({
+    condition: conditionOf(flags, cube),
+    enforced: [...cube.entries()].filter(([, on]) => on).map(([flag]) => flag),
+    off: [...cube.entries()].filter(([, on]) => !on).map(([flag]) => flag),
+    fullEnforcement: false,
+    example: exampleFor(cube),
+  }));
+
+  // Full enforcement: every flag's policy plus the DNS egress and the default deny.
+  const fullManifests = generated.map((policy) => policy.manifest);
+  const fullFails = failsAt(judgeFor(model, fullManifests, options), true, eks);
+  const fullFailure = model.probes.find(fullFails);
+  if (fullFailure !== undefined)
+    failing.push({
+      condition: `defaultDeny enforce; enforced: ${flags.map(describeFlag).join(", ")}; off: none`,
+      enforced: flags.map((_, index) => index),
+      off: [],
+      fullEnforcement: true,
+      example: `${fullFailure.from.name} -> ${fullFailure.to.name} ${fullFailure.port}/${fullFailure.protocol}`,
+    });
+
+  const stageCount = 2n ** BigInt(flags.length) + 1n;
+  const failingStages = countUnion(cubes, flags.length) + (fullFailure === undefined ? 0n : 1n);
+  return {
+    flags,
+    stageCount,
+    failing,
+    stagesProven: stageCount - failingStages,
+    policySetsJudged: work.size + 2,
+  };
+}
+
+/** A JSON number while exact, a decimal string beyond Number.MAX_SAFE_INTEGER. */
+export function stageCountJson(count: bigint): number | string {
+  return count <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(count) : count.toString();
+}
+
+/** Whether the family holds this rollout (defaultDeny off; each fixed flag as the family says). */
+export function familyHolds(
+  family: FailingFamily,
+  flags: readonly RolloutFlagRef[],
+  rollout: StackConfig["rollout"],
+): boolean {
+  if (family.fullEnforcement) return rollout.defaultDeny === "enforce";
+  if (rollout.defaultDeny !== "off") return false;
+  const on = (flag: number) => rollout.services[flags[flag].service]?.[flags[flag].direction] === "enforce";
+  return family.enforced.every(on) && family.off.every((flag) => !on(flag));
+}
