@@ -4,6 +4,22 @@
  * pack all ask it, so they never disagree on what "inside" means.
  */
 import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+/**
+ * The text shape of a CIDR in pack config. A plain RE2-compatible pattern (no refine), because the
+ * pack's configSchema is derived from it with z.toJSONSchema and the Pulumi CLI validates config with
+ * gojsonschema; the rules parse each value with isValidCidr before trusting it.
+ */
+export const CIDR_TEXT_PATTERN = /^[0-9a-fA-F.:]+\/[0-9]{1,3}$/;
+export const cidrTextSchema = z.string().regex(CIDR_TEXT_PATTERN);
+/** The text shape of a dotted-quad IPv4 address in pack config (same JSON Schema constraint as above). */
+export const ipv4AddressTextSchema = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/);
+
+/** True for text shaped like a CIDR (see cidrTextSchema); isValidCidr says whether it parses. */
+export function isCidrText(value: string): boolean {
+  return CIDR_TEXT_PATTERN.test(value);
+}
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 

@@ -10,7 +10,14 @@
  *  - no rule, ingress or egress, names a protected port (or a range covering one), whatever the peer.
  */
 import { z } from "zod";
-import { cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../core/cidrs";
+import {
+  cidrContains,
+  isExcepted,
+  isValidCidr,
+  overlaps,
+  sameFamily,
+  cidrTextSchema,
+} from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePort, egressBlocksOf, portsOutside, rulePath, rulesOf } from "./k8s";
@@ -19,7 +26,7 @@ export const NAME = "cluster-infrastructure";
 export const DESCRIPTION =
   "No egress ipBlock to the node, control-plane or pod subnets, and no rule on the kubelet (10250, 10255) or kube-proxy (10256) ports.";
 
-const cidrList = z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)).default([]);
+const cidrList = z.array(cidrTextSchema).default([]);
 const port = z.number().int().min(1).max(65535);
 
 export const CONFIG = z.object({
@@ -38,7 +45,7 @@ export const CONFIG = z.object({
     z
       .array(
         z.strictObject({
-          cidr: z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/),
+          cidr: cidrTextSchema,
           ports: z.array(port).min(1),
         }),
       )

@@ -6,6 +6,7 @@
  */
 import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS, NAMESPACE_NAME_LABEL } from "../../core/networkPolicies";
 import { z } from "zod";
+import { ipv4AddressTextSchema } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { portCovers, protocolOf, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
@@ -16,13 +17,7 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The NodeLocal DNSCache link-local address, when the cluster runs it (e.g. 169.254.20.10). */
-  nodeLocalAddress: weakensWhen(
-    z
-      .string()
-      .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/)
-      .optional(),
-    "changes",
-  ),
+  nodeLocalAddress: weakensWhen(ipv4AddressTextSchema.optional(), "changes"),
 });
 export type DnsEgressConfig = z.output<typeof CONFIG>;
 

@@ -14,6 +14,7 @@ import {
   isValidCidr,
   overlaps,
   sameFamily,
+  ipv4AddressTextSchema,
 } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
@@ -25,13 +26,7 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The NodeLocal DNSCache address (flash-netpol:dns.nodeLocalAddress); the one link-local destination allowed. */
-  nodeLocalAddress: weakensWhen(
-    z
-      .string()
-      .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/)
-      .optional(),
-    "changes",
-  ),
+  nodeLocalAddress: weakensWhen(ipv4AddressTextSchema.optional(), "changes"),
 });
 export type LinkLocalEgressConfig = z.output<typeof CONFIG>;
 
