@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 // The analyzer's input vocabulary. Policy types mirror networking.k8s.io/v1 *before* API
 // defaulting, so the analyzer itself owns the defaulting rules (protocol, policyTypes).
 
@@ -108,6 +110,11 @@ export interface TrafficPort {
 }
 
 export const DEFAULT_PROTOCOL: Protocol = "TCP";
+
+/** The highest TCP/UDP/SCTP port number. */
+export const MAX_PORT = 65535;
+/** A port number as Kubernetes and AWS accept it (1 to 65535); plain checks, so it stays expressible in JSON Schema. */
+export const portNumberSchema = z.number().int().min(1).max(MAX_PORT);
 
 export function podKey(pod: Pick<PodInfo, "namespace" | "name">): string {
   return `${pod.namespace}/${pod.name}`;

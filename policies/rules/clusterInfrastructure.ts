@@ -10,6 +10,7 @@
  *  - no rule, ingress or egress, names a protected port (or a range covering one), whatever the peer.
  */
 import { z } from "zod";
+import { portNumberSchema } from "../../core/kubernetes";
 import {
   cidrContains,
   isExcepted,
@@ -27,7 +28,6 @@ export const DESCRIPTION =
   "No egress ipBlock to the node, control-plane or pod subnets, and no rule on the kubelet (10250, 10255) or kube-proxy (10256) ports.";
 
 const cidrList = z.array(cidrTextSchema).default([]);
-const port = z.number().int().min(1).max(65535);
 
 export const CONFIG = z.object({
   /** The subnets of the cluster's node groups (discovered: EKS DescribeNodegroup subnets). */
@@ -46,14 +46,14 @@ export const CONFIG = z.object({
       .array(
         z.strictObject({
           cidr: cidrTextSchema,
-          ports: z.array(port).min(1),
+          ports: z.array(portNumberSchema).min(1),
         }),
       )
       .default([]),
     "grows",
   ),
   /** Ports no rule may name: kubelet, read-only kubelet, kube-proxy health. */
-  protectedPorts: weakensWhen(z.array(port).min(1).default([10250, 10255, 10256]), "shrinks"),
+  protectedPorts: weakensWhen(z.array(portNumberSchema).min(1).default([10250, 10255, 10256]), "shrinks"),
 });
 export type ClusterInfrastructureConfig = z.output<typeof CONFIG>;
 

@@ -8,6 +8,7 @@
  * A wider block that covers private space must except it (the internet side is public-egress's).
  */
 import { z } from "zod";
+import { portNumberSchema } from "../../core/kubernetes";
 import {
   PRIVATE_CIDRS,
   cidrContains,
@@ -27,14 +28,12 @@ export const NAME = "data-store-egress";
 export const DESCRIPTION =
   "Egress inside the VPC or private space only to a data store's own subnets, on its port(s), from a service the flow table lets reach it.";
 
-const port = z.number().int().min(1).max(65535);
-
 const dataStore = z.strictObject({
   name: z.string().min(1),
   /** The store's discovered subnet CIDRs. */
   cidrs: weakensWhen(z.array(cidrTextSchema).min(1), "changes"),
   /** flash-netpol:dataStores.<store>.port (TCP). */
-  ports: weakensWhen(z.array(port).min(1), "grows"),
+  ports: weakensWhen(z.array(portNumberSchema).min(1), "grows"),
   /**
    * The services the flow table lets reach the store. By default those of the stack's flow table
    * (flash-netpol:flows, as the engine hands the pack the stack's config).

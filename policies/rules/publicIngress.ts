@@ -11,6 +11,7 @@
  * An ingress rule with no peers at all admits the internet too; no-allow-all-peers refuses that.
  */
 import { z } from "zod";
+import { portNumberSchema } from "../../core/kubernetes";
 import { cidrContains, isValidCidr, cidrTextSchema } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
@@ -24,7 +25,7 @@ export const DESCRIPTION =
 const albTarget = z.strictObject({
   namespace: z.string().min(1),
   podLabels: z.record(z.string(), z.string()),
-  port: z.number().int().min(1).max(65535),
+  port: portNumberSchema,
 });
 
 export const CONFIG = z.object({
