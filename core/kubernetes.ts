@@ -5,7 +5,8 @@ import { z } from "zod";
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
 export type PolicyType = "Ingress" | "Egress";
-export type Direction = "ingress" | "egress";
+export const DIRECTIONS = ["ingress", "egress"] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
 export type Labels = Readonly<Record<string, string>>;
 

@@ -1,7 +1,7 @@
 /** Renders a plan report as a readable summary, kubectl-ready YAML, or the JSON other tools read. */
 import * as YAML from "yaml";
 import type { PolicyVerdict } from "./policyHarness";
-import { DIRECTIONS } from "../core/flowTable";
+import { DIRECTIONS } from "../core/kubernetes";
 import type { NetworkPolicyManifest, NetworkPolicyPeer, NetworkPolicyPort } from "../core/networkPolicies";
 import { describeExplanation, type RuleReference } from "../analyzer";
 import {

@@ -25,7 +25,8 @@ import {
   strictlyContains,
   cidrTextSchema,
 } from "../../core/cidrs";
-import { rulePath, rulesOf, type Direction } from "./k8s";
+import type { Direction } from "../../core/kubernetes";
+import { rulePath, rulesOf } from "./k8s";
 
 export const NAME = "eks-vpc-cni-lints";
 export const DESCRIPTION =

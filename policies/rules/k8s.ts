@@ -5,13 +5,15 @@
  * "can't be known during preview" instead of a crash.
  */
 import type { PolicyProviderResource } from "@pulumi/policy";
-import type {
-  LabelSelector,
-  NetworkPolicy,
-  NetworkPolicyEgressRule,
-  NetworkPolicyIngressRule,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
+import {
+  DIRECTIONS,
+  type Direction,
+  type LabelSelector,
+  type NetworkPolicy,
+  type NetworkPolicyEgressRule,
+  type NetworkPolicyIngressRule,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
 } from "../../core/kubernetes";
 
 import { BREAK_GLASS_LABEL } from "../../core/networkPolicies";
@@ -36,9 +38,6 @@ export type PeerView = Untrusted<NetworkPolicyPeer>;
 export type PortView = Untrusted<NetworkPolicyPort>;
 export type RuleView = Untrusted<NetworkPolicyIngressRule & NetworkPolicyEgressRule>;
 export type NetworkPolicyView = Untrusted<NetworkPolicy>;
-
-export type Direction = "ingress" | "egress";
-export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 
 /** A rule of a policy with where it sits, so a message can point at `spec.egress[2]`. */
 export interface LocatedRule {
