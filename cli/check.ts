@@ -27,16 +27,13 @@ import { WEAKENING_POLICY, packConfigWeakenings } from "../offline/checkWeakenin
 import { PlanFailure } from "../offline/planReport";
 import { networkPolicyResource } from "../offline/policyResources";
 import { NETWORK_POLICY_TYPE } from "../core/resourceTypes";
+import { isRecord } from "../core/records";
 
 export class InputError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "InputError";
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The NetworkPolicies of a multi-document YAML text; other kinds are skipped, bad documents throw InputError. */
