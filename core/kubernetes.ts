@@ -98,6 +98,11 @@ export interface Cluster {
 export type Endpoint =
   { readonly kind: "pod"; readonly pod: PodInfo } | { readonly kind: "external"; readonly ip: string };
 
+/** The address an endpoint sends from or is reached at: the pod's IP, or the external address. */
+export function addressOf(endpoint: Endpoint): string {
+  return endpoint.kind === "pod" ? endpoint.pod.ip : endpoint.ip;
+}
+
 export interface Probe {
   readonly from: Endpoint;
   readonly to: Endpoint;
