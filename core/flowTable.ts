@@ -227,9 +227,11 @@ export interface ResolvedFlow extends DeclaredFlow {
   readonly ports: readonly PortProtocol[];
 }
 
+/** DNS: kube-dns and NodeLocal DNSCache serve it on UDP and, for truncated answers, TCP. */
+export const DNS_PORT = 53;
 export const DNS_PORTS: readonly PortProtocol[] = [
-  { port: 53, protocol: "UDP" },
-  { port: 53, protocol: "TCP" },
+  { port: DNS_PORT, protocol: "UDP" },
+  { port: DNS_PORT, protocol: "TCP" },
 ];
 
 /** The ports a connection *to* this endpoint uses. */

@@ -21,6 +21,7 @@ import type { StackConfig } from "../core/config";
 import { endpointPorts } from "../core/configQueries";
 import {
   DATA_STORE_NAMES,
+  DNS_PORT,
   describeEndpoint,
   portsOf,
   type Endpoint,
@@ -314,7 +315,7 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
   }
   for (const target of [
     ...targetsOf({ kind: "paymentApi" }),
-    targetAt({ kind: "dns" }, { port: 53, protocol: "UDP" }),
+    targetAt({ kind: "dns" }, { port: DNS_PORT, protocol: "UDP" }),
   ]) {
     candidates.push({
       source: unlabelledPod,

@@ -6,6 +6,7 @@
  */
 import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS, NAMESPACE_NAME_LABEL } from "../../core/networkPolicies";
 import { z } from "zod";
+import { DNS_PORT } from "../../core/flowTable";
 import { ipv4AddressTextSchema } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
@@ -20,8 +21,6 @@ export const CONFIG = z.object({
   nodeLocalAddress: weakensWhen(ipv4AddressTextSchema.optional(), "changes"),
 });
 export type DnsEgressConfig = z.output<typeof CONFIG>;
-
-const DNS_PORT = 53;
 
 function selectsExactly(selector: Selector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (selector === undefined || (selector.matchExpressions ?? []).length > 0) return false;

@@ -7,6 +7,7 @@
  * exactly the configured NodeLocal DNSCache address as a /32 on port 53 (UDP and/or TCP).
  */
 import { z } from "zod";
+import { DNS_PORTS } from "../../core/flowTable";
 import {
   LINK_LOCAL_CIDRS,
   cidrContains,
@@ -18,7 +19,7 @@ import {
 } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { describePorts, egressBlocksOf, portsOutside, rulesOf, type AllowedPort } from "./k8s";
+import { describePorts, egressBlocksOf, portsOutside, rulesOf } from "./k8s";
 
 export const NAME = "link-local-egress";
 export const DESCRIPTION =
@@ -29,11 +30,6 @@ export const CONFIG = z.object({
   nodeLocalAddress: weakensWhen(ipv4AddressTextSchema.optional(), "changes"),
 });
 export type LinkLocalEgressConfig = z.output<typeof CONFIG>;
-
-const DNS_PORTS: readonly AllowedPort[] = [
-  { port: 53, protocol: "UDP" },
-  { port: 53, protocol: "TCP" },
-];
 
 const WHY =
   "link-local space serves the node's IAM credentials (IMDS 169.254.169.254, fd00:ec2::254) and every pod's (EKS Pod Identity agent 169.254.170.23, fd00:ec2::23)";
