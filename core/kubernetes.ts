@@ -117,6 +117,11 @@ export interface TrafficPort {
 
 export const DEFAULT_PROTOCOL: Protocol = "TCP";
 
+/** A port entry's protocol: Kubernetes defaults an omitted one to TCP (NetworkPolicyPort, ServicePort, ContainerPort). */
+export function protocolOf<P extends string>(port: { readonly protocol?: P }): P | Protocol {
+  return port.protocol ?? DEFAULT_PROTOCOL;
+}
+
 /** The highest TCP/UDP/SCTP port number. */
 export const MAX_PORT = 65535;
 /** A port number as Kubernetes and AWS accept it (1 to 65535); plain checks, so it stays expressible in JSON Schema. */

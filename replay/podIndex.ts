@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as YAML from "yaml";
 import { z } from "zod";
 import type { ContainerPort, PodInfo, Protocol } from "../analyzer";
-import { portNumberSchema } from "../core/kubernetes";
+import { portNumberSchema, protocolOf } from "../core/kubernetes";
 import { ReplayInputError, lineOfOffset } from "./inputError";
 
 export interface IndexedPod {
@@ -96,7 +96,7 @@ function portsOf(pod: KubectlPod): ContainerPort[] {
     (container.ports ?? []).map((port) => ({
       name: port.name,
       port: port.containerPort,
-      protocol: (port.protocol ?? "TCP") as Protocol,
+      protocol: protocolOf(port) as Protocol,
     })),
   );
 }

@@ -7,10 +7,11 @@
 import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS, NAMESPACE_NAME_LABEL } from "../../core/networkPolicies";
 import { z } from "zod";
 import { DNS_PORT } from "../../core/flowTable";
+import { protocolOf } from "../../core/kubernetes";
 import { ipv4AddressTextSchema } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { portCovers, protocolOf, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
+import { portCovers, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
 
 export const NAME = "dns-egress-kube-dns-only";
 export const DESCRIPTION =
@@ -87,7 +88,7 @@ export const dnsEgressKubeDnsOnly = networkPolicyRule({
           });
         }
       });
-      const protocols = new Set(dnsPorts.map(protocolOf));
+      const protocols = new Set<string>(dnsPorts.map(protocolOf));
       const missing = ["UDP", "TCP"].filter((protocol) => !protocols.has(protocol));
       if (missing.length > 0) {
         found.push({

@@ -7,6 +7,7 @@
 import type { PolicyProviderResource } from "@pulumi/policy";
 import {
   DIRECTIONS,
+  protocolOf,
   type Direction,
   type LabelSelector,
   type NetworkPolicy,
@@ -98,11 +99,6 @@ export function isEmptySelector(selector: Selector | undefined): boolean {
 /** A peer with none of podSelector / namespaceSelector / ipBlock: matches every source or destination. */
 export function isEmptyPeer(peer: PeerView): boolean {
   return peer.podSelector === undefined && peer.namespaceSelector === undefined && peer.ipBlock === undefined;
-}
-
-/** The protocol Kubernetes applies when none is given. */
-export function protocolOf(port: PortView): string {
-  return port.protocol ?? "TCP";
 }
 
 /** True when the port entry covers `target` (a single number, or a numeric range with endPort). */

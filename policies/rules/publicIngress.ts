@@ -11,7 +11,7 @@
  * An ingress rule with no peers at all admits the internet too; no-allow-all-peers refuses that.
  */
 import { z } from "zod";
-import { portNumberSchema } from "../../core/kubernetes";
+import { portNumberSchema, protocolOf } from "../../core/kubernetes";
 import { cidrContains, isValidCidr, cidrTextSchema } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
@@ -47,9 +47,7 @@ export function reachesOutside(cidr: string, vpcCidrs: readonly string[]): boole
 function onlyPort(ports: readonly PortView[], port: number): boolean {
   return (
     ports.length > 0 &&
-    ports.every(
-      (entry) => entry.port === port && entry.endPort === undefined && (entry.protocol ?? "TCP") === "TCP",
-    )
+    ports.every((entry) => entry.port === port && entry.endPort === undefined && protocolOf(entry) === "TCP")
   );
 }
 
