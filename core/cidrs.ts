@@ -55,22 +55,82 @@ export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = [
   INSTANCE_METADATA_CIDR,
 ];
 
+/** An address as its family and raw bytes, so prefix tests are plain byte comparisons. */
+export interface ParsedAddress {
+  readonly family: "ipv4" | "ipv6";
+  readonly bytes: readonly number[];
+}
+
+export interface ParsedCidr extends ParsedAddress {
+  readonly prefixLength: number;
+}
+
+interface ParsedText {
+  readonly range: Range;
+  readonly cidr: ParsedCidr;
+}
+
 /**
  * Parsed ranges by their text. Rules ask the same few CIDRs the same questions for every resource
  * of a preview, and ipaddr.parseCIDR tries IPv6 before IPv4: parsing once keeps the pack at well
  * under a millisecond per resource. Bounded so an adversarial input cannot grow it without end.
  */
-const parsedRanges = new Map<string, Range>();
+const parsedRanges = new Map<string, ParsedText>();
+/** Parsed addresses by their text: the EKS agent model asks every probe address against every map key. */
+const parsedAddresses = new Map<string, ParsedAddress>();
 const PARSED_RANGES_LIMIT = 10_000;
 
+function remember<T>(cache: Map<string, T>, text: string, value: T): T {
+  if (cache.size >= PARSED_RANGES_LIMIT) cache.clear();
+  cache.set(text, value);
+  return value;
+}
+
+function parsedText(cidr: string): ParsedText {
+  const known = parsedRanges.get(cidr);
+  if (known !== undefined) return known;
+  const range = parseUncached(cidr);
+  const [network, prefixLength] = range;
+  const parsed = { family: network.kind(), bytes: network.toByteArray(), prefixLength };
+  return remember(parsedRanges, cidr, { range, cidr: parsed });
+}
+
 function parse(cidr: string): Range {
-  let range = parsedRanges.get(cidr);
-  if (range === undefined) {
-    range = parseUncached(cidr);
-    if (parsedRanges.size >= PARSED_RANGES_LIMIT) parsedRanges.clear();
-    parsedRanges.set(cidr, range);
+  return parsedText(cidr).range;
+}
+
+/** The network address of a CIDR as family and bytes, with its prefix length; throws on anything that is not one. */
+export function parseCidrBytes(cidr: string): ParsedCidr {
+  return parsedText(cidr).cidr;
+}
+
+/**
+ * Parses an IP; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is treated as the IPv4 address it
+ * carries, because that is the packet a CNI sees.
+ */
+export function parseAddressBytes(ip: string): ParsedAddress {
+  const known = parsedAddresses.get(ip);
+  if (known !== undefined) return known;
+  const address = ipaddr.process(ip);
+  return remember(parsedAddresses, ip, { family: address.kind(), bytes: address.toByteArray() });
+}
+
+/** Whether the parsed address lies inside the parsed CIDR (same family, first prefixLength bits equal). */
+export function bytesInCidr(cidr: ParsedCidr, address: ParsedAddress): boolean {
+  if (cidr.family !== address.family) return false;
+  const fullBytes = Math.floor(cidr.prefixLength / 8);
+  for (let i = 0; i < fullBytes; i++) {
+    if (cidr.bytes[i] !== address.bytes[i]) return false;
   }
-  return range;
+  const remainingBits = cidr.prefixLength % 8;
+  if (remainingBits === 0) return true;
+  const mask = (0xff << (8 - remainingBits)) & 0xff;
+  return (cidr.bytes[fullBytes]! & mask) === (address.bytes[fullBytes]! & mask);
+}
+
+/** The CIDR with its host bits cleared, as Go's net.ParseCIDR prints the network ("10.1.2.3/8" -> "10.0.0.0/8"). */
+export function canonicalCidr(cidr: string): string {
+  return format(parse(cidr));
 }
 
 /** The network address and prefix length of a CIDR; throws on anything that is not one. */
