@@ -1,9 +1,8 @@
 import ipaddr from "ipaddr.js";
+import { bytesInCidr, parseAddressBytes } from "../core/addresses";
 import {
-  bytesInCidr,
   canonicalCidr,
   isValidCidr,
-  parseAddressBytes,
   parseCidrBytes,
   type ParsedAddress,
   type ParsedCidr,

@@ -76,11 +76,10 @@ interface ParsedText {
  * under a millisecond per resource. Bounded so an adversarial input cannot grow it without end.
  */
 const parsedRanges = new Map<string, ParsedText>();
-/** Parsed addresses by their text: the EKS agent model asks every probe address against every map key. */
-const parsedAddresses = new Map<string, ParsedAddress>();
 const PARSED_RANGES_LIMIT = 10_000;
 
-function remember<T>(cache: Map<string, T>, text: string, value: T): T {
+/** Caches `value` under `text`, starting afresh at the bound so adversarial input cannot grow it without end. */
+export function remember<T>(cache: Map<string, T>, text: string, value: T): T {
   if (cache.size >= PARSED_RANGES_LIMIT) cache.clear();
   cache.set(text, value);
   return value;
@@ -102,30 +101,6 @@ function parse(cidr: string): Range {
 /** The network address of a CIDR as family and bytes, with its prefix length; throws on anything that is not one. */
 export function parseCidrBytes(cidr: string): ParsedCidr {
   return parsedText(cidr).cidr;
-}
-
-/**
- * Parses an IP; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is treated as the IPv4 address it
- * carries, because that is the packet a CNI sees.
- */
-export function parseAddressBytes(ip: string): ParsedAddress {
-  const known = parsedAddresses.get(ip);
-  if (known !== undefined) return known;
-  const address = ipaddr.process(ip);
-  return remember(parsedAddresses, ip, { family: address.kind(), bytes: address.toByteArray() });
-}
-
-/** Whether the parsed address lies inside the parsed CIDR (same family, first prefixLength bits equal). */
-export function bytesInCidr(cidr: ParsedCidr, address: ParsedAddress): boolean {
-  if (cidr.family !== address.family) return false;
-  const fullBytes = Math.floor(cidr.prefixLength / 8);
-  for (let i = 0; i < fullBytes; i++) {
-    if (cidr.bytes[i] !== address.bytes[i]) return false;
-  }
-  const remainingBits = cidr.prefixLength % 8;
-  if (remainingBits === 0) return true;
-  const mask = (0xff << (8 - remainingBits)) & 0xff;
-  return (cidr.bytes[fullBytes]! & mask) === (address.bytes[fullBytes]! & mask);
 }
 
 /** The CIDR with its host bits cleared, as Go's net.ParseCIDR prints the network ("10.1.2.3/8" -> "10.0.0.0/8"). */
