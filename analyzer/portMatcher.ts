@@ -1,9 +1,4 @@
-import {
-  DEFAULT_PROTOCOL,
-  type ContainerPort,
-  type NetworkPolicyPort,
-  type Protocol,
-} from "../core/kubernetes";
+import { protocolOf, type ContainerPort, type NetworkPolicyPort, type Protocol } from "../core/kubernetes";
 
 /**
  * `destinationPorts` are the container ports declared by the destination pod, or undefined when
@@ -24,7 +19,7 @@ export interface CompiledPorts {
 }
 
 function compilePortEntry(entry: NetworkPolicyPort): PortMatcher {
-  const entryProtocol = entry.protocol ?? DEFAULT_PROTOCOL;
+  const entryProtocol = protocolOf(entry);
   const entryPort = entry.port;
   if (entryPort === undefined) {
     return (_port, protocol) => protocol === entryProtocol;

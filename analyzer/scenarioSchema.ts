@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { portNumberSchema } from "../core/kubernetes";
 import { isValidAddress, isValidCidr } from "./ipBlock";
 import type {
   ContainerPort,
@@ -17,7 +18,6 @@ import type {
 
 const labels = z.record(z.string(), z.string());
 const protocol = z.enum(["TCP", "UDP", "SCTP"]);
-const portNumber = z.int().min(1).max(65535);
 const ipAddress = z.string().refine(isValidAddress, { error: "expected an IPv4 or IPv6 address" });
 const cidr = z.string().refine(isValidCidr, { error: "expected a CIDR such as 10.0.0.0/8 or fd00::/8" });
 
@@ -73,9 +73,9 @@ const policyPort: z.ZodType<NetworkPolicyPort> = z
   .object({
     protocol: protocol.optional(),
     port: z
-      .union([portNumber, z.string().min(1)], { error: "expected a port number or a port name" })
+      .union([portNumberSchema, z.string().min(1)], { error: "expected a port number or a port name" })
       .optional(),
-    endPort: portNumber.optional(),
+    endPort: portNumberSchema.optional(),
   })
   .superRefine((entry, context) => {
     if (entry.endPort === undefined) return;
@@ -117,7 +117,7 @@ const namespace: z.ZodType<NamespaceInfo> = z.object({ name: z.string().min(1), 
 
 const containerPort: z.ZodType<ContainerPort> = z.object({
   name: z.string().min(1).optional(),
-  port: portNumber,
+  port: portNumberSchema,
   protocol,
 });
 
@@ -148,7 +148,7 @@ export interface ScenarioProbe {
 const probe: z.ZodType<ScenarioProbe> = z.object({
   from: endpointRef,
   to: endpointRef,
-  port: portNumber,
+  port: portNumberSchema,
   protocol: protocol.default("TCP"),
   allowed: z.boolean().optional(),
 });

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { addressInside, freeAddresses, ipv4InCidr } from "../analyzer/flash/addresses";
 import type { ResolvedCidrs } from "../core/networkPolicies";
+import type { Direction } from "../core/kubernetes";
 
 export interface GeneratedPod {
   readonly namespace: string;
@@ -98,7 +99,7 @@ export interface FlowRecord {
   /** The ENI's own address when it differs from the packet's (a pod behind its node's ENI). */
   readonly eniSrc?: string;
   readonly eniDst?: string;
-  readonly flowDirection?: "ingress" | "egress";
+  readonly flowDirection?: Direction;
 }
 
 const ACCOUNT = "123456789010";

@@ -5,28 +5,22 @@
  * its start-up, the scale table (plan at 3/10/20/43 services, the analyzer at 20,000 pods), and the wall time of
  * `npm run plan` and `npm test`.
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { runAnalyzerBench } from "../bench/analyzer";
 import { runAwsLookupBench } from "../bench/awsLookups";
 import { runPolicyPackBench } from "../bench/policyPack";
 import { runReplayBench } from "../bench/replay";
 import { runScaleBench } from "../bench/scale";
 import { runToolchainBench } from "../bench/toolchain";
-import { runAsProcess, type CliIo } from "./io";
+import { parseCommandLine, runAsProcess, type CliIo } from "./io";
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const program = new Command()
     .name("npm run bench --")
     .description("Print performance figures beside their targets (never assertions)")
-    .option("--skip-tests", "leave out the wall time of npm test (the longest figure)")
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (error) {
-    // Commander has printed the help (exit 0) or the usage problem (exit 2) already.
-    return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
-  }
+    .option("--skip-tests", "leave out the wall time of npm test (the longest figure)");
+  const parseExit = parseCommandLine(program, argv, io);
+  if (parseExit !== undefined) return parseExit;
   const { skipTests } = program.opts<{ skipTests?: boolean }>();
   const print = (line: string) => io.out(`${line}\n`);
   await runAwsLookupBench(print);

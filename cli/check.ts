@@ -14,9 +14,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
 import { LineCounter, parseAllDocuments } from "yaml";
-import { runAsProcess, type CliIo } from "./io";
+import { parseCommandLine, runAsProcess, type CliIo } from "./io";
 import type { AnalyzedResource } from "../offline/analyzerWire";
 import { stackPackConfigPath } from "../offline/policyHarness";
 import { sharedPolicyHarness } from "../offline/sharedPolicyHarness";
@@ -27,16 +27,13 @@ import { WEAKENING_POLICY, packConfigWeakenings } from "../offline/checkWeakenin
 import { PlanFailure } from "../offline/planReport";
 import { networkPolicyResource } from "../offline/policyResources";
 import { NETWORK_POLICY_TYPE } from "../core/resourceTypes";
+import { isRecord } from "../core/records";
 
 export class InputError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "InputError";
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The NetworkPolicies of a multi-document YAML text; other kinds are skipped, bad documents throw InputError. */
@@ -140,15 +137,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option(
       "--k8s-fixture <file>",
       "recorded kubectl answers for the program's reads (default fixtures/k8s/<stack>.json)",
-    )
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (error) {
-    // Commander has printed the help (exit 0) or the usage problem (exit 2) already.
-    return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
-  }
+    );
+  const parseExit = parseCommandLine(program, argv, io);
+  if (parseExit !== undefined) return parseExit;
   const [file] = program.args as [string];
   const options = program.opts<{
     stack?: string;

@@ -2,6 +2,7 @@
  * How a command talks to its caller: written through `CliIo`, so the same `main(argv, io)` serves
  * `npm run <command>` (process streams, exit code) and the tests (captured, in this process).
  */
+import { CommanderError, type Command } from "commander";
 
 export interface CliIo {
   out(text: string): void;
@@ -50,4 +51,25 @@ export function runAsProcess(name: string, main: CommandMain, failureCode = 1): 
   void runCommand(name, main, process.argv.slice(2), processIo, failureCode).then((code) =>
     closePolicyHarnessesIfLoaded().finally(() => process.stdout.write("", () => process.exit(code))),
   );
+}
+
+/**
+ * Parses `argv` with `program`, its output sent through `io`. Undefined when the arguments parsed;
+ * otherwise the exit code, Commander having printed the help (0) or the usage problem (`usageExit`).
+ */
+export function parseCommandLine(
+  program: Command,
+  argv: readonly string[],
+  io: CliIo,
+  usageExit = 2,
+): number | undefined {
+  program
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
+  try {
+    program.parse([...argv], { from: "user" });
+    return undefined;
+  } catch (error) {
+    return error instanceof CommanderError && error.exitCode === 0 ? 0 : usageExit;
+  }
 }

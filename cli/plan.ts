@@ -9,8 +9,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError, Option } from "commander";
-import { runAsProcess, type CliIo } from "./io";
+import { Command, Option } from "commander";
+import { parseCommandLine, runAsProcess, type CliIo } from "./io";
 import { PROJECT_ROOT, readStackConfig } from "../offline/stackConfig";
 import { StackConfigError } from "../offline/stackConfig";
 import { listStacks } from "../offline/stacks";
@@ -72,15 +72,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option(
       "--explain <from-to-port...>",
       "FROM TO PORT[/UDP]: which policy rule allows the connection at the current stage, or what denies it (names as in the JSON matrix)",
-    )
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (error) {
-    // Commander has printed the help (exit 0) or the usage problem (exit 2) already.
-    return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
-  }
+    );
+  const parseExit = parseCommandLine(program, argv, io);
+  if (parseExit !== undefined) return parseExit;
   const options = program.opts<{
     stack: string;
     configFile?: string;

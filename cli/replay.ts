@@ -15,8 +15,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError, Option } from "commander";
-import { runAsProcess, type CliIo } from "./io";
+import { Command, Option } from "commander";
+import { parseCommandLine, runAsProcess, type CliIo } from "./io";
 import type { RecordCounts } from "../replay/connections";
 import { FlowGroupCollector } from "../replay/flowGroups";
 import type { ReplayResult } from "../replay/formats";
@@ -94,7 +94,7 @@ interface ReplayOptions {
   athenaPartitions: "date" | "projection" | "hive";
 }
 
-function command(io: ReplayIo): Command {
+function command(): Command {
   return new Command()
     .name("npm run replay --")
     .description("Replay observed traffic against the next rollout stage (shadow mode for the EKS VPC CNI)")
@@ -129,19 +129,14 @@ function command(io: ReplayIo): Command {
       )
         .choices(["date", "projection", "hive"])
         .default("date"),
-    )
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
+    );
 }
 
 export async function main(argv: readonly string[], io: ReplayIo): Promise<number> {
-  const program = command(io);
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError && error.exitCode === 0) return REPLAY_EXIT.ok;
-    return REPLAY_EXIT.badInput;
-  }
+  const program = command();
+  // Help exits 0 (REPLAY_EXIT.ok); a usage problem exits REPLAY_EXIT.badInput.
+  const parseExit = parseCommandLine(program, argv, io, REPLAY_EXIT.badInput);
+  if (parseExit !== undefined) return parseExit;
   const options = program.opts<ReplayOptions>();
   const usage = (problem: string): number => {
     io.err(`replay: ${problem}\n`);

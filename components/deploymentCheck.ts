@@ -7,6 +7,7 @@ import { compileLabelSelector } from "../core/labelSelector";
 import type { StackConfig } from "../core/config";
 import { describeEndpoint, flowsOf, type ServiceName } from "../core/flowTable";
 import type { GeneratedPolicy, LabelSelector } from "../core/networkPolicies";
+import { protocolOf } from "../core/kubernetes";
 
 /** The fields of an apps/v1 Deployment this check reads. */
 export interface DeploymentSnapshot {
@@ -63,7 +64,7 @@ export function checkDeployments(
     // Only a port that something connects to must be declared; the pay worker serves nobody.
     if (flowsOf(service, "ingress", config.flows).length > 0) {
       const declared = (deployment.spec?.template?.spec?.containers ?? []).flatMap((container) =>
-        (container.ports ?? []).map((port) => `${port.containerPort}/${port.protocol ?? "TCP"}`),
+        (container.ports ?? []).map((port) => `${port.containerPort}/${protocolOf(port)}`),
       );
       const port = `${config.services[service].port}/TCP`;
       if (!declared.includes(port)) {
@@ -101,7 +102,7 @@ export function servicesNeedingService(config: Pick<StackConfig, "services" | "f
 
 const describeServicePorts = (ports: ServiceSnapshot["ports"]) =>
   (ports ?? [])
-    .map((port) => `${port.port}->${port.targetPort ?? port.port}/${port.protocol ?? "TCP"}`)
+    .map((port) => `${port.port}->${port.targetPort ?? port.port}/${protocolOf(port)}`)
     .join(" ") || "none";
 
 /**
@@ -150,7 +151,7 @@ export function checkServices(
       (container) => container.ports ?? [],
     );
     const targets = (snapshot.ports ?? []).some((servicePort) => {
-      if ((servicePort.protocol ?? "TCP") !== "TCP") return false;
+      if (protocolOf(servicePort) !== "TCP") return false;
       const target = servicePort.targetPort ?? servicePort.port;
       if (typeof target === "number") return target === port;
       return containerPorts.some((declared) => declared.name === target && declared.containerPort === port);

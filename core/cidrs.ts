@@ -4,6 +4,22 @@
  * pack all ask it, so they never disagree on what "inside" means.
  */
 import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+/**
+ * The text shape of a CIDR in pack config. A plain RE2-compatible pattern (no refine), because the
+ * pack's configSchema is derived from it with z.toJSONSchema and the Pulumi CLI validates config with
+ * gojsonschema; the rules parse each value with isValidCidr before trusting it.
+ */
+export const CIDR_TEXT_PATTERN = /^[0-9a-fA-F.:]+\/[0-9]{1,3}$/;
+export const cidrTextSchema = z.string().regex(CIDR_TEXT_PATTERN);
+/** The text shape of a dotted-quad IPv4 address in pack config (same JSON Schema constraint as above). */
+export const ipv4AddressTextSchema = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/);
+
+/** True for text shaped like a CIDR (see cidrTextSchema); isValidCidr says whether it parses. */
+export function isCidrText(value: string): boolean {
+  return CIDR_TEXT_PATTERN.test(value);
+}
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
@@ -39,22 +55,57 @@ export const ALWAYS_EXCEPTED_CIDRS: readonly string[] = [
   INSTANCE_METADATA_CIDR,
 ];
 
+/** An address as its family and raw bytes, so prefix tests are plain byte comparisons. */
+export interface ParsedAddress {
+  readonly family: "ipv4" | "ipv6";
+  readonly bytes: readonly number[];
+}
+
+export interface ParsedCidr extends ParsedAddress {
+  readonly prefixLength: number;
+}
+
+interface ParsedText {
+  readonly range: Range;
+  readonly cidr: ParsedCidr;
+}
+
 /**
  * Parsed ranges by their text. Rules ask the same few CIDRs the same questions for every resource
  * of a preview, and ipaddr.parseCIDR tries IPv6 before IPv4: parsing once keeps the pack at well
  * under a millisecond per resource. Bounded so an adversarial input cannot grow it without end.
  */
-const parsedRanges = new Map<string, Range>();
+const parsedRanges = new Map<string, ParsedText>();
 const PARSED_RANGES_LIMIT = 10_000;
 
+/** Caches `value` under `text`, starting afresh at the bound so adversarial input cannot grow it without end. */
+export function remember<T>(cache: Map<string, T>, text: string, value: T): T {
+  if (cache.size >= PARSED_RANGES_LIMIT) cache.clear();
+  cache.set(text, value);
+  return value;
+}
+
+function parsedText(cidr: string): ParsedText {
+  const known = parsedRanges.get(cidr);
+  if (known !== undefined) return known;
+  const range = parseUncached(cidr);
+  const [network, prefixLength] = range;
+  const parsed = { family: network.kind(), bytes: network.toByteArray(), prefixLength };
+  return remember(parsedRanges, cidr, { range, cidr: parsed });
+}
+
 function parse(cidr: string): Range {
-  let range = parsedRanges.get(cidr);
-  if (range === undefined) {
-    range = parseUncached(cidr);
-    if (parsedRanges.size >= PARSED_RANGES_LIMIT) parsedRanges.clear();
-    parsedRanges.set(cidr, range);
-  }
-  return range;
+  return parsedText(cidr).range;
+}
+
+/** The network address of a CIDR as family and bytes, with its prefix length; throws on anything that is not one. */
+export function parseCidrBytes(cidr: string): ParsedCidr {
+  return parsedText(cidr).cidr;
+}
+
+/** The CIDR with its host bits cleared, as Go's net.ParseCIDR prints the network ("10.1.2.3/8" -> "10.0.0.0/8"). */
+export function canonicalCidr(cidr: string): string {
+  return format(parse(cidr));
 }
 
 /** The network address and prefix length of a CIDR; throws on anything that is not one. */

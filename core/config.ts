@@ -13,13 +13,8 @@ import {
   isValidCidr,
   overlapsAnyOf,
 } from "./cidrs";
-import {
-  DIRECTIONS,
-  flowEntriesSchema,
-  serviceNameSchema,
-  type DataStoreName,
-  type DeclaredFlow,
-} from "./flowTable";
+import { flowEntriesSchema, serviceNameSchema, type DataStoreName, type DeclaredFlow } from "./flowTable";
+import { DIRECTIONS } from "./kubernetes";
 
 export const CONFIG_NAMESPACE = "flash-netpol";
 

@@ -1,13 +1,7 @@
 /** What a parsed stack config means for the policies: each endpoint's ports, each rollout flag. */
 import type { RolloutConfig, StackConfig } from "./config";
-import {
-  DATA_STORE_NAMES,
-  DIRECTIONS,
-  type DataStoreName,
-  type Direction,
-  type EndpointPorts,
-  type ServiceName,
-} from "./flowTable";
+import { DATA_STORE_NAMES, type DataStoreName, type EndpointPorts, type ServiceName } from "./flowTable";
+import { DIRECTIONS, type Direction } from "./kubernetes";
 
 export function endpointPorts(config: StackConfig): EndpointPorts {
   return {

@@ -9,6 +9,7 @@
  * in config moves every consumer at once.
  */
 import { z } from "zod";
+import type { Direction } from "./kubernetes";
 
 /** A key of `flash-netpol:services`: any number of them, named in stack config. */
 export type ServiceName = string;
@@ -18,9 +19,6 @@ export type DataStoreName = (typeof DATA_STORE_NAMES)[number];
 
 /** Endpoint names that are not services; no service may be named like one. */
 export const RESERVED_ENDPOINT_NAMES: readonly string[] = [...DATA_STORE_NAMES, "alb", "dns", "payment-api"];
-
-export const DIRECTIONS = ["ingress", "egress"] as const;
-export type Direction = (typeof DIRECTIONS)[number];
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
 
@@ -229,9 +227,11 @@ export interface ResolvedFlow extends DeclaredFlow {
   readonly ports: readonly PortProtocol[];
 }
 
+/** DNS: kube-dns and NodeLocal DNSCache serve it on UDP and, for truncated answers, TCP. */
+export const DNS_PORT = 53;
 export const DNS_PORTS: readonly PortProtocol[] = [
-  { port: 53, protocol: "UDP" },
-  { port: 53, protocol: "TCP" },
+  { port: DNS_PORT, protocol: "UDP" },
+  { port: DNS_PORT, protocol: "TCP" },
 ];
 
 /** The ports a connection *to* this endpoint uses. */

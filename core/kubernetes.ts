@@ -1,9 +1,12 @@
+import { z } from "zod";
+
 // The analyzer's input vocabulary. Policy types mirror networking.k8s.io/v1 *before* API
 // defaulting, so the analyzer itself owns the defaulting rules (protocol, policyTypes).
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
 export type PolicyType = "Ingress" | "Egress";
-export type Direction = "ingress" | "egress";
+export const DIRECTIONS = ["ingress", "egress"] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -95,6 +98,11 @@ export interface Cluster {
 export type Endpoint =
   { readonly kind: "pod"; readonly pod: PodInfo } | { readonly kind: "external"; readonly ip: string };
 
+/** The address an endpoint sends from or is reached at: the pod's IP, or the external address. */
+export function addressOf(endpoint: Endpoint): string {
+  return endpoint.kind === "pod" ? endpoint.pod.ip : endpoint.ip;
+}
+
 export interface Probe {
   readonly from: Endpoint;
   readonly to: Endpoint;
@@ -108,6 +116,16 @@ export interface TrafficPort {
 }
 
 export const DEFAULT_PROTOCOL: Protocol = "TCP";
+
+/** A port entry's protocol: Kubernetes defaults an omitted one to TCP (NetworkPolicyPort, ServicePort, ContainerPort). */
+export function protocolOf<P extends string>(port: { readonly protocol?: P }): P | Protocol {
+  return port.protocol ?? DEFAULT_PROTOCOL;
+}
+
+/** The highest TCP/UDP/SCTP port number. */
+export const MAX_PORT = 65535;
+/** A port number as Kubernetes and AWS accept it (1 to 65535); plain checks, so it stays expressible in JSON Schema. */
+export const portNumberSchema = z.number().int().min(1).max(MAX_PORT);
 
 export function podKey(pod: Pick<PodInfo, "namespace" | "name">): string {
   return `${pod.namespace}/${pod.name}`;

@@ -20,16 +20,15 @@ import { type StackConfig } from "./config";
 import { ConfigError } from "./configError";
 import { endpointPorts, isEnforced } from "./configQueries";
 import {
-  DIRECTIONS,
   describeEndpoint,
   flowsOf,
   portsOf,
   type DeclaredFlow,
-  type Direction,
   type Endpoint,
   type PortProtocol,
   type ServiceName,
 } from "./flowTable";
+import { DIRECTIONS, type Direction } from "./kubernetes";
 
 /** The analyzer's NetworkPolicy types (core/kubernetes.ts, the one definition), writable while the generator builds them. */
 type Writable<T> = T extends readonly (infer Item)[]

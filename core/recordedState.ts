@@ -9,12 +9,12 @@
 import { z } from "zod";
 import { CONFIG_SCHEMA } from "./config";
 import { DATA_STORE_NAMES } from "./flowTable";
+import { portNumberSchema } from "./kubernetes";
 import type { ResolvedCidrs } from "./networkPolicies";
 
-const port = z.number().int().min(1).max(65535);
-const portProtocol = z.object({ port, protocol: z.enum(["TCP", "UDP", "SCTP"]) });
+const portProtocol = z.object({ port: portNumberSchema, protocol: z.enum(["TCP", "UDP", "SCTP"]) });
 const cidrList = z.array(z.string());
-const recordedService = z.object({ podLabels: z.record(z.string(), z.string()), port });
+const recordedService = z.object({ podLabels: z.record(z.string(), z.string()), port: portNumberSchema });
 
 const resolvedCidrs: z.ZodType<ResolvedCidrs> = z.object({
   alb: cidrList,
@@ -43,8 +43,8 @@ export const recordedStateSchema = z.object({
   services: z
     .record(z.string(), recordedService)
     .refine((services) => Object.keys(services).length > 0, "at least one service"),
-  dataStorePorts: z.record(z.enum(DATA_STORE_NAMES), z.array(port)),
-  paymentApiPorts: z.array(port),
+  dataStorePorts: z.record(z.enum(DATA_STORE_NAMES), z.array(portNumberSchema)),
+  paymentApiPorts: z.array(portNumberSchema),
   /** The NodeLocal DNSCache address pods resolve through; null when the cluster does not run it. */
   nodeLocalDnsAddress: z.string().nullable(),
   /** The cluster's ClusterIP range as EKS reports it; null when it reports none. */

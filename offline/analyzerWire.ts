@@ -9,6 +9,7 @@ import { randomBytes } from "crypto";
 import { Struct, type JavaScriptValue } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
 import type { JsonObject } from "./policyPackConfig";
+import { isRecord } from "../core/records";
 
 /**
  * The string the engine puts in a Struct for a value unknown during preview (Go
@@ -88,10 +89,6 @@ export function kubernetesTypeOf(type: string): { apiVersion: string; kind: stri
   if (match === null) return undefined;
   const [, group, version, kind] = match as unknown as [string, string, string, string];
   return { apiVersion: group === "core" ? version : `${group}/${version}`, kind };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -32,6 +32,7 @@ import type { KubernetesFixture } from "./kubernetesFixture";
 import { recordedStateOf, type PlanReport } from "./planReport";
 import { PROJECT_ROOT } from "./stackConfig";
 import type { ProgramRun } from "./runProgram";
+import { DEFAULT_PROTOCOL, MAX_PORT } from "../core/kubernetes";
 
 /** One cell of the JSON `matrix`: names as `--explain` takes them. */
 export interface MatrixRow {
@@ -243,8 +244,8 @@ export function parsePortSpec(text: string): { port: number; protocol: Protocol 
   const match = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(text.trim());
   if (match === null) return undefined;
   const port = Number(match[1]);
-  if (port < 1 || port > 65535) return undefined;
-  return { port, protocol: (match[2]?.toUpperCase() ?? "TCP") as Protocol };
+  if (port < 1 || port > MAX_PORT) return undefined;
+  return { port, protocol: (match[2]?.toUpperCase() ?? DEFAULT_PROTOCOL) as Protocol };
 }
 
 /** Why one connection is allowed or denied at the current stage, in the analyzer's words. */

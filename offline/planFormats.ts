@@ -1,7 +1,7 @@
 /** Renders a plan report as a readable summary, kubectl-ready YAML, or the JSON other tools read. */
 import * as YAML from "yaml";
 import type { PolicyVerdict } from "./policyHarness";
-import { DIRECTIONS } from "../core/flowTable";
+import { DIRECTIONS, protocolOf } from "../core/kubernetes";
 import type { NetworkPolicyManifest, NetworkPolicyPeer, NetworkPolicyPort } from "../core/networkPolicies";
 import { describeExplanation, type RuleReference } from "../analyzer";
 import {
@@ -47,7 +47,7 @@ function describePeer(peer: NetworkPolicyPeer): string {
 
 function describePorts(ports: NetworkPolicyPort[] | undefined): string {
   if (!ports || ports.length === 0) return "all ports";
-  return ports.map((port) => `${port.port ?? "*"}/${port.protocol ?? "TCP"}`).join(" ");
+  return ports.map((port) => `${port.port ?? "*"}/${protocolOf(port)}`).join(" ");
 }
 
 function describePolicy(manifest: NetworkPolicyManifest): string[] {

@@ -14,6 +14,7 @@
  */
 import * as fs from "fs";
 import { z } from "zod";
+import { isRecord } from "../core/records";
 
 export type EnforcementLevel = "advisory" | "mandatory" | "remediate" | "disabled";
 export const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = [
@@ -51,7 +52,7 @@ function isEnforcementLevel(value: unknown): value is EnforcementLevel {
 }
 
 function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return isRecord(value);
 }
 
 /** Parses a pack config document (the JSON text of a --policy-pack-config file). */

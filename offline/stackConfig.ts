@@ -17,6 +17,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { isRecord } from "../core/records";
 
 export const PROJECT_NAME = "flash-netpol";
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -28,10 +29,6 @@ export class StackConfigError extends Error {
     super(message);
     this.name = "StackConfigError";
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function readYaml(file: string): unknown {

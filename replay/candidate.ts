@@ -6,7 +6,8 @@
  * is a rollout `pulumi up` would accept.
  */
 import { CONFIG_SCHEMA, type RolloutConfig } from "../core/config";
-import { DIRECTIONS, type ServiceName } from "../core/flowTable";
+import type { ServiceName } from "../core/flowTable";
+import { DIRECTIONS } from "../core/kubernetes";
 import { fullEnforcement, rolloutStagePlan } from "../analyzer/flash/stages";
 
 export type CandidateResult =

@@ -11,6 +11,7 @@ import {
   type ReplayProtocol,
 } from "./orientation";
 import type { Place, Places } from "./places";
+import type { Direction } from "../core/kubernetes";
 
 /** Records that share everything the replay looks at; a raw record is a group of one. */
 export interface FlowGroup {
@@ -23,7 +24,7 @@ export interface FlowGroup {
   readonly protocol: number;
   readonly hint: InitiatorHint;
   /** `flow-direction` of the observing ENI, when logged. */
-  readonly flowDirection?: "ingress" | "egress";
+  readonly flowDirection?: Direction;
   readonly records: number;
   /** Records of TCP flows with tcp-flags logged: without SYN they continue a connection, not open one. */
   readonly flagged: number;

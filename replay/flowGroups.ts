@@ -5,6 +5,7 @@
  * before the plan is built, and the plan's per-address work runs once per group, not per record.
  */
 import type { FlowGroup, RecordCounts } from "./connections";
+import type { Direction } from "../core/kubernetes";
 import type { InitiatorHint } from "./orientation";
 
 export function emptyCounts(): RecordCounts {
@@ -68,7 +69,7 @@ export class FlowGroupCollector {
     dstPort: number,
     protocol: number,
     hint: InitiatorHint,
-    flowDirection: "ingress" | "egress" | undefined,
+    flowDirection: Direction | undefined,
     srcMayBeEni: boolean,
     dstMayBeEni: boolean,
     records: number,

@@ -16,6 +16,7 @@
  */
 import * as ipaddr from "ipaddr.js";
 import type { FlowGroupCollector } from "./flowGroups";
+import type { Direction } from "../core/kubernetes";
 import { ReplayInputError } from "./inputError";
 import { fileKind, forEachLineBytes } from "./lineReader";
 import { FAST_FIELDS, readPlainRecord } from "./plainRecords";
@@ -238,7 +239,7 @@ export class FlowLogParser {
         : this.whole(tokens, "tcp-flags", lineNumber, 255);
     const directionIndex = at["flow-direction"];
     const directionText = directionIndex === undefined ? undefined : tokens[directionIndex];
-    let flowDirection: "ingress" | "egress" | undefined;
+    let flowDirection: Direction | undefined;
     if (directionText === "ingress" || directionText === "egress") flowDirection = directionText;
     else if (directionText !== undefined && directionText !== "-")
       this.fail(lineNumber, "flow-direction", `"${directionText}"; expected ingress, egress or -`);

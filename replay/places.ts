@@ -4,7 +4,7 @@
  * rule can tell a client from a server. Everything comes from the stack's plan and the pod index.
  */
 import type { StackConfig } from "../core/config";
-import { DATA_STORE_NAMES, type DataStoreName } from "../core/flowTable";
+import { DATA_STORE_NAMES, DNS_PORT, type DataStoreName } from "../core/flowTable";
 import type { ResolvedCidrs } from "../core/networkPolicies";
 import type { Endpoint } from "../analyzer";
 import { endpointMatcher, topologyFromConfig, type FlashTopology } from "../analyzer/flash";
@@ -75,7 +75,7 @@ export class Places {
 
   /** Whether `place` serves on this port: the side that does is the server of the connection. */
   listens(place: Place, port: number, protocol: ReplayProtocol): boolean {
-    if (port === 53) return true;
+    if (port === DNS_PORT) return true;
     if (place.pod !== undefined) {
       const { info } = place.pod;
       if (info.ports.some((declared) => declared.port === port && declared.protocol === protocol))

@@ -4,6 +4,7 @@
  * keeps every rule and message, and takes each line this path declines.
  */
 import type { FlowGroupCollector } from "./flowGroups";
+import type { Direction } from "../core/kubernetes";
 import type { Layout } from "./flowLogRecords";
 import { initiatorHint, significantPorts } from "./orientation";
 
@@ -104,7 +105,7 @@ export function readPlainRecord(
     if (value > 255) return false;
     tcpFlags = value;
   }
-  let flowDirection: "ingress" | "egress" | undefined;
+  let flowDirection: Direction | undefined;
   if (starts[FLOW_DIRECTION] !== -1) {
     if (fieldIs(bytes, FLOW_DIRECTION, INGRESS)) flowDirection = "ingress";
     else if (fieldIs(bytes, FLOW_DIRECTION, EGRESS)) flowDirection = "egress";

@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as YAML from "yaml";
 import { z } from "zod";
 import type { ContainerPort, PodInfo, Protocol } from "../analyzer";
+import { portNumberSchema, protocolOf } from "../core/kubernetes";
 import { ReplayInputError, lineOfOffset } from "./inputError";
 
 export interface IndexedPod {
@@ -36,7 +37,7 @@ export interface PodIndex {
 }
 
 const containerPort = z.object({
-  containerPort: z.number().int().min(1).max(65535),
+  containerPort: portNumberSchema,
   protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
   name: z.string().optional(),
 });
@@ -95,7 +96,7 @@ function portsOf(pod: KubectlPod): ContainerPort[] {
     (container.ports ?? []).map((port) => ({
       name: port.name,
       port: port.containerPort,
-      protocol: (port.protocol ?? "TCP") as Protocol,
+      protocol: protocolOf(port) as Protocol,
     })),
   );
 }

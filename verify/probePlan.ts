@@ -21,6 +21,7 @@ import type { StackConfig } from "../core/config";
 import { endpointPorts } from "../core/configQueries";
 import {
   DATA_STORE_NAMES,
+  DNS_PORT,
   describeEndpoint,
   portsOf,
   type Endpoint,
@@ -284,14 +285,16 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
   }
   // 3. Pods outside every allowed source: a stray pod of the namespace, a look-alike elsewhere.
   const lookalikeService = lookalikeServiceOf(topology);
+  const fromUnlabelled = (target: (typeof candidates)[number]["target"], destination: string) =>
+    candidates.push({
+      source: unlabelledPod,
+      modelSource: unlabelledModel,
+      target,
+      why: `a pod no policy selects -> ${destination}`,
+    });
   for (const service of services) {
     for (const target of targetsOf({ kind: "service", service })) {
-      candidates.push({
-        source: unlabelledPod,
-        modelSource: unlabelledModel,
-        target,
-        why: `a pod no policy selects -> ${service}`,
-      });
+      fromUnlabelled(target, service);
       if (lookalike !== undefined) {
         candidates.push({
           source: lookalike.source,
@@ -303,26 +306,13 @@ export function planProbes(input: ProbePlanInput): ProbePlan {
     }
   }
   for (const store of DATA_STORE_NAMES) {
-    for (const target of targetsOf({ kind: "dataStore", store })) {
-      candidates.push({
-        source: unlabelledPod,
-        modelSource: unlabelledModel,
-        target,
-        why: `a pod no policy selects -> ${store}`,
-      });
-    }
+    for (const target of targetsOf({ kind: "dataStore", store })) fromUnlabelled(target, store);
   }
   for (const target of [
     ...targetsOf({ kind: "paymentApi" }),
-    targetAt({ kind: "dns" }, { port: 53, protocol: "UDP" }),
-  ]) {
-    candidates.push({
-      source: unlabelledPod,
-      modelSource: unlabelledModel,
-      target,
-      why: `a pod no policy selects -> ${target.to}`,
-    });
-  }
+    targetAt({ kind: "dns" }, { port: DNS_PORT, protocol: "UDP" }),
+  ])
+    fromUnlabelled(target, target.to);
 
   const seen = new Set<string>();
   const probes: PlannedProbe[] = [];

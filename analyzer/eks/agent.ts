@@ -41,16 +41,9 @@ function mergeDuplicates(entries: readonly L4Entry[]): L4Entry[] {
   return [...new Map(entries.map((entry) => [l4Key(entry), entry])).values()];
 }
 
-// Every probe asks "is this address in that key" for every key of a map: parse each text once.
-const parsedCidrs = new Map<string, ReturnType<typeof parseCidr>>();
-const parsedAddresses = new Map<string, ReturnType<typeof parseAddress>>();
-
+// Every probe asks "is this address in that key" for every key of a map: core/cidrs parses each text once.
 function contains(outer: string, address: string): boolean {
-  let cidr = parsedCidrs.get(outer);
-  if (cidr === undefined) parsedCidrs.set(outer, (cidr = parseCidr(outer)));
-  let parsed = parsedAddresses.get(address);
-  if (parsed === undefined) parsedAddresses.set(address, (parsed = parseAddress(address)));
-  return cidrContains(cidr, parsed);
+  return cidrContains(parseCidr(outer), parseAddress(address));
 }
 
 /**

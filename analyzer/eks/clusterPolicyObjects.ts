@@ -6,6 +6,7 @@
  * error naming the file, key and field, and what was expected.
  */
 import { z } from "zod";
+import { portNumberSchema } from "../../core/kubernetes";
 import type {
   LabelSelector,
   NetworkPolicyIngressRule,
@@ -23,16 +24,15 @@ const selector = z.object({
   matchExpressions: z.array(requirement).optional(),
 });
 const protocol = z.enum(["TCP", "UDP", "SCTP"]);
-const portNumber = z.number().int().min(1).max(65535);
 
 /** NamespacedPod: both selectors are required (`json:"namespaceSelector"`, `json:"podSelector"`). */
 const namespacedPod = z.object({ namespaceSelector: selector, podSelector: selector });
 
 /** ClusterNetworkPolicyPort: portNumber | portRange | namedPort; protocol defaults to TCP (+kubebuilder:default). */
 const cnpPort = z.object({
-  portNumber: z.object({ protocol: protocol.default("TCP"), port: portNumber }).optional(),
+  portNumber: z.object({ protocol: protocol.default("TCP"), port: portNumberSchema }).optional(),
   portRange: z
-    .object({ protocol: protocol.default("TCP"), start: portNumber, end: portNumber })
+    .object({ protocol: protocol.default("TCP"), start: portNumberSchema, end: portNumberSchema })
     .refine((range) => range.start < range.end, "Start port must be less than End port")
     .optional(),
   namedPort: z.string().optional(),
@@ -105,8 +105,8 @@ export type NamespacedPod = z.output<typeof namespacedPod>;
 
 const npPort = z.object({
   protocol: protocol.optional(),
-  port: z.union([portNumber, z.string().min(1)]).optional(),
-  endPort: portNumber.optional(),
+  port: z.union([portNumberSchema, z.string().min(1)]).optional(),
+  endPort: portNumberSchema.optional(),
 });
 const ipBlock = z.object({ cidr: z.string(), except: z.array(z.string()).optional() });
 const npPeer = z.object({

@@ -15,7 +15,7 @@ import type {
   PolicyType,
   Protocol,
 } from "../../core/kubernetes";
-import { DEFAULT_PROTOCOL, policyKey } from "../../core/kubernetes";
+import { policyKey, protocolOf } from "../../core/kubernetes";
 import { effectivePolicyTypes } from "../policyTypes";
 import type { EksCluster, EndpointRule, L4Entry, ServiceInfo } from "./model";
 
@@ -29,8 +29,6 @@ export interface PolicyEndpoints {
   readonly ingress: readonly EndpointRule[];
   readonly egress: readonly EndpointRule[];
 }
-
-const protocolOf = (port: NetworkPolicyPort): Protocol => port.protocol ?? DEFAULT_PROTOCOL;
 
 /** convertToPolicyInfoPortForCIDRs: named ports cannot be resolved without a destination. */
 function cidrPort(port: NetworkPolicyPort): L4Entry | undefined {

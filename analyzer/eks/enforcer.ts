@@ -3,8 +3,8 @@
  * it, as the controller resolves them and the agent computes them, and each probe answered by
  * longest-prefix match on the source's egress map and the destination's ingress map.
  */
-import type { Direction, Endpoint, PodInfo } from "../../core/kubernetes";
-import { podKey } from "../../core/kubernetes";
+import type { Direction, PodInfo } from "../../core/kubernetes";
+import { addressOf, podKey } from "../../core/kubernetes";
 import { canonicalLabels } from "../podGroups";
 import { catchAllRule, computeMapEntries, longestPrefixMatch, valueAllows } from "./agent";
 import { MAIN_AGENT_MODEL, type AgentModel } from "./agentVersions";
@@ -221,8 +221,4 @@ export class EksEnforcer {
       allowed: entry !== undefined && allows(entry.l4, port, probe.protocol),
     };
   }
-}
-
-export function addressOf(endpoint: Endpoint): string {
-  return endpoint.kind === "pod" ? endpoint.pod.ip : endpoint.ip;
 }

@@ -2,7 +2,7 @@
 export * from "./model";
 export { MAX_PORT_PROTOCOL, computeMapEntries, longestPrefixMatch, valueAllows } from "./agent";
 export { EndpointsResolver, isHeadless, type PolicyEndpoints } from "./controller";
-export { EksEnforcer, addressOf, type EksClusterState, type EksEnforcerOptions } from "./enforcer";
+export { EksEnforcer, type EksClusterState, type EksEnforcerOptions } from "./enforcer";
 export * from "./agentVersions";
 export * from "./clusterPolicies";
 export * from "./clusterPolicyResolver";

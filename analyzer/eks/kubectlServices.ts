@@ -3,13 +3,14 @@
  * uses. A malformed object is an error naming where it is and what was expected.
  */
 import { z } from "zod";
+import { portNumberSchema } from "../../core/kubernetes";
 import type { ServiceInfo } from "./model";
 
 const servicePortSchema = z.object({
   name: z.string().optional(),
-  port: z.number().int().min(1).max(65535),
+  port: portNumberSchema,
   protocol: z.enum(["TCP", "UDP", "SCTP"]).default("TCP"),
-  targetPort: z.union([z.number().int().min(1).max(65535), z.string().min(1)]).optional(),
+  targetPort: z.union([portNumberSchema, z.string().min(1)]).optional(),
 });
 
 const serviceSchema = z.object({

@@ -8,6 +8,7 @@
  */
 import { compileLabelSelector } from "../../core/labelSelector";
 import { ALWAYS_EXCEPTED_CIDRS } from "../../core/cidrs";
+import { addressOf } from "../../core/kubernetes";
 import { DNS_PORTS, describeEndpoint, type Endpoint, type PortProtocol } from "../../core/flowTable";
 import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS } from "../../core/networkPolicies";
 import type { Endpoint as AnalyzerEndpoint, Labels, Protocol } from "../index";
@@ -28,10 +29,6 @@ export const NAMESPACE_DNS_FLOW_NAME = "every pod -> dns";
 
 function hasLabels(labels: Labels, required: Readonly<Record<string, string>>): boolean {
   return compileLabelSelector({ matchLabels: required })(labels);
-}
-
-function addressOf(endpoint: AnalyzerEndpoint): string {
-  return endpoint.kind === "pod" ? endpoint.pod.ip : endpoint.ip;
 }
 
 function addressIn(cidrs: readonly string[]): (endpoint: AnalyzerEndpoint) => boolean {

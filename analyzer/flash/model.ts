@@ -20,6 +20,7 @@ import type {
   PodInfo,
   TrafficPort,
 } from "../index";
+import { addressOf } from "../../core/kubernetes";
 import { compileLabelSelector } from "../../core/labelSelector";
 import type { ServiceInfo } from "../eks/model";
 import { isHeadless } from "../eks/controller";
@@ -319,10 +320,6 @@ export function buildFlashModel(topology: FlashTopology, options: FlashModelOpti
     flows,
     nodeIp,
   };
-}
-
-function addressOf(endpoint: Endpoint): string {
-  return endpoint.kind === "pod" ? endpoint.pod.ip : endpoint.ip;
 }
 
 /**

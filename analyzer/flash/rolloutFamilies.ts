@@ -17,7 +17,8 @@
  * listing their stages, so memory stays flat whatever the number of services.
  */
 import type { StackConfig } from "../../core/config";
-import { DIRECTIONS, type Direction, type ServiceName } from "../../core/flowTable";
+import type { ServiceName } from "../../core/flowTable";
+import { DIRECTIONS, type Direction } from "../../core/kubernetes";
 import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from "../../core/networkPolicies";
 import { judgeFor, type EnforcerOptions } from "./enforcers";
 import type { FlashModel, FlashProbe } from "./model";

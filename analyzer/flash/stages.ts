@@ -4,7 +4,8 @@
  * "2^(2n) + 1" here) keeps this list right if the refine on defaultDeny ever changes.
  */
 import { CONFIG_SCHEMA, type RolloutConfig, type RolloutFlag } from "../../core/config";
-import { DIRECTIONS, type ServiceName } from "../../core/flowTable";
+import type { ServiceName } from "../../core/flowTable";
+import { DIRECTIONS } from "../../core/kubernetes";
 
 export interface RolloutStage {
   /** "defaultDeny off; enforced: flash-gateway ingress, flash-pay egress" */

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { LineCounter, parseAllDocuments } from "yaml";
+import { isRecord } from "../../core/records";
 
 /** An input problem, located by file, document index (0-based) and line (1-based). */
 export class ManifestError extends Error {
@@ -37,10 +38,6 @@ export interface LocatedObject {
 
 export const STDIN_NAME = "-";
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Every manifest file under `target` in a stable (sorted) order; a file is itself. */
 export function manifestFiles(target: string): string[] {

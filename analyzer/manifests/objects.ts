@@ -6,7 +6,13 @@
 import { z } from "zod";
 import type { ServiceInfo } from "../eks/model";
 import { servicesFromKubectl } from "../eks/kubectlServices";
-import type { ContainerPort, Labels, NamespaceInfo, NetworkPolicy } from "../../core/kubernetes";
+import {
+  portNumberSchema,
+  type ContainerPort,
+  type Labels,
+  type NamespaceInfo,
+  type NetworkPolicy,
+} from "../../core/kubernetes";
 import { formatJsonPath } from "../scenario";
 import { networkPolicySchema } from "../scenarioSchema";
 import { ManifestError, type LocatedObject } from "./documents";
@@ -57,7 +63,7 @@ const metadata = z.object({
 const containerPort = z.object({
   name: z.string().min(1).optional(),
   // Absent (e.g. a misspelt key): the entry declares no port, as np-guard reads it.
-  containerPort: z.int().min(1).max(65535).optional(),
+  containerPort: portNumberSchema.optional(),
   protocol: z.enum(["TCP", "UDP", "SCTP"]).default("TCP"),
 });
 const podSpec = z.object({

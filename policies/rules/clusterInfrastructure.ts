@@ -10,7 +10,15 @@
  *  - no rule, ingress or egress, names a protected port (or a range covering one), whatever the peer.
  */
 import { z } from "zod";
-import { cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../core/cidrs";
+import { portNumberSchema } from "../../core/kubernetes";
+import {
+  cidrContains,
+  isExcepted,
+  isValidCidr,
+  overlaps,
+  sameFamily,
+  cidrTextSchema,
+} from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePort, egressBlocksOf, portsOutside, rulePath, rulesOf } from "./k8s";
@@ -19,8 +27,7 @@ export const NAME = "cluster-infrastructure";
 export const DESCRIPTION =
   "No egress ipBlock to the node, control-plane or pod subnets, and no rule on the kubelet (10250, 10255) or kube-proxy (10256) ports.";
 
-const cidrList = z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)).default([]);
-const port = z.number().int().min(1).max(65535);
+const cidrList = z.array(cidrTextSchema).default([]);
 
 export const CONFIG = z.object({
   /** The subnets of the cluster's node groups (discovered: EKS DescribeNodegroup subnets). */
@@ -38,15 +45,15 @@ export const CONFIG = z.object({
     z
       .array(
         z.strictObject({
-          cidr: z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/),
-          ports: z.array(port).min(1),
+          cidr: cidrTextSchema,
+          ports: z.array(portNumberSchema).min(1),
         }),
       )
       .default([]),
     "grows",
   ),
   /** Ports no rule may name: kubelet, read-only kubelet, kube-proxy health. */
-  protectedPorts: weakensWhen(z.array(port).min(1).default([10250, 10255, 10256]), "shrinks"),
+  protectedPorts: weakensWhen(z.array(portNumberSchema).min(1).default([10250, 10255, 10256]), "shrinks"),
 });
 export type ClusterInfrastructureConfig = z.output<typeof CONFIG>;
 

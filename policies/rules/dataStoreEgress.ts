@@ -8,7 +8,16 @@
  * A wider block that covers private space must except it (the internet side is public-egress's).
  */
 import { z } from "zod";
-import { PRIVATE_CIDRS, cidrContains, isExcepted, isValidCidr, overlaps, sameFamily } from "../../core/cidrs";
+import { portNumberSchema } from "../../core/kubernetes";
+import {
+  PRIVATE_CIDRS,
+  cidrContains,
+  isExcepted,
+  isValidCidr,
+  overlaps,
+  sameFamily,
+  cidrTextSchema,
+} from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, namespaceOf, portsOutside, rulePath, rulesOf } from "./k8s";
@@ -19,15 +28,12 @@ export const NAME = "data-store-egress";
 export const DESCRIPTION =
   "Egress inside the VPC or private space only to a data store's own subnets, on its port(s), from a service the flow table lets reach it.";
 
-const cidrText = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/);
-const port = z.number().int().min(1).max(65535);
-
 const dataStore = z.strictObject({
   name: z.string().min(1),
   /** The store's discovered subnet CIDRs. */
-  cidrs: weakensWhen(z.array(cidrText).min(1), "changes"),
+  cidrs: weakensWhen(z.array(cidrTextSchema).min(1), "changes"),
   /** flash-netpol:dataStores.<store>.port (TCP). */
-  ports: weakensWhen(z.array(port).min(1), "grows"),
+  ports: weakensWhen(z.array(portNumberSchema).min(1), "grows"),
   /**
    * The services the flow table lets reach the store. By default those of the stack's flow table
    * (flash-netpol:flows, as the engine hands the pack the stack's config).
@@ -38,7 +44,7 @@ export type DataStoreFact = z.output<typeof dataStore>;
 
 export const CONFIG = z.object({
   /** The VPC's CIDRs (primary and secondary), private whatever their range. */
-  vpcCidrs: weakensWhen(z.array(cidrText).default([]), "changes"),
+  vpcCidrs: weakensWhen(z.array(cidrTextSchema).default([]), "changes"),
   stores: weakensWhen(z.array(dataStore).default([]), "grows"),
 });
 export type DataStoreEgressConfig = z.output<typeof CONFIG>;

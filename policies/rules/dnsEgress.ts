@@ -6,9 +6,12 @@
  */
 import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS, NAMESPACE_NAME_LABEL } from "../../core/networkPolicies";
 import { z } from "zod";
+import { DNS_PORT } from "../../core/flowTable";
+import { protocolOf } from "../../core/kubernetes";
+import { ipv4AddressTextSchema } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { portCovers, protocolOf, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
+import { portCovers, rulePath, rulesOf, type PeerView, type Selector } from "./k8s";
 
 export const NAME = "dns-egress-kube-dns-only";
 export const DESCRIPTION =
@@ -16,17 +19,9 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The NodeLocal DNSCache link-local address, when the cluster runs it (e.g. 169.254.20.10). */
-  nodeLocalAddress: weakensWhen(
-    z
-      .string()
-      .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/)
-      .optional(),
-    "changes",
-  ),
+  nodeLocalAddress: weakensWhen(ipv4AddressTextSchema.optional(), "changes"),
 });
 export type DnsEgressConfig = z.output<typeof CONFIG>;
-
-const DNS_PORT = 53;
 
 function selectsExactly(selector: Selector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (selector === undefined || (selector.matchExpressions ?? []).length > 0) return false;
@@ -93,7 +88,7 @@ export const dnsEgressKubeDnsOnly = networkPolicyRule({
           });
         }
       });
-      const protocols = new Set(dnsPorts.map(protocolOf));
+      const protocols = new Set<string>(dnsPorts.map(protocolOf));
       const missing = ["UDP", "TCP"].filter((protocol) => !protocols.has(protocol));
       if (missing.length > 0) {
         found.push({

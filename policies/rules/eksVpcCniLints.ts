@@ -17,8 +17,16 @@
 import { z } from "zod";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { cidrContains, isExcepted, isValidCidr, overlaps, strictlyContains } from "../../core/cidrs";
-import { rulePath, rulesOf, type Direction } from "./k8s";
+import {
+  cidrContains,
+  isExcepted,
+  isValidCidr,
+  overlaps,
+  strictlyContains,
+  cidrTextSchema,
+} from "../../core/cidrs";
+import type { Direction } from "../../core/kubernetes";
+import { rulePath, rulesOf } from "./k8s";
 
 export const NAME = "eks-vpc-cni-lints";
 export const DESCRIPTION =
@@ -26,10 +34,7 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The cluster's ClusterIP service range; EKS picks 10.100.0.0/16 or 172.20.0.0/16. */
-  serviceCidrs: weakensWhen(
-    z.array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/)).default(["10.100.0.0/16", "172.20.0.0/16"]),
-    "changes",
-  ),
+  serviceCidrs: weakensWhen(z.array(cidrTextSchema).default(["10.100.0.0/16", "172.20.0.0/16"]), "changes"),
   maxPortsPerCidr: weakensWhen(z.number().int().min(1).default(24), "grows"),
 });
 export type EksVpcCniLintsConfig = z.output<typeof CONFIG>;

@@ -22,8 +22,14 @@ import { MAX_PORT_PROTOCOL } from "../../analyzer/eks/agent";
 import { EksEnforcer } from "../../analyzer/eks/enforcer";
 import type { EndpointRule, MapEntry } from "../../analyzer/eks/model";
 import { compileLabelSelector } from "../../core/labelSelector";
-import type { Direction, Labels, NetworkPolicy, PodInfo } from "../../core/kubernetes";
-import { policyKey } from "../../core/kubernetes";
+import {
+  DIRECTIONS,
+  policyKey,
+  type Direction,
+  type Labels,
+  type NetworkPolicy,
+  type PodInfo,
+} from "../../core/kubernetes";
 import { networkPolicySchema } from "../../analyzer/scenarioSchema";
 import { canonicalCidr } from "../../analyzer/ipBlock";
 import { isExcepted, isValidCidr, strictlyContains } from "../../core/cidrs";
@@ -34,8 +40,6 @@ import { namespaceOf, type NetworkPolicyView } from "./k8s";
 export const NAME = "eks-vpc-cni-pod-maps";
 export const DESCRIPTION =
   "VPC CNI per-pod maps across policies (each policy's podSelector standing for its pods): an except range another policy selecting the same pods covers without excepting it (a deny-all key on EKS), over 24 port entries for one CIDR.";
-
-const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 
 interface ParsedPolicy {
   policy: NetworkPolicy;

@@ -5,13 +5,16 @@
  * "can't be known during preview" instead of a crash.
  */
 import type { PolicyProviderResource } from "@pulumi/policy";
-import type {
-  LabelSelector,
-  NetworkPolicy,
-  NetworkPolicyEgressRule,
-  NetworkPolicyIngressRule,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
+import {
+  DIRECTIONS,
+  protocolOf,
+  type Direction,
+  type LabelSelector,
+  type NetworkPolicy,
+  type NetworkPolicyEgressRule,
+  type NetworkPolicyIngressRule,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
 } from "../../core/kubernetes";
 
 import { BREAK_GLASS_LABEL } from "../../core/networkPolicies";
@@ -36,9 +39,6 @@ export type PeerView = Untrusted<NetworkPolicyPeer>;
 export type PortView = Untrusted<NetworkPolicyPort>;
 export type RuleView = Untrusted<NetworkPolicyIngressRule & NetworkPolicyEgressRule>;
 export type NetworkPolicyView = Untrusted<NetworkPolicy>;
-
-export type Direction = "ingress" | "egress";
-export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 
 /** A rule of a policy with where it sits, so a message can point at `spec.egress[2]`. */
 export interface LocatedRule {
@@ -99,11 +99,6 @@ export function isEmptySelector(selector: Selector | undefined): boolean {
 /** A peer with none of podSelector / namespaceSelector / ipBlock: matches every source or destination. */
 export function isEmptyPeer(peer: PeerView): boolean {
   return peer.podSelector === undefined && peer.namespaceSelector === undefined && peer.ipBlock === undefined;
-}
-
-/** The protocol Kubernetes applies when none is given. */
-export function protocolOf(port: PortView): string {
-  return port.protocol ?? "TCP";
 }
 
 /** True when the port entry covers `target` (a single number, or a numeric range with endPort). */

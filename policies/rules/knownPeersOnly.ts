@@ -12,6 +12,7 @@
  * from pods outside the table is refused.
  */
 import { z } from "zod";
+import { DNS_PORTS } from "../../core/flowTable";
 import { KUBE_DNS_NAMESPACE, KUBE_DNS_POD_LABELS, NAMESPACE_NAME_LABEL } from "../../core/networkPolicies";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
@@ -21,7 +22,6 @@ import {
   portsOutside,
   rulePath,
   rulesOf,
-  type AllowedPort,
   type PeerView,
   type Selector,
 } from "./k8s";
@@ -44,11 +44,6 @@ export const CONFIG = z.object({
   ),
 });
 export type KnownPeersOnlyConfig = z.output<typeof CONFIG>;
-
-const DNS_PORTS: readonly AllowedPort[] = [
-  { port: 53, protocol: "UDP" },
-  { port: 53, protocol: "TCP" },
-];
 
 function selectsExactly(selector: Selector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (selector === undefined || (selector.matchExpressions ?? []).length > 0) return false;

@@ -7,6 +7,7 @@
  * exactly the configured NodeLocal DNSCache address as a /32 on port 53 (UDP and/or TCP).
  */
 import { z } from "zod";
+import { DNS_PORTS } from "../../core/flowTable";
 import {
   LINK_LOCAL_CIDRS,
   cidrContains,
@@ -14,10 +15,11 @@ import {
   isValidCidr,
   overlaps,
   sameFamily,
+  ipv4AddressTextSchema,
 } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
-import { describePorts, egressBlocksOf, portsOutside, rulesOf, type AllowedPort } from "./k8s";
+import { describePorts, egressBlocksOf, portsOutside, rulesOf } from "./k8s";
 
 export const NAME = "link-local-egress";
 export const DESCRIPTION =
@@ -25,20 +27,9 @@ export const DESCRIPTION =
 
 export const CONFIG = z.object({
   /** The NodeLocal DNSCache address (flash-netpol:dns.nodeLocalAddress); the one link-local destination allowed. */
-  nodeLocalAddress: weakensWhen(
-    z
-      .string()
-      .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/)
-      .optional(),
-    "changes",
-  ),
+  nodeLocalAddress: weakensWhen(ipv4AddressTextSchema.optional(), "changes"),
 });
 export type LinkLocalEgressConfig = z.output<typeof CONFIG>;
-
-const DNS_PORTS: readonly AllowedPort[] = [
-  { port: 53, protocol: "UDP" },
-  { port: 53, protocol: "TCP" },
-];
 
 const WHY =
   "link-local space serves the node's IAM credentials (IMDS 169.254.169.254, fd00:ec2::254) and every pod's (EKS Pod Identity agent 169.254.170.23, fd00:ec2::23)";

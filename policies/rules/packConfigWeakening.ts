@@ -13,6 +13,7 @@ import type { EnforcementLevel } from "@pulumi/policy";
 import { z } from "zod";
 import { cidrContains, isValidCidr, sameFamily } from "../../core/cidrs";
 import { strictnessRegistry, type WeakenWhen } from "./configStrictness";
+import { isRecord } from "../../core/records";
 
 export interface EffectiveRuleConfig {
   readonly level: EnforcementLevel;
@@ -44,10 +45,6 @@ export interface Weakening {
 
 const LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
 const LEVEL_RANK: Record<EnforcementLevel, number> = { disabled: 0, advisory: 1, mandatory: 2, remediate: 2 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function isLevel(value: unknown): value is EnforcementLevel {
   return typeof value === "string" && (LEVELS as readonly string[]).includes(value);

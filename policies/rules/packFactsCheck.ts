@@ -6,7 +6,7 @@
  */
 import type { PolicyResource } from "@pulumi/policy";
 import { z } from "zod";
-import { canonicalCidrs } from "../../core/cidrs";
+import { canonicalCidrs, isCidrText } from "../../core/cidrs";
 import { DATA_STORE_NAMES } from "../../core/flowTable";
 import { recordedStateSchema } from "../../core/recordedState";
 import { violation, type Violation } from "./common";
@@ -56,15 +56,13 @@ function describeDestinations(destinations: readonly DestinationFact[]): string 
   const canonical = destinations.map((destination) =>
     JSON.stringify([
       destination.name,
-      canonicalCidrs(destination.cidrs.filter(isCidr)),
+      canonicalCidrs(destination.cidrs.filter(isCidrText)),
       [...new Set(destination.ports)].sort((a, b) => a - b),
       canonicalWorkloads(destination.callers),
     ]),
   );
   return listed([...new Set(canonical)].sort());
 }
-
-const isCidr = (value: string) => /^[0-9a-fA-F.:]+\/[0-9]{1,3}$/.test(value);
 
 /** The services the recorded flow table lets reach `endpoint`, as workloads. */
 function callersOf(recorded: RecordedFacts, endpoint: string): WorkloadFact[] | undefined {
@@ -204,7 +202,7 @@ export function checkPackFacts(component: PolicyResource, facts: PackFacts): Vio
     const configured = facts[key] as readonly string[] | undefined;
     if (configured === undefined || discovered === undefined) continue;
     const expected = listed(canonicalCidrs(discovered));
-    compare(key, listed(canonicalCidrs(configured.filter(isCidr))), expected, how, expected);
+    compare(key, listed(canonicalCidrs(configured.filter(isCidrText))), expected, how, expected);
   }
   const workloads = facts["known-peers-only.workloads"];
   if (workloads !== undefined && recorded.namespace !== undefined && recorded.services !== undefined) {

@@ -5,6 +5,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { networkPolicyValidation, violation, type Violation } from "./common";
 import { rulePath, rulesOf } from "./k8s";
+import { protocolOf } from "../../core/kubernetes";
 
 export const NAME = "ports-explicit";
 export const DESCRIPTION = "Every NetworkPolicy rule lists its ports, and every port its protocol.";
@@ -40,7 +41,7 @@ export const portsExplicit: ResourceValidationPolicy = {
           found.push({
             message: violation(
               resource,
-              `${rulePath(located)}.ports[${index}] names a protocol but no port, so it allows every ${port.protocol ?? "TCP"} port`,
+              `${rulePath(located)}.ports[${index}] names a protocol but no port, so it allows every ${protocolOf(port)} port`,
               `set port on ${rulePath(located)}.ports[${index}]`,
             ),
           });

@@ -8,6 +8,7 @@
  * the node's IAM credentials.
  */
 import { z } from "zod";
+import { portNumberSchema } from "../../core/kubernetes";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import {
@@ -21,6 +22,7 @@ import {
   prefixLength,
   sameFamily,
   strictlyContains,
+  cidrTextSchema,
 } from "../../core/cidrs";
 import {
   describePort,
@@ -38,23 +40,20 @@ export const NAME = "public-egress";
 export const DESCRIPTION =
   "Egress to public addresses only to a declared external endpoint's ranges and ports, from its callers; an ipBlock wider than the VPC only on the allowed ports, always excepting RFC1918, the VPC CIDRs and 169.254.0.0/16.";
 
-const cidrText = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/);
-const port = z.number().int().min(1).max(65535);
-
 const externalEndpoint = z.strictObject({
   name: z.string().min(1),
   /** flash-netpol:paymentApi.cidrs (the provider's published ranges). */
-  cidrs: weakensWhen(z.array(cidrText).min(1), "grows"),
+  cidrs: weakensWhen(z.array(cidrTextSchema).min(1), "grows"),
   /** flash-netpol:paymentApi.ports (TCP). */
-  ports: weakensWhen(z.array(port).min(1), "grows"),
+  ports: weakensWhen(z.array(portNumberSchema).min(1), "grows"),
   /** The services the flow table lets call the endpoint; by default those of the stack's flow table. */
   callers: weakensWhen(z.array(workloadSchema).optional(), "grows"),
 });
 export type ExternalEndpointFact = z.output<typeof externalEndpoint>;
 
 export const CONFIG = z.object({
-  vpcCidrs: weakensWhen(z.array(cidrText).default([]), "changes"),
-  allowedPorts: weakensWhen(z.array(port).min(1).default([443]), "grows"),
+  vpcCidrs: weakensWhen(z.array(cidrTextSchema).default([]), "changes"),
+  allowedPorts: weakensWhen(z.array(portNumberSchema).min(1).default([443]), "grows"),
   /** The only public destinations; none by default, so nothing public is reachable unless declared. */
   externalEndpoints: weakensWhen(z.array(externalEndpoint).default([]), "grows"),
 });

@@ -11,7 +11,8 @@
  * An ingress rule with no peers at all admits the internet too; no-allow-all-peers refuses that.
  */
 import { z } from "zod";
-import { cidrContains, isValidCidr } from "../../core/cidrs";
+import { portNumberSchema, protocolOf } from "../../core/kubernetes";
+import { cidrContains, isValidCidr, cidrTextSchema } from "../../core/cidrs";
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, namespaceOf, rulePath, rulesOf, type PortView } from "./k8s";
@@ -21,20 +22,19 @@ export const NAME = "public-ingress";
 export const DESCRIPTION =
   "Ingress from an ipBlock only from the ALB's CIDRs, only to a service the flow table lets the ALB reach, on that service's port.";
 
-const cidrText = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/);
 const albTarget = z.strictObject({
   namespace: z.string().min(1),
   podLabels: z.record(z.string(), z.string()),
-  port: z.number().int().min(1).max(65535),
+  port: portNumberSchema,
 });
 
 export const CONFIG = z.object({
   /** The VPC's CIDRs (primary and secondary): an ingress ipBlock inside one of them is not public. */
-  vpcCidrs: weakensWhen(z.array(cidrText).default([]), "changes"),
+  vpcCidrs: weakensWhen(z.array(cidrTextSchema).default([]), "changes"),
   /** The services the flow table lets `alb` reach; none by default, so nothing is public unless stated. */
   albTargets: weakensWhen(z.array(albTarget).default([]), "grows"),
   /** The ALB's addresses: its discovered subnets, or flash-netpol:alb.cidrs; none by default. */
-  albCidrs: weakensWhen(z.array(cidrText).default([]), "changes"),
+  albCidrs: weakensWhen(z.array(cidrTextSchema).default([]), "changes"),
 });
 export type PublicIngressConfig = z.output<typeof CONFIG>;
 export type AlbTarget = z.output<typeof albTarget>;
@@ -47,9 +47,7 @@ export function reachesOutside(cidr: string, vpcCidrs: readonly string[]): boole
 function onlyPort(ports: readonly PortView[], port: number): boolean {
   return (
     ports.length > 0 &&
-    ports.every(
-      (entry) => entry.port === port && entry.endPort === undefined && (entry.protocol ?? "TCP") === "TCP",
-    )
+    ports.every((entry) => entry.port === port && entry.endPort === undefined && protocolOf(entry) === "TCP")
   );
 }
 
