@@ -1,6 +1,6 @@
 /**
  * A clone of the repository alone passes `npm ci && npm test` (issue 19): no source, test or
- * config names a path beside the clone (the netpol cases used to live in ../shared/netpol-cases)
+ * config names a path beside the clone (the netpol cases used to live in a sibling folder)
  * or on one machine.
  */
 import assert from "node:assert/strict";
