@@ -52,9 +52,12 @@ function hasExactlyLabels(policy: NetworkPolicyView): boolean {
 export function isProgramsBreakGlass(
   policy: NetworkPolicyView,
   provider?: PolicyProviderResource,
-  namespace: string | undefined = stackNamespace(),
+  stackNamespaceOverride?: string,
 ): boolean {
-  if (!isBreakGlass(policy) || namespace === undefined) return false;
+  // Most policies carry no label: answer them before reading the stack config (every rule asks).
+  if (!isBreakGlass(policy)) return false;
+  const namespace = stackNamespaceOverride ?? stackNamespace();
+  if (namespace === undefined) return false;
   if (policy.metadata?.name !== BREAK_GLASS_NAME || namespaceOf(policy, provider) !== namespace) return false;
   const spec = policy.spec;
   if (spec === undefined || !sameKeys(spec, ["podSelector", "policyTypes", "ingress", "egress"]))
