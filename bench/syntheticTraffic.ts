@@ -10,6 +10,7 @@ import * as zlib from "node:zlib";
 import { addressInside, freeAddresses, ipv4InCidr } from "../analyzer/flash/addresses";
 import type { ResolvedCidrs } from "../core/networkPolicies";
 import type { Direction } from "../core/kubernetes";
+import { DEFAULT_FORMAT_FIELDS } from "../replay/flowLogRecords";
 
 export interface GeneratedPod {
   readonly namespace: string;
@@ -127,20 +128,8 @@ export function defaultFormatLine(record: FlowRecord, eni = "eni-0a1b2c3d4e5f607
 }
 
 export const CUSTOM_FIELDS = [
-  "version",
-  "account-id",
-  "interface-id",
-  "srcaddr",
-  "dstaddr",
-  "srcport",
-  "dstport",
-  "protocol",
-  "packets",
-  "bytes",
-  "start",
-  "end",
-  "action",
-  "log-status",
+  // The default format's fields, then the ones docs/replay.md asks operators to add.
+  ...DEFAULT_FORMAT_FIELDS,
   "vpc-id",
   "subnet-id",
   "instance-id",
