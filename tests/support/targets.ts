@@ -6,7 +6,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
+import { strict as assert } from "assert";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import type { NetworkPolicyView, PeerView, RuleView } from "../../policies/rules/k8s";
+import { runRule } from "./ruleArgs";
 import { stackConfigOf } from "../../offline/stacks";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures", "policies");
@@ -35,6 +38,18 @@ export function packRuleConfig(stack: "prod" | "dev", rule: string): Record<stri
   const properties = { ...(entry as Record<string, unknown>) };
   delete properties["enforcementLevel"];
   return properties;
+}
+
+/**
+ * The control every rule's test starts with: prod's full target under prod's pack config, and dev's
+ * target under dev's, get no verdict from the rule.
+ */
+export function assertTargetsPass(rule: ResourceValidationPolicy): void {
+  const configs = { prod: packRuleConfig("prod", rule.name), dev: packRuleConfig("dev", rule.name) };
+  for (const policy of prodFullTarget())
+    assert.deepEqual(runRule(rule, policy, configs.prod), [], `prod: ${policy.metadata?.name}`);
+  for (const policy of devTarget())
+    assert.deepEqual(runRule(rule, policy, configs.dev), [], `dev: ${policy.metadata?.name}`);
 }
 
 export function policyNamed(target: Target, name: string): NetworkPolicyView {
