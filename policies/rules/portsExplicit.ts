@@ -1,6 +1,9 @@
 /**
  * ports-explicit: a rule without ports allows every port, and a port without protocol silently
- * means TCP (so a UDP service is cut off without anyone noticing). Both must be written out.
+ * means TCP (so a UDP service is cut off without anyone noticing). Both must be written out. A
+ * named port (`port: metrics`) resolves, pod by pod, to whichever container port carries that name
+ * in the peer's (egress) or the policy's own (ingress) pods: a Deployment edit can move it to any
+ * number, and neither the pack nor `check` sees container ports. The program writes numbers only.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { networkPolicyValidation, violation, type Violation } from "./common";
@@ -8,7 +11,8 @@ import { rulePath, rulesOf } from "./k8s";
 import { protocolOf } from "../../core/kubernetes";
 
 export const NAME = "ports-explicit";
-export const DESCRIPTION = "Every NetworkPolicy rule lists its ports, and every port its protocol.";
+export const DESCRIPTION =
+  "Every NetworkPolicy rule lists its ports, and every port its number and protocol (no named ports).";
 
 export const portsExplicit: ResourceValidationPolicy = {
   name: NAME,
@@ -34,6 +38,15 @@ export const portsExplicit: ResourceValidationPolicy = {
               resource,
               `${rulePath(located)}.ports[${index}] (port ${String(port.port ?? "any")}) has no protocol`,
               `set protocol: TCP, UDP or SCTP on ${rulePath(located)}.ports[${index}]`,
+            ),
+          });
+        }
+        if (typeof port.port === "string") {
+          found.push({
+            message: violation(
+              resource,
+              `${rulePath(located)}.ports[${index}] is the named port "${port.port}", which opens whatever container port carries that name, now or after a Deployment edit`,
+              `write the port number the flow needs in ${rulePath(located)}.ports[${index}].port`,
             ),
           });
         }
