@@ -15,6 +15,7 @@ import {
   type Outage,
 } from "./connectivity";
 import { buildFlashModel, type FlashModel } from "./model";
+import { portsMentionedBy } from "./mentionedPorts";
 import { oneSidedExposures, type OneSidedExposure } from "./oneSidedExposures";
 import { describeRollout } from "./stages";
 import { topologyFromComponentOutputs } from "./topology";
@@ -173,7 +174,10 @@ export function checkFlowsAgainstTable(
   const { policies, problems } = parsePolicies(networkPolicyProps);
   let model: FlashModel;
   try {
-    model = buildFlashModel(topology.topology, { neighbourPorts: true });
+    model = buildFlashModel(topology.topology, {
+      neighbourPorts: true,
+      alsoProbe: portsMentionedBy(policies),
+    });
   } catch (error) {
     // A stack rule must report, never crash the pack: an unplaceable model is a problem to show.
     return [...problems, ...unavailable(error instanceof Error ? error.message : String(error))];

@@ -163,6 +163,7 @@ function probePorts(topology: FlashTopology, options: FlashModelOptions): Traffi
     ...DNS_PORTS,
     ...EXTRA_PROBE_PORTS,
     ...(options.neighbourPorts === true ? neighbourPorts(declared) : []),
+    ...(options.alsoProbe ?? []),
   ];
   const unique = new Map(all.map((port) => [`${port.port}/${port.protocol}`, port]));
   return [...unique.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
@@ -202,6 +203,8 @@ export function lookalikeServiceOf(topology: FlashTopology): ServiceName {
 export interface FlashModelOptions {
   /** Also probe the neighbours of every declared port (see neighbourPorts): the guard's model. */
   readonly neighbourPorts?: boolean;
+  /** More ports to probe: the guard adds every port the checked policies mention (mentionedPorts.ts). */
+  readonly alsoProbe?: readonly TrafficPort[];
 }
 
 export function buildFlashModel(topology: FlashTopology, options: FlashModelOptions = {}): FlashModel {
