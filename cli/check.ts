@@ -25,8 +25,14 @@ import { listStacks, packConfigStacks, stackConfigOf, stackFileOf } from "../off
 import { recordedComponent } from "../offline/checkContext";
 import { WEAKENING_POLICY, packConfigWeakenings } from "../offline/checkWeakening";
 import { PlanFailure } from "../offline/planReport";
-import { networkPolicyResource } from "../offline/policyResources";
-import { NETWORK_POLICY_TYPE } from "../core/resourceTypes";
+import { kubernetesObjectResource, networkPolicyResource } from "../offline/policyResources";
+import { expandList } from "../analyzer/manifests/documents";
+import {
+  NETWORK_POLICY_TYPE,
+  isApplicationNetworkPolicyType,
+  isClusterNetworkPolicyType,
+  kubernetesTypeOf,
+} from "../core/resourceTypes";
 import { isRecord } from "../core/records";
 
 export class InputError extends Error {
@@ -36,7 +42,13 @@ export class InputError extends Error {
   }
 }
 
-/** The NetworkPolicies of a multi-document YAML text; other kinds are skipped, bad documents throw InputError. */
+/**
+ * The policy objects of a multi-document YAML text, as resources the pack judges: NetworkPolicies,
+ * and the EKS agent's ClusterNetworkPolicies and ApplicationNetworkPolicies (they open flows past
+ * the NetworkPolicies; rule cluster-tier-policies). `List` and `*List` kinds are expanded as kubectl
+ * apply expands them, so wrapping a policy in a NetworkPolicyList hides nothing. Other kinds are
+ * skipped; bad documents throw InputError.
+ */
 export function networkPoliciesFromYaml(text: string, file: string, stack: string): AnalyzedResource[] {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter });
@@ -53,23 +65,24 @@ export function networkPoliciesFromYaml(text: string, file: string, stack: strin
     if (value === null || value === undefined) return;
     if (!isRecord(value))
       throw new InputError(`${at(document.contents?.range?.[0])}: expected a Kubernetes object (a mapping)`);
-    const objects = value["kind"] === "List" && Array.isArray(value["items"]) ? value["items"] : [value];
-    objects.forEach((object: unknown, itemIndex) => {
-      if (!isRecord(object))
-        throw new InputError(`${at(document.contents?.range?.[0])}: List item ${itemIndex} is not a mapping`);
-      if (object["kind"] !== "NetworkPolicy") return;
-      if (typeof object["apiVersion"] === "string" && object["apiVersion"] !== "networking.k8s.io/v1") {
-        throw new InputError(
-          `${at(document.contents?.range?.[0])}: NetworkPolicy with apiVersion ${object["apiVersion"]}; expected networking.k8s.io/v1`,
-        );
+    const objects = expandList(value);
+    if (typeof objects === "string") throw new InputError(`${at(document.contents?.range?.[0])}: ${objects}`);
+    objects.forEach(({ object, itemIndex }) => {
+      const fallbackName = `document-${index + 1}${itemIndex === undefined ? "" : `-${itemIndex}`}`;
+      const apiVersion = object["apiVersion"];
+      if (object["kind"] === "NetworkPolicy") {
+        if (typeof apiVersion === "string" && apiVersion !== "networking.k8s.io/v1") {
+          throw new InputError(
+            `${at(document.contents?.range?.[0])}: NetworkPolicy with apiVersion ${apiVersion}; expected networking.k8s.io/v1`,
+          );
+        }
+        resources.push(networkPolicyResource(object, stack, fallbackName));
+        return;
       }
-      resources.push(
-        networkPolicyResource(
-          object,
-          stack,
-          `document-${index + 1}${objects.length > 1 ? `-${itemIndex}` : ""}`,
-        ),
-      );
+      if (typeof apiVersion !== "string" || typeof object["kind"] !== "string") return;
+      const type = kubernetesTypeOf(apiVersion, object["kind"]);
+      if (isClusterNetworkPolicyType(type) || isApplicationNetworkPolicyType(type))
+        resources.push(kubernetesObjectResource(type, object, stack, fallbackName));
     });
   });
   // URNs must be unique, as in a real stack: the same name in two namespaces gets the namespace in front.

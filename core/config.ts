@@ -18,7 +18,7 @@ import { DIRECTIONS } from "./kubernetes";
 
 export const CONFIG_NAMESPACE = "flash-netpol";
 
-const dns1123Label = z
+export const dns1123Label = z
   .string()
   .regex(
     /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,

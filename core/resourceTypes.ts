@@ -18,3 +18,17 @@ export const VPC_CNI_ADDON_TYPE = "eks:index:VpcCniAddon";
 
 export const KUBERNETES_PROVIDER_TYPE = "pulumi:providers:kubernetes";
 export const AWS_PROVIDER_TYPE = "pulumi:providers:aws";
+
+/**
+ * The EKS network policy agent's cluster-tier kinds (networking.k8s.aws, any version), as
+ * @pulumi/kubernetes types a CustomResource: `kubernetes:${apiVersion}:${kind}`
+ * (apiextensions/customResource.js, 4.34.2).
+ */
+const EKS_POLICY_GROUP = "kubernetes:networking.k8s.aws/";
+export const isClusterNetworkPolicyType = (type: string): boolean =>
+  type.startsWith(EKS_POLICY_GROUP) && type.endsWith(":ClusterNetworkPolicy");
+export const isApplicationNetworkPolicyType = (type: string): boolean =>
+  type.startsWith(EKS_POLICY_GROUP) && type.endsWith(":ApplicationNetworkPolicy");
+/** The type token of a Kubernetes object as @pulumi/kubernetes registers it. */
+export const kubernetesTypeOf = (apiVersion: string, kind: string): string =>
+  `kubernetes:${apiVersion === "v1" ? "core/v1" : apiVersion}:${kind}`;

@@ -86,10 +86,11 @@ export function defaultKubernetesProvider(stack: string, namespace?: string): Pr
 }
 
 /**
- * A NetworkPolicy object (from a manifest or a YAML document) as a registered resource. The Pulumi
- * name is the object's name (or `fallbackName`), the URN the one a top-level resource would get.
+ * A Kubernetes object (from a manifest or a YAML document) as a registered resource of `type`. The
+ * Pulumi name is the object's name (or `fallbackName`), the URN the one a top-level resource would get.
  */
-export function networkPolicyResource(
+export function kubernetesObjectResource(
+  type: string,
   object: Record<string, unknown> | NetworkPolicyManifest,
   stack: string,
   fallbackName: string,
@@ -98,10 +99,20 @@ export function networkPolicyResource(
   const metadata = (object as { metadata?: { name?: unknown } }).metadata;
   const name = typeof metadata?.name === "string" && metadata.name !== "" ? metadata.name : fallbackName;
   return {
-    type: NETWORK_POLICY_TYPE,
+    type,
     name,
-    urn: `urn:pulumi:${stack}::${PROJECT}::${NETWORK_POLICY_TYPE}::${name}`,
+    urn: `urn:pulumi:${stack}::${PROJECT}::${type}::${name}`,
     inputs: structuredClone(object) as Record<string, unknown>,
     provider,
   };
+}
+
+/** A NetworkPolicy object as a registered resource (see kubernetesObjectResource). */
+export function networkPolicyResource(
+  object: Record<string, unknown> | NetworkPolicyManifest,
+  stack: string,
+  fallbackName: string,
+  provider: ProviderReference = defaultKubernetesProvider(stack),
+): AnalyzedResource {
+  return kubernetesObjectResource(NETWORK_POLICY_TYPE, object, stack, fallbackName, provider);
 }

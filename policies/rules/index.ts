@@ -3,6 +3,7 @@ import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { acceptedRisks } from "./acceptedRisks";
 import { breakGlassActive } from "./breakGlass";
 import { clusterInfrastructure } from "./clusterInfrastructure";
+import { clusterTierPolicies } from "./clusterTierPolicies";
 import { dataStoreEgress } from "./dataStoreEgress";
 import { knownPeersOnly } from "./knownPeersOnly";
 import { linkLocalEgress } from "./linkLocalEgress";
@@ -36,6 +37,7 @@ export const RULES: Policies = [
   knownPeersOnly,
   clusterInfrastructure,
   dataStoreEgress,
+  clusterTierPolicies,
   dnsEgressKubeDnsOnly,
   explicitPolicyTypes,
   isolatedWorkloadsNoIngress,

@@ -13,12 +13,12 @@ import { configSchemaOf, parseRuleConfig, report, violation, type Violation } fr
 import { weakensWhen } from "./configStrictness";
 import { isEmptySelector, namespaceOf, type NetworkPolicyView } from "./k8s";
 import { NAMESPACE_TYPE, NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
+import { dns1123Label } from "../../core/config";
 
 export const NAME = "namespace-default-deny";
 export const DESCRIPTION =
   "Every namespace with NetworkPolicies, and every application namespace, has a default deny: podSelector {}, policyTypes [Ingress, Egress], no rules.";
 
-const dns1123Label = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
 const rolloutExemption = z.strictObject({
   namespace: dns1123Label,
   /** Last day (UTC, inclusive) the exemption holds, YYYY-MM-DD. */

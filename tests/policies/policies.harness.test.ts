@@ -146,6 +146,7 @@ describe("policy harness: the flash-netpol pack @process", function () {
       "accepted-risks",
       "break-glass-active",
       "cluster-infrastructure",
+      "cluster-tier-policies",
       "data-store-egress",
       "dns-egress-kube-dns-only",
       "eks-vpc-cni-lints",
