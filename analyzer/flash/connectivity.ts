@@ -144,6 +144,17 @@ export class ConnectivityEvaluator {
     return { verdicts, outages, exposures };
   }
 
+  /**
+   * The outages of a policy set alone, as `evaluate(policies).outages` lists them: an outage is an
+   * intended probe blocked, so only the probes some flow intends are judged.
+   */
+  outages(policies: readonly AnyPolicy[]): Outage[] {
+    const judge = judgeFor(this.model, policies, this.options);
+    return this.model.probes
+      .filter((probe) => probe.intendedBy.length > 0 && !judge.isAllowed(probe))
+      .map((probe) => ({ probe, explanation: judge.explain(probe) }));
+  }
+
   /** Same content, same id, whichever stage rendered the policy. */
   private contentId(policy: AnyPolicy): number {
     const content = JSON.stringify(policy);
