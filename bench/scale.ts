@@ -24,6 +24,8 @@ const RATIO_RUNS = 3;
 interface Measured {
   readonly seconds: number;
   readonly rssMb: number | undefined;
+  /** CPU seconds of the plan process itself (the pack's process not included): less load-bound than wall. */
+  readonly cpuSeconds: number | undefined;
   readonly code: number | null;
 }
 
@@ -40,9 +42,11 @@ function measuredPlan(args: string[]): Promise<Measured> {
     child.once("error", reject);
     child.once("exit", (code) => {
       const rss = /MAX_RSS_KB=(\d+)/.exec(stderr)?.[1];
+      const cpu = /CPU_MS=(\d+)/.exec(stderr)?.[1];
       resolve({
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
         rssMb: rss === undefined ? undefined : Number(rss) / 1024,
+        cpuSeconds: cpu === undefined ? undefined : Number(cpu) / 1000,
         code,
       });
     });
@@ -50,7 +54,7 @@ function measuredPlan(args: string[]): Promise<Measured> {
 }
 
 const row = (label: string, run: Measured, note: string) =>
-  `  ${label.padEnd(14)} ${run.seconds.toFixed(1).padStart(6)} s  ${(run.rssMb === undefined ? "?" : run.rssMb.toFixed(0)).padStart(5)} MB  exit ${run.code}  ${note}`;
+  `  ${label.padEnd(14)} ${run.seconds.toFixed(1).padStart(6)} s  ${(run.rssMb === undefined ? "?" : run.rssMb.toFixed(0)).padStart(5)} MB  plan CPU ${(run.cpuSeconds === undefined ? "?" : run.cpuSeconds.toFixed(1)).padStart(5)} s  exit ${run.code}  ${note}`;
 
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -88,6 +92,13 @@ export async function runScaleBench(print: (line: string) => void): Promise<void
         print(row(`${count}`, run, `${(run.seconds / pairs[index].dev.seconds).toFixed(1)} x dev`)),
       );
     }
+    const cpuRatios = pairs.flatMap(({ dev, at43 }) =>
+      dev.cpuSeconds === undefined || at43.cpuSeconds === undefined ? [] : [at43.cpuSeconds / dev.cpuSeconds],
+    );
+    if (cpuRatios.length > 0)
+      print(
+        `  43 / dev plan-process CPU: ${median(cpuRatios).toFixed(2)} x (median; the pack's process not counted)`,
+      );
     const ratios = pairs.map(({ dev, at43 }) => at43.seconds / dev.seconds);
     const ratio = median(ratios);
     print(
