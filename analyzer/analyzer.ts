@@ -24,17 +24,22 @@ interface DirectionQuery {
   readonly portless?: boolean;
 }
 
-/**
- * Answers single connection questions with full NetworkPolicy semantics. Policies are compiled
- * once; each probe then walks the policies of the namespaces involved.
- */
+/** An address's peer depends on the address alone: shared by every analyzer. */
 const EXTERNAL_PEERS = new WeakMap<Endpoint, TrafficPeer>();
 
+/**
+ * Answers single connection questions with full NetworkPolicy semantics. Policies are compiled
+ * once; each probe then walks the policies isolating the pods involved.
+ */
 export class PolicyAnalyzer {
   readonly policies: readonly CompiledPolicy[];
   private readonly namespaces = new Map<string, NamespaceInfo>();
   private readonly policiesByNamespace = new Map<string, CompiledPolicy[]>();
   private readonly podPeerCache = new Map<PodInfo, TrafficPeer>();
+  private readonly isolatingByPod: Record<Direction, Map<PodInfo, readonly CompiledPolicy[]>> = {
+    ingress: new Map(),
+    egress: new Map(),
+  };
 
   constructor(cluster: Cluster) {
     for (const namespace of cluster.namespaces) this.namespaces.set(namespace.name, namespace);
@@ -53,7 +58,7 @@ export class PolicyAnalyzer {
   }
 
   isAllowed(probe: Probe): boolean {
-    return this.directionQueries(probe).every((query) => query === undefined || this.directionAllows(query));
+    return this.bothSidesAllow(probe, false);
   }
 
   /**
@@ -62,9 +67,7 @@ export class PolicyAnalyzer {
    * without ports becomes ANY_IP_PROTOCOL; a listed port keeps its own protocol).
    */
   isAllowedPortless(from: Endpoint, to: Endpoint): boolean {
-    return this.directionQueries({ from, to, port: 0, protocol: "TCP" }, true).every(
-      (query) => query === undefined || this.directionAllows(query),
-    );
+    return this.bothSidesAllow({ from, to, port: 0, protocol: "TCP" }, true);
   }
 
   explain(probe: Probe): ProbeExplanation {
@@ -74,21 +77,54 @@ export class PolicyAnalyzer {
     return { allowed: egress.kind !== "denied" && ingress.kind !== "denied", egress, ingress };
   }
 
-  /** Policies in the subject's namespace that select it and isolate it for the direction. */
-  isolatingPolicies(subject: PodInfo, direction: Direction): CompiledPolicy[] {
-    return (this.policiesByNamespace.get(subject.namespace) ?? []).filter(
-      (policy) => policy.isolates[direction] && policy.selectsPod(subject.labels),
-    );
+  /**
+   * Policies in the subject's namespace that select it and isolate it for the direction. They depend
+   * on the pod's namespace and labels only, and the policies are fixed: computed once per pod (a
+   * plan asks for the same pod on every probe of its row and column).
+   */
+  isolatingPolicies(subject: PodInfo, direction: Direction): readonly CompiledPolicy[] {
+    const cache = this.isolatingByPod[direction];
+    let isolating = cache.get(subject);
+    if (isolating === undefined) {
+      isolating = (this.policiesByNamespace.get(subject.namespace) ?? []).filter(
+        (policy) => policy.isolates[direction] && policy.selectsPod(subject.labels),
+      );
+      cache.set(subject, isolating);
+    }
+    return isolating;
   }
 
-  private directionAllows(query: DirectionQuery): boolean {
-    let isolated = false;
-    for (const policy of this.policiesByNamespace.get(query.subject.namespace) ?? []) {
-      if (!policy.isolates[query.direction] || !policy.selectsPod(query.subject.labels)) continue;
-      isolated = true;
-      if (policy.rules[query.direction].some((rule) => this.ruleAdmits(rule, query))) return true;
+  /**
+   * One side of a connection: allowed when its endpoint is no pod, no policy isolates the pod in
+   * this direction, or a rule of an isolating policy admits the other end. `explain` says the same
+   * in words (not-a-pod, not-isolated, allowed, denied); this builds no objects, for hot loops.
+   */
+  directionAllows(probe: Probe, direction: Direction): boolean {
+    return this.sideAllows(probe, direction, false);
+  }
+
+  /** Egress of the source and ingress of the destination: the hot path of every matrix and proof. */
+  private bothSidesAllow(probe: Probe, portless: boolean): boolean {
+    // Both peers first, as explain does: an endpoint in an unknown namespace fails either way.
+    if (probe.from.kind === "pod") this.trafficPeer(probe.to);
+    if (probe.to.kind === "pod") this.trafficPeer(probe.from);
+    return this.sideAllows(probe, "egress", portless) && this.sideAllows(probe, "ingress", portless);
+  }
+
+  private sideAllows(probe: Probe, direction: Direction, portless: boolean): boolean {
+    const subject = direction === "egress" ? probe.from : probe.to;
+    const other = direction === "egress" ? probe.to : probe.from;
+    if (subject.kind !== "pod") return true;
+    const isolating = this.isolatingPolicies(subject.pod, direction);
+    if (isolating.length === 0) return true;
+    const peer = this.trafficPeer(other);
+    const destinationPorts = probe.to.kind === "pod" ? probe.to.pod.ports : undefined;
+    for (const policy of isolating) {
+      for (const rule of policy.rules[direction]) {
+        if (ruleAdmits(rule, peer, probe.port, probe.protocol, destinationPorts, portless)) return true;
+      }
     }
-    return !isolated;
+    return false;
   }
 
   private explainDirection(query: DirectionQuery | undefined): DirectionVerdict {
@@ -110,11 +146,11 @@ export class PolicyAnalyzer {
   private ruleAdmits(rule: CompiledRule, query: DirectionQuery): boolean {
     return ruleAdmits(
       rule,
-      (peer) => peer.matches(query.peer),
-      (ports) =>
-        query.portless === true
-          ? ports.admitsEveryProtocol
-          : ports.matches(query.port, query.protocol, query.destinationPorts),
+      query.peer,
+      query.port,
+      query.protocol,
+      query.destinationPorts,
+      query.portless === true,
     );
   }
 

@@ -1,9 +1,17 @@
 import { compileLabelSelector, selectorCacheKey, type LabelMatcher } from "../core/labelSelector";
-import type { Direction, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from "../core/kubernetes";
+import type {
+  ContainerPort,
+  Direction,
+  NetworkPolicy,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  Protocol,
+} from "../core/kubernetes";
 import { policyKey } from "../core/kubernetes";
 import { compilePeer, type CompiledPeer } from "./peerMatcher";
 import { effectivePolicyTypes } from "./policyTypes";
 import { compilePorts, type CompiledPorts } from "./portMatcher";
+import type { TrafficPeer } from "./trafficPeer";
 
 export interface CompiledRule {
   /** Position in the policy's ingress/egress list, for explanations. */
@@ -63,10 +71,24 @@ export function compilePolicy(policy: NetworkPolicy): CompiledPolicy {
   };
 }
 
+/**
+ * Whether a rule admits one connection: its ports admit the port (or, for traffic without ports such
+ * as ICMP, it lists none) and it lists no peers or one of them matches the other end. Plain
+ * arguments, no closures: every probe of a matrix or proof asks this.
+ */
 export function ruleAdmits(
   rule: CompiledRule,
-  peerMatches: (peer: CompiledPeer) => boolean,
-  portMatches: (ports: CompiledPorts) => boolean,
+  peer: TrafficPeer,
+  port: number,
+  protocol: Protocol,
+  destinationPorts: readonly ContainerPort[] | undefined,
+  portless: boolean,
 ): boolean {
-  return portMatches(rule.ports) && (rule.peers === undefined || rule.peers.some(peerMatches));
+  const portMatches = portless
+    ? rule.ports.admitsEveryProtocol
+    : rule.ports.matches(port, protocol, destinationPorts);
+  if (!portMatches) return false;
+  if (rule.peers === undefined) return true;
+  for (const candidate of rule.peers) if (candidate.matches(peer)) return true;
+  return false;
 }

@@ -16,6 +16,7 @@ import {
   endpointNamed,
   flowsIntending,
   stageCountJson,
+  flashModelFor,
   proveRollout,
   type ConnectivityReport,
   type EnforcerDifference,
@@ -109,11 +110,12 @@ export function planConnectivity(
       )
     : undefined;
   const proofs: Partial<Record<EnforcerName, RolloutProof>> = {};
+  // One model for every enforcer: it depends on the stack, not on who enforces.
+  const model = flashModelFor(config, report.cidrs, { serviceIpv4Cidr, clusterServices });
   for (const enforcer of enforcers) {
     proofs[enforcer] = proveRollout(config, report.cidrs, {
+      model,
       currentManifests: report.manifests,
-      serviceIpv4Cidr,
-      clusterServices,
       enforcer,
       mode: config.networkPolicyEnforcingMode,
       ...(enforcer === "eks-vpc-cni" && eksCluster !== undefined ? { eks: eksCluster.state } : {}),
@@ -166,7 +168,7 @@ function breakGlassCannotOpen(
     mode: config.networkPolicyEnforcingMode,
     eks: eksCluster.state,
   });
-  return evaluator.evaluate(manifests).outages.map((outage) => {
+  return evaluator.outages(manifests).map((outage) => {
     const blockers = [outage.explanation.egress, outage.explanation.ingress]
       .flatMap((verdict) => (verdict.kind === "denied" ? verdict.isolatedBy : []))
       .join(" and ");

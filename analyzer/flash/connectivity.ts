@@ -74,6 +74,8 @@ export class ConnectivityEvaluator {
   private readonly pairs: (readonly FlashProbe[])[] = [];
   private readonly verdictCache = new Map<string, readonly boolean[]>();
   private readonly policyIds = new Map<string, number>();
+  /** Whole reports by policy set (content ids in order): a plan whose current stage is its target judges it once. */
+  private readonly reports = new Map<string, ConnectivityReport>();
 
   constructor(
     readonly model: FlashModel,
@@ -91,6 +93,17 @@ export class ConnectivityEvaluator {
   }
 
   evaluate(policies: readonly AnyPolicy[]): ConnectivityReport {
+    // Same policies in the same order (explanations list policies in that order): same report.
+    const setKey = policies.map((policy) => this.contentId(policy)).join(",");
+    let report = this.reports.get(setKey);
+    if (report === undefined) {
+      report = this.evaluateNew(policies);
+      this.reports.set(setKey, report);
+    }
+    return report;
+  }
+
+  private evaluateNew(policies: readonly AnyPolicy[]): ConnectivityReport {
     const judge = judgeFor(this.model, policies, this.options);
     const idOf = new Map(
       policies.map((policy) => [
@@ -142,6 +155,17 @@ export class ConnectivityEvaluator {
       });
     });
     return { verdicts, outages, exposures };
+  }
+
+  /**
+   * The outages of a policy set alone, as `evaluate(policies).outages` lists them: an outage is an
+   * intended probe blocked, so only the probes some flow intends are judged.
+   */
+  outages(policies: readonly AnyPolicy[]): Outage[] {
+    const judge = judgeFor(this.model, policies, this.options);
+    return this.model.probes
+      .filter((probe) => probe.intendedBy.length > 0 && !judge.isAllowed(probe))
+      .map((probe) => ({ probe, explanation: judge.explain(probe) }));
   }
 
   /** Same content, same id, whichever stage rendered the policy. */

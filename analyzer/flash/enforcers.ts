@@ -15,6 +15,7 @@ import type { Endpoint } from "../../core/kubernetes";
 import {
   EksEnforcer,
   describeClusterSlot,
+  sideAllows,
   type EksCluster,
   type EksClusterState,
   type EksProbe,
@@ -36,12 +37,25 @@ export interface EnforcerOptions {
 
 type AnyPolicy = NetworkPolicy | NetworkPolicyManifest;
 
+/**
+ * One side of a probe, as `explain` would describe it: `denied`, `admitted` (an isolating policy's
+ * rule admits it: explain's "allowed" with a non-empty allowedBy), or `open` (allowed otherwise: not
+ * a pod, not isolated, the agent's node or catch-all allowance).
+ */
+export type SideOutcome = "denied" | "open" | "admitted";
+
 /** One policy set under one enforcer. */
 export interface Judge {
   /** Policies (as their keys) that decide the endpoint's side; equal keys mean equal verdicts. */
   decidingPolicies(endpoint: Endpoint, direction: Direction): readonly string[];
   isAllowed(probe: FlashProbe): boolean;
   explain(probe: FlashProbe): ProbeExplanation;
+  /**
+   * One side alone: the source's egress or the destination's ingress. A probe is allowed exactly
+   * when neither side is denied, and a side depends only on that side's deciding policies, so the
+   * rollout proof judges each side under the few flags that decide it (rolloutFamilies.ts).
+   */
+  side(probe: FlashProbe, direction: Direction): SideOutcome;
 }
 
 export function eksProbe(probe: FlashProbe): EksProbe {
@@ -77,6 +91,14 @@ function upstreamJudge(model: FlashModel, policies: readonly AnyPolicy[]): Judge
         : [],
     isAllowed: (probe) => analyzer.isAllowed(toProbe(probe)),
     explain: (probe) => analyzer.explain(toProbe(probe)),
+    side: (probe, direction) => {
+      if (!analyzer.directionAllows(toProbe(probe), direction)) return "denied";
+      // Allowed while isolated means a rule of an isolating policy admitted it (explainDirection).
+      const subject = direction === "egress" ? probe.from.endpoint : probe.to.endpoint;
+      return subject.kind === "pod" && analyzer.isolatingPolicies(subject.pod, direction).length > 0
+        ? "admitted"
+        : "open";
+    },
   };
 }
 
@@ -146,6 +168,13 @@ function eksJudge(
         egress: eksSideVerdict(verdict.egress, "egress", selecting(probe.from.endpoint)),
         ingress: eksSideVerdict(verdict.ingress, "ingress", selecting(probe.to.endpoint)),
       };
+    },
+    side: (probe, direction) => {
+      const decision = enforcer.decide(eksProbe(probe))[direction];
+      if (!sideAllows(decision)) return "denied";
+      // The selecting policies only name the isolation; whether a rule admits does not depend on them.
+      const verdict = eksSideVerdict(decision, direction, []);
+      return verdict.kind === "allowed" && verdict.allowedBy.length > 0 ? "admitted" : "open";
     },
   };
 }

@@ -78,6 +78,7 @@ export {
   type EnforcerName,
   type EnforcerOptions,
   type Judge,
+  type SideOutcome,
 } from "./enforcers";
 export {
   checkFlowsAgainstTable,

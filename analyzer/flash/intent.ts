@@ -104,10 +104,25 @@ export function flowsIntending(
   port: number,
   protocol: Protocol,
 ): IntendedFlow[] {
-  return flows.filter(
-    (flow) =>
-      flow.ports.some((declared) => declared.port === port && declared.protocol === protocol) &&
-      flow.sourceMatches(from) &&
-      flow.destinationMatches(to),
+  return flowsOnPort(flowsBetween(flows, from, to), port, protocol);
+}
+
+/** The flows whose source and destination match these endpoints, on any port. */
+export function flowsBetween(
+  flows: readonly IntendedFlow[],
+  from: AnalyzerEndpoint,
+  to: AnalyzerEndpoint,
+): IntendedFlow[] {
+  return flows.filter((flow) => flow.sourceMatches(from) && flow.destinationMatches(to));
+}
+
+/** Of the flows between two endpoints (flowsBetween), those that declare this port. */
+export function flowsOnPort(
+  pairFlows: readonly IntendedFlow[],
+  port: number,
+  protocol: Protocol,
+): IntendedFlow[] {
+  return pairFlows.filter((flow) =>
+    flow.ports.some((declared) => declared.port === port && declared.protocol === protocol),
   );
 }

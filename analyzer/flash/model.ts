@@ -25,7 +25,7 @@ import { compileLabelSelector } from "../../core/labelSelector";
 import type { ServiceInfo } from "../eks/model";
 import { isHeadless } from "../eks/controller";
 import { addressInside, freeAddresses, ipv4InAny, isIpv4Cidr, ipv4InCidr } from "./addresses";
-import { flowsIntending, intendedFlows, type IntendedFlow } from "./intent";
+import { flowsBetween, flowsOnPort, intendedFlows, type IntendedFlow } from "./intent";
 import { FlashModelError } from "./modelError";
 import type { FlashTopology } from "./topology";
 
@@ -65,6 +65,9 @@ export interface FlashModel {
   /** The node every model pod runs on (one node: the agent allows a pod's own node whatever the policies). */
   readonly nodeIp: string;
 }
+
+/** The intent of every probe no flow declares: one shared empty list, never written to. */
+const NOT_INTENDED: readonly IntendedFlow[] = Object.freeze([]);
 
 export const NODE_ENDPOINT_NAME = "node";
 export const FOREIGN_NAMESPACE = "other-app";
@@ -287,30 +290,48 @@ export function buildFlashModel(topology: FlashTopology, options: FlashModelOpti
   const flows = intendedFlows(topology);
   const inNamespace = (named: NamedEndpoint) =>
     named.endpoint.kind === "pod" && named.endpoint.pod.namespace === namespace;
+  // A pod's port is reached through the Service fronting it whoever the client is: once per pod and port.
+  const viaServiceOf = new Map<NamedEndpoint, (FlashProbe["viaService"] | undefined)[]>();
+  for (const to of endpoints) {
+    const { endpoint } = to;
+    if (endpoint.kind !== "pod") continue;
+    viaServiceOf.set(
+      to,
+      ports.map(({ port, protocol }) =>
+        serviceFronting(topology.clusterServices ?? [], endpoint.pod, port, protocol),
+      ),
+    );
+  }
   const probes: FlashProbe[] = [];
   for (const from of endpoints) {
+    const fromAddress = addressOf(from.endpoint);
     for (const to of endpoints) {
       if (from === to) continue;
       // Outside-to-outside has no pod to police; pairs without a flash-ticket pod are governed by
       // nobody's policies here, so a verdict on them would say nothing about this stack.
       if (from.endpoint.kind === "external" && to.endpoint.kind === "external") continue;
       if (!inNamespace(from) && !inNamespace(to)) continue;
-      for (const { port, protocol } of ports) {
-        const viaService =
-          from.endpoint.kind === "pod" && to.endpoint.kind === "pod"
-            ? serviceFronting(topology.clusterServices ?? [], to.endpoint.pod, port, protocol)
-            : undefined;
-        probes.push({
-          from,
-          to,
-          port,
-          protocol,
-          intendedBy: flowsIntending(flows, from.endpoint, to.endpoint, port, protocol),
-          fromAddress: addressOf(from.endpoint),
-          toAddress: viaService?.clusterIP ?? addressOf(to.endpoint),
-          ...(viaService === undefined ? {} : { viaService }),
-        });
-      }
+      const pairFlows = flowsBetween(flows, from.endpoint, to.endpoint);
+      const toAddress = addressOf(to.endpoint);
+      const viaServices = from.endpoint.kind === "pod" ? viaServiceOf.get(to) : undefined;
+      ports.forEach(({ port, protocol }, portIndex) => {
+        const viaService = viaServices?.[portIndex];
+        const intendedBy = pairFlows.length === 0 ? NOT_INTENDED : flowsOnPort(pairFlows, port, protocol);
+        probes.push(
+          viaService === undefined
+            ? { from, to, port, protocol, intendedBy, fromAddress, toAddress }
+            : {
+                from,
+                to,
+                port,
+                protocol,
+                intendedBy,
+                fromAddress,
+                toAddress: viaService.clusterIP,
+                viaService,
+              },
+        );
+      });
     }
   }
   return {

@@ -7,10 +7,10 @@
  * break-glass, a later edit). Each isolating side must therefore admit nothing beyond the table on
  * its own; these are the rules that do.
  */
-import type { Direction, NetworkPolicy, RuleReference } from "../index";
+import { PolicyAnalyzer, type Direction, type NetworkPolicy, type RuleReference } from "../index";
 import type { NetworkPolicyManifest } from "../../core/networkPolicies";
-import { judgeFor } from "./enforcers";
-import type { FlashModel, FlashProbe } from "./model";
+import { analyzerProbe } from "./connectivity";
+import { clusterWith, type FlashModel, type FlashProbe } from "./model";
 
 export interface OneSidedExposure {
   readonly probe: FlashProbe;
@@ -27,25 +27,22 @@ export function oneSidedExposures(
   model: FlashModel,
   policies: readonly (NetworkPolicy | NetworkPolicyManifest)[],
 ): OneSidedExposure[] {
-  const judge = judgeFor(model, policies);
-  const isolated = new Map<string, boolean>();
+  const analyzer = new PolicyAnalyzer(clusterWith(model, policies));
   const isIsolated = (probe: FlashProbe, direction: Direction): boolean => {
     const endpoint = direction === "egress" ? probe.from.endpoint : probe.to.endpoint;
-    if (endpoint.kind !== "pod") return false;
-    const key = `${direction}|${endpoint.pod.namespace}/${endpoint.pod.name}`;
-    let known = isolated.get(key);
-    if (known === undefined) {
-      known = judge.decidingPolicies(endpoint, direction).length > 0;
-      isolated.set(key, known);
-    }
-    return known;
+    return endpoint.kind === "pod" && analyzer.isolatingPolicies(endpoint.pod, direction).length > 0;
   };
   const found: OneSidedExposure[] = [];
   for (const probe of model.probes) {
     if (probe.intendedBy.length > 0) continue;
-    if (!isIsolated(probe, "egress") && !isIsolated(probe, "ingress")) continue;
-    const explanation = judge.explain(probe);
-    if (explanation.allowed) continue;
+    const connection = analyzerProbe(probe);
+    // Wanted: one side denies (so the connection is blocked) while the other is isolated and one of
+    // its rules admits it. Each side's verdict is cheap; the explanation is built only for those.
+    const egressOpen = analyzer.directionAllows(connection, "egress");
+    const ingressOpen = analyzer.directionAllows(connection, "ingress");
+    if (egressOpen === ingressOpen) continue;
+    if (!isIsolated(probe, egressOpen ? "egress" : "ingress")) continue;
+    const explanation = analyzer.explain(connection);
     for (const [direction, verdict] of [
       ["egress", explanation.egress],
       ["ingress", explanation.ingress],

@@ -36,6 +36,11 @@ export interface ProveOptions {
   readonly mode?: EnforcerOptions["mode"];
   /** EKS only: cluster policies, ApplicationNetworkPolicies and the agent version. */
   readonly eks?: EnforcerOptions["eks"];
+  /**
+   * The flash model of this config, cidrs, service CIDR and Services, when the caller built it
+   * already (the plan proves under two enforcers over one model); built here when absent.
+   */
+  readonly model?: FlashModel;
 }
 
 export function flashModelFor(
@@ -68,7 +73,7 @@ export function proveRollout(
   cidrs: ResolvedCidrs,
   options: ProveOptions = {},
 ): RolloutProof {
-  const model = flashModelFor(config, cidrs, options);
+  const model = options.model ?? flashModelFor(config, cidrs, options);
   const enforcerOptions = { enforcer: options.enforcer, mode: options.mode, eks: options.eks };
   const evaluator = new ConnectivityEvaluator(model, enforcerOptions);
   const services = Object.keys(config.services);

@@ -5,12 +5,15 @@
  * rolloutConfig). So the reachable stages are the 2^(2n) service-flag combinations with defaultDeny
  * off, plus full enforcement.
  *
- * A probe's verdict depends only on the policies that decide its source's egress and its
- * destination's ingress (the Judge contract: equal deciding keys, equal verdicts). Flags whose policy
- * decides neither side cannot change it, so for each (source, destination) pair we find its deciding
- * flags D (in the fully enforced set, which holds every flag's policy), check the 2^|D| subsets of D
- * with every other flag off, and that is every stage's verdict for the pair. Overlapping selectors
- * (one service's labels a superset of another's) simply put more flags in D: still exact.
+ * A probe is allowed exactly when neither side is denied: its source's egress and its
+ * destination's ingress, each decided only by that side's deciding policies (the Judge contract:
+ * equal deciding keys, equal verdicts; `Judge.side`). Flags whose policy decides neither side cannot
+ * change it. So for each (source, destination) pair we find each side's deciding flags (in the
+ * fully enforced set, which holds every flag's policy) and judge that side under every subset of
+ * them, every other flag off: 2 + 2 small judgements per probe under upstream semantics, 4 + 4 under
+ * the EKS agent. A stage T's verdict on the probe then combines the sides' outcomes at T's flags,
+ * for each of the 2^|D| subsets T of the pair's flags D. Overlapping selectors (one service's labels
+ * a superset of another's) simply put more flags in a side: still exact.
  *
  * A failing subset T of D is a family of stages: "defaultDeny off; enforced: T; off: D \ T", every
  * other flag free. Families are merged (two that differ in one flag only) and counted without
@@ -20,8 +23,8 @@ import type { StackConfig } from "../../core/config";
 import type { ServiceName } from "../../core/flowTable";
 import { DIRECTIONS, type Direction } from "../../core/kubernetes";
 import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from "../../core/networkPolicies";
-import { judgeFor, type EnforcerOptions } from "./enforcers";
-import type { FlashModel, FlashProbe } from "./model";
+import { judgeFor, type EnforcerOptions, type Judge, type SideOutcome } from "./enforcers";
+import type { FlashModel, FlashProbe, NamedEndpoint } from "./model";
 import { countUnion, cubeKey, mergeCubes, type Cube } from "./stageFamilies";
 import { fullEnforcement, serviceFlagsOff } from "./stages";
 
@@ -59,20 +62,19 @@ export function describeFlag(flag: RolloutFlagRef): string {
   return `${flag.service} ${flag.direction}`;
 }
 
-/** Whether the probe breaks proof (a): an intended flow blocked, or a deployed rule admitting an undeclared one. */
-type ProbeCheck = (probe: FlashProbe) => boolean;
+/**
+ * Whether a probe breaks proof (a) given its two sides: an intended flow blocked, or an undeclared
+ * one allowed while a deployed rule admits it (explain's "allowed" side with a rule).
+ */
+function fails(intended: boolean, egress: SideOutcome, ingress: SideOutcome): boolean {
+  const allowed = egress !== "denied" && ingress !== "denied";
+  if (intended) return !allowed;
+  return allowed && (egress === "admitted" || ingress === "admitted");
+}
 
-function failsAt(judge: ReturnType<typeof judgeFor>, anyPolicy: boolean, eks: boolean): ProbeCheck {
-  return (probe) => {
-    const allowed = judge.isAllowed(probe);
-    const intended = probe.intendedBy.length > 0;
-    if (intended) return !allowed;
-    if (!allowed || (!anyPolicy && !eks)) return false;
-    const explanation = judge.explain(probe);
-    return [explanation.egress, explanation.ingress].some(
-      (side) => side.kind === "allowed" && side.allowedBy.length > 0,
-    );
-  };
+function failsAt(judge: Judge): (probe: FlashProbe) => boolean {
+  return (probe) =>
+    fails(probe.intendedBy.length > 0, judge.side(probe, "egress"), judge.side(probe, "ingress"));
 }
 
 export function conditionOf(flags: readonly RolloutFlagRef[], cube: Cube): string {
@@ -95,8 +97,12 @@ export function proveRolloutFamilies(
   cidrs: ResolvedCidrs,
   model: FlashModel,
   options: EnforcerOptions,
-  /** Tests only: replace how a pair's deciding flags are found, to show the fuzz catches a wrong rule. */
-  decidingFlagsOverride?: (probe: FlashProbe, flags: readonly RolloutFlagRef[]) => number[],
+  /** Tests only: replace how a side's deciding flags are found, to show the fuzz catches a wrong rule. */
+  decidingFlagsOverride?: (
+    endpoint: NamedEndpoint,
+    direction: Direction,
+    flags: readonly RolloutFlagRef[],
+  ) => number[],
 ): FamilyProof {
   const services = Object.keys(config.services);
   const full = fullEnforcement(services);
@@ -117,7 +123,6 @@ export function proveRolloutFamilies(
     policyOfFlag[index] = found.manifest;
     flagOfKey.set(`${found.manifest.metadata.namespace}/${found.manifest.metadata.name}`, index);
   });
-  const eks = options.enforcer === "eks-vpc-cni";
   const fullJudge = judgeFor(model, policyOfFlag, options);
 
   // Probes of one (source, destination) pair share their deciding flags.
@@ -127,49 +132,77 @@ export function proveRolloutFamilies(
     if (last !== undefined && last[0].from === probe.from && last[0].to === probe.to) last.push(probe);
     else pairs.push([probe]);
   }
-  const decidingFlags = (probe: FlashProbe): number[] => {
-    if (decidingFlagsOverride !== undefined) return decidingFlagsOverride(probe, flags);
-    const keys = [
-      ...fullJudge.decidingPolicies(probe.from.endpoint, "egress"),
-      ...fullJudge.decidingPolicies(probe.to.endpoint, "ingress"),
-    ];
+  const sideFlags = (endpoint: NamedEndpoint, direction: Direction): number[] => {
+    if (decidingFlagsOverride !== undefined) return decidingFlagsOverride(endpoint, direction, flags);
     // Other deciding policies (ApplicationNetworkPolicies, on EKS) are the same at every stage.
-    const indices = keys.flatMap((key) => {
+    const indices = fullJudge.decidingPolicies(endpoint.endpoint, direction).flatMap((key) => {
       const flag = flagOfKey.get(key);
       return flag === undefined ? [] : [flag];
     });
     return [...new Set(indices)].sort((a, b) => a - b);
   };
 
-  // subset key -> the pairs that need it judged, with the pair's deciding flags.
-  const work = new Map<string, { enforced: number[]; pairs: { pair: number; deciding: number[] }[] }>();
-  pairs.forEach((probes, pair) => {
-    const deciding = decidingFlags(probes[0]);
-    if (deciding.length > 24)
-      throw new Error(
-        `${probes[0].from.name} -> ${probes[0].to.name}: ${deciding.length} rollout flags decide it (selectors overlap that widely); the proof checks 2^${deciding.length} subsets. Give services labels no other service's selector matches`,
-      );
-    for (let mask = 0; mask < 2 ** deciding.length; mask++) {
-      const enforced = deciding.filter((_, bit) => (mask >> bit) & 1);
-      const key = enforced.join(",");
-      let entry = work.get(key);
-      if (entry === undefined) work.set(key, (entry = { enforced, pairs: [] }));
-      entry.pairs.push({ pair, deciding });
+  // Each side of a pair is judged under every subset of its own deciding flags, every other flag
+  // off: by the Judge contract that is its outcome at every stage agreeing on those flags. A side
+  // is one (pair, direction); its outcomes per subset mask (bit b = its b-th flag), per probe.
+  interface Side {
+    readonly pair: number;
+    readonly direction: Direction;
+    readonly deciding: readonly number[];
+    readonly outcomes: SideOutcome[][];
+  }
+  const sides: Record<Direction, Side>[] = pairs.map((probes, pair) => ({
+    egress: { pair, direction: "egress", deciding: sideFlags(probes[0].from, "egress"), outcomes: [] },
+    ingress: { pair, direction: "ingress", deciding: sideFlags(probes[0].to, "ingress"), outcomes: [] },
+  }));
+  // subset key -> the sides that need it judged, with the subset's mask in each side's flags.
+  const work = new Map<string, { enforced: number[]; sides: { side: Side; mask: number }[] }>();
+  for (const pairSides of sides) {
+    for (const side of [pairSides.egress, pairSides.ingress]) {
+      if (side.deciding.length > 24) {
+        const probe = pairs[side.pair][0];
+        throw new Error(
+          `${probe.from.name} -> ${probe.to.name}: ${side.deciding.length} rollout flags decide its ${side.direction} (selectors overlap that widely); the proof checks 2^${side.deciding.length} subsets. Give services labels no other service's selector matches`,
+        );
+      }
+      for (let mask = 0; mask < 2 ** side.deciding.length; mask++) {
+        const enforced = side.deciding.filter((_, bit) => (mask >> bit) & 1);
+        const key = enforced.join(",");
+        let entry = work.get(key);
+        if (entry === undefined) work.set(key, (entry = { enforced, sides: [] }));
+        entry.sides.push({ side, mask });
+      }
     }
-  });
-
-  const failingCubes = new Map<string, { cube: Cube; example: string }>();
-  for (const { enforced, pairs: needing } of work.values()) {
+  }
+  for (const { enforced, sides: needing } of work.values()) {
     const judge = judgeFor(
       model,
       enforced.map((flag) => policyOfFlag[flag]),
       options,
     );
-    const fails = failsAt(judge, enforced.length > 0, eks);
-    for (const { pair, deciding } of needing) {
-      const failing = pairs[pair].find(fails);
+    for (const { side, mask } of needing)
+      side.outcomes[mask] = pairs[side.pair].map((probe) => judge.side(probe, side.direction));
+  }
+
+  // Every subset T of the pair's flags D: its sides' outcomes are those of T's flags on each side.
+  const failingCubes = new Map<string, { cube: Cube; example: string }>();
+  const maskWithin = (enforced: ReadonlySet<number>, deciding: readonly number[]) =>
+    deciding.reduce((mask, flag, bit) => (enforced.has(flag) ? mask | (1 << bit) : mask), 0);
+  sides.forEach(({ egress, ingress }, pair) => {
+    const deciding = [...new Set([...egress.deciding, ...ingress.deciding])].sort((a, b) => a - b);
+    if (deciding.length > 24)
+      throw new Error(
+        `${pairs[pair][0].from.name} -> ${pairs[pair][0].to.name}: ${deciding.length} rollout flags decide it (selectors overlap that widely); the proof checks 2^${deciding.length} subsets. Give services labels no other service's selector matches`,
+      );
+    for (let mask = 0; mask < 2 ** deciding.length; mask++) {
+      const enforced = new Set(deciding.filter((_, bit) => (mask >> bit) & 1));
+      const egressOutcomes = egress.outcomes[maskWithin(enforced, egress.deciding)];
+      const ingressOutcomes = ingress.outcomes[maskWithin(enforced, ingress.deciding)];
+      const failing = pairs[pair].find((probe, index) =>
+        fails(probe.intendedBy.length > 0, egressOutcomes[index], ingressOutcomes[index]),
+      );
       if (failing === undefined) continue;
-      const cube: Cube = new Map(deciding.map((flag) => [flag, enforced.includes(flag)]));
+      const cube: Cube = new Map(deciding.map((flag) => [flag, enforced.has(flag)]));
       const key = cubeKey(cube);
       if (!failingCubes.has(key))
         failingCubes.set(key, {
@@ -177,7 +210,7 @@ export function proveRolloutFamilies(
           example: `${failing.from.name} -> ${failing.to.name} ${failing.port}/${failing.protocol} ${failing.intendedBy.length > 0 ? "blocked" : "admitted by a rule wider than the table"}`,
         });
     }
-  }
+  });
 
   const cubes = mergeCubes([...failingCubes.values()].map(({ cube }) => cube));
   const exampleFor = (cube: Cube) =>
@@ -194,7 +227,7 @@ export function proveRolloutFamilies(
 
   // Full enforcement: every flag's policy plus the DNS egress and the default deny.
   const fullManifests = generated.map((policy) => policy.manifest);
-  const fullFails = failsAt(judgeFor(model, fullManifests, options), true, eks);
+  const fullFails = failsAt(judgeFor(model, fullManifests, options));
   const fullFailure = model.probes.find(fullFails);
   if (fullFailure !== undefined)
     failing.push({

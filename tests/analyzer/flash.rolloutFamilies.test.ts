@@ -3,8 +3,9 @@
  * (every one of the 2^(2n) + 1 stages judged whole) on random stacks: random flow tables, services
  * wearing another service's labels plus one more (overlapping selectors), both enforcers. Agreement
  * is stage by stage: a stage fails in the oracle exactly when some failing family holds for it.
- * A deliberately wrong proof (deciding flags taken from the pod's own service only, blind to
- * overlapping selectors) must be caught by the same fuzz.
+ * Deliberately wrong proofs must be caught by the same fuzz: deciding flags taken from the pod's own
+ * service only (blind to overlapping selectors), and each side judged under the other direction's
+ * flags (the proof judges the source's egress and the destination's ingress apart).
  */
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
@@ -17,9 +18,10 @@ import {
   proveRolloutFamilies,
   type EnforcerName,
   type FamilyProof,
-  type FlashProbe,
+  type NamedEndpoint,
   type RolloutFlagRef,
 } from "../../analyzer/flash";
+import type { Direction } from "../../core/kubernetes";
 import type { StackConfig } from "../../core/config";
 import type { DeclaredFlow, Endpoint } from "../../core/flowTable";
 import type { ResolvedCidrs } from "../../core/networkPolicies";
@@ -85,7 +87,7 @@ function configOf(base: StackConfig, random: RandomStack): StackConfig {
   };
 }
 
-type Override = (probe: FlashProbe, flags: readonly RolloutFlagRef[]) => number[];
+type Override = (endpoint: NamedEndpoint, direction: Direction, flags: readonly RolloutFlagRef[]) => number[];
 
 function familiesOf(
   config: StackConfig,
@@ -128,16 +130,21 @@ function disagreement(
   return undefined;
 }
 
-/** The wrong rule: a pod is decided by its own service's flags only (blind to overlapping selectors). */
-const ownServiceOnly: Override = (probe, flags) => {
-  const own = (name: string, direction: "ingress" | "egress") =>
-    flags.flatMap((flag, index) =>
-      name.endsWith(`/${flag.service}`) && flag.direction === direction ? [index] : [],
-    );
-  return [...new Set([...own(probe.from.name, "egress"), ...own(probe.to.name, "ingress")])].sort(
-    (a, b) => a - b,
+/** The flags of the endpoint's own service in one direction ("svc-a egress" for flash-ticket/svc-a). */
+const ownFlags = (endpoint: NamedEndpoint, direction: Direction, flags: readonly RolloutFlagRef[]) =>
+  flags.flatMap((flag, index) =>
+    endpoint.name.endsWith(`/${flag.service}`) && flag.direction === direction ? [index] : [],
   );
-};
+
+/** The wrong rule: a pod is decided by its own service's flags only (blind to overlapping selectors). */
+const ownServiceOnly: Override = (endpoint, direction, flags) => ownFlags(endpoint, direction, flags);
+
+/**
+ * The wrong side: each side judged under the flags of the other direction (the source's egress under
+ * its ingress flag). The proof judges sides apart, so it must take each side's flags from that side.
+ */
+const otherDirection: Override = (endpoint, direction, flags) =>
+  ownFlags(endpoint, direction === "egress" ? "ingress" : "egress", flags);
 
 describe("flash rollout families: the polynomial proof equals the enumeration", function () {
   let base: StackConfig;
@@ -204,6 +211,18 @@ describe("flash rollout families: the polynomial proof equals the enumeration", 
     );
     assert.ok(result.failed, "the fuzz accepted a proof blind to overlapping selectors");
   });
+
+  for (const enforcer of ["upstream", "eks-vpc-cni"] as const) {
+    it(`the fuzz catches a wrong proof that judges a side under the other direction's flags (${enforcer})`, () => {
+      const result = fc.check(
+        fc.property(stackArb, (random) => {
+          assert.equal(disagreement(configOf(base, random), cidrs, enforcer, otherDirection), undefined);
+        }),
+        { numRuns: 40, seed: 20 },
+      );
+      assert.ok(result.failed, "the fuzz accepted a proof that mixes up the sides' flags");
+    });
+  }
 });
 
 describe("flash rollout families: counting stage families without listing them", () => {
