@@ -4,7 +4,7 @@
  * ClusterIPs of the Services whose selector the peer's podSelector matches, ports mapped through
  * targetPort. Line references: docs/fidelity/eks-agent.md.
  */
-import { compileLabelSelector } from "../../core/labelSelector";
+import { compileLabelSelector, selectorCacheKey } from "../../core/labelSelector";
 import type {
   ContainerPort,
   LabelSelector,
@@ -15,7 +15,7 @@ import type {
   PolicyType,
   Protocol,
 } from "../../core/kubernetes";
-import { policyKey, protocolOf } from "../../core/kubernetes";
+import { podKey, policyKey, protocolOf } from "../../core/kubernetes";
 import { effectivePolicyTypes } from "../policyTypes";
 import type { EksCluster, EndpointRule, L4Entry, ServiceInfo } from "./model";
 
@@ -68,7 +68,18 @@ function dedup(entries: readonly L4Entry[]): L4Entry[] {
 }
 
 export class EndpointsResolver {
-  constructor(private readonly cluster: EksCluster) {}
+  /** The cluster's pods by namespace, in cluster order: every peer looks in one namespace at a time. */
+  private readonly podsByNamespace = new Map<string, PodInfo[]>();
+  /** Many peers share a (namespace, selector): each is resolved once. */
+  private readonly selectedPods = new Map<string, PodInfo[]>();
+
+  constructor(private readonly cluster: EksCluster) {
+    for (const pod of cluster.pods) {
+      const list = this.podsByNamespace.get(pod.namespace) ?? [];
+      list.push(pod);
+      this.podsByNamespace.set(pod.namespace, list);
+    }
+  }
 
   resolve(policy: NetworkPolicy): PolicyEndpoints {
     const selectsLabels = compileLabelSelector(policy.spec.podSelector);
@@ -90,8 +101,14 @@ export class EndpointsResolver {
   }
 
   private podsIn(namespace: string, selector: LabelSelector | undefined): PodInfo[] {
-    const matches = compileLabelSelector(selector ?? {});
-    return this.cluster.pods.filter((pod) => pod.namespace === namespace && matches(pod.labels));
+    const key = `${namespace}\u0000${selectorCacheKey(selector ?? {})}`;
+    let pods = this.selectedPods.get(key);
+    if (pods === undefined) {
+      const matches = compileLabelSelector(selector ?? {});
+      pods = (this.podsByNamespace.get(namespace) ?? []).filter((pod) => matches(pod.labels));
+      this.selectedPods.set(key, pods);
+    }
+    return pods;
   }
 
   private ingress(policy: NetworkPolicy): EndpointRule[] {
@@ -120,7 +137,14 @@ export class EndpointsResolver {
         }
         for (const namespace of this.namespacesOf(peer, policy.metadata.namespace)) {
           for (const pod of this.podsIn(namespace, peer.podSelector)) {
-            rules.push({ policy: key, ruleIndex, cidr: pod.ip, except: [], ports: resolved });
+            rules.push({
+              policy: key,
+              ruleIndex,
+              cidr: pod.ip,
+              except: [],
+              ports: resolved,
+              pod: podKey(pod),
+            });
           }
         }
       }
@@ -165,7 +189,14 @@ export class EndpointsResolver {
           for (const pod of this.podsIn(namespace, peer.podSelector)) {
             const podPorts = podPortList(pod, ports);
             if (ports.length !== 0 && podPorts.length === 0) continue;
-            rules.push({ policy: key, ruleIndex, cidr: pod.ip, except: [], ports: podPorts });
+            rules.push({
+              policy: key,
+              ruleIndex,
+              cidr: pod.ip,
+              except: [],
+              ports: podPorts,
+              pod: podKey(pod),
+            });
           }
           rules.push(...this.serviceClusterIps(key, ruleIndex, peer.podSelector ?? {}, namespace, ports));
         }
@@ -216,8 +247,7 @@ export class EndpointsResolver {
   }
 
   private backingPods(service: ServiceInfo): PodInfo[] {
-    const selector = compileLabelSelector({ matchLabels: service.selector ?? {} });
-    return this.cluster.pods.filter((pod) => pod.namespace === service.namespace && selector(pod.labels));
+    return this.podsIn(service.namespace, { matchLabels: service.selector ?? {} });
   }
 
   /** getMatchingServicePort: LookupServiceListenPort, then LookupListenPortFromPodSpec on backing pods. */

@@ -53,6 +53,8 @@ export interface EndpointRule {
   readonly ports: readonly L4Entry[];
   /** Set when the controller added a Service's ClusterIP for a podSelector peer. */
   readonly service?: string;
+  /** Set when the controller resolved a selector peer to this pod's IP ("namespace/name"). */
+  readonly pod?: string;
 }
 
 export type MapEntryKind = "node-ip" | "rules" | "except-deny" | "catch-all";

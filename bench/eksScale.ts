@@ -1,0 +1,73 @@
+/**
+ * Issue 20 part 3: the EKS VPC CNI agent model at cluster scale, against the upstream-semantics grouped
+ * matrix measured in the same process. `npx ts-node --transpile-only bench/eksScale.ts PODS [per-pod]`
+ * prints one JSON line (the process's peak RSS follows on stderr when run with -r ./bench/maxRss.js).
+ * "per-pod" times the per-pod maps instead (every pod's EksEnforcer.mapsOf), the path the grouped
+ * matrix replaced, for profiling only.
+ */
+import { performance } from "node:perf_hooks";
+import { podKey, type TrafficPort } from "../core/kubernetes";
+import { computeGroupedMatrix } from "../analyzer/groupedMatrix";
+import { EksEnforcer, computeEksGroupedMatrix, type EksCluster } from "../analyzer/eks";
+import { generateSyntheticCluster } from "./syntheticCluster";
+
+/** One port, as the upstream row of the scale table. */
+export const EKS_SCALE_PORTS: readonly TrafficPort[] = [{ port: 8080, protocol: "TCP" }];
+const NODES = 20;
+
+/** 20,000 pods: 50 namespaces x 20 apps x 2 versions = 2,000 label sets; one policy per 10 pods. */
+export function eksScaleCluster(pods: number): EksCluster {
+  const base = generateSyntheticCluster({
+    namespaces: 50,
+    pods,
+    policies: pods / 10,
+    seed: 20,
+    appsPerNamespace: 20,
+  });
+  // Nodes outside the pods' 10.0.0.0/8, as on EKS where nodes and pods share the VPC but not addresses.
+  const nodeIps = Object.fromEntries(
+    base.pods.map((pod, index) => [podKey(pod), `192.168.0.${(index % NODES) + 1}`]),
+  );
+  return { ...base, nodeIps };
+}
+
+export interface EksScaleFigures {
+  readonly pods: number;
+  readonly policies: number;
+  readonly upstreamSeconds: number;
+  readonly upstreamGroups: number;
+  readonly eksSeconds: number;
+  readonly eksGroups: number;
+}
+
+export function measureEksScale(pods: number): EksScaleFigures {
+  const cluster = eksScaleCluster(pods);
+  const upstreamStart = performance.now();
+  const upstream = computeGroupedMatrix(cluster, EKS_SCALE_PORTS);
+  const upstreamSeconds = (performance.now() - upstreamStart) / 1000;
+  const eksStart = performance.now();
+  const eks = computeEksGroupedMatrix(cluster, EKS_SCALE_PORTS);
+  const eksSeconds = (performance.now() - eksStart) / 1000;
+  return {
+    pods,
+    policies: cluster.policies.length,
+    upstreamSeconds,
+    upstreamGroups: upstream.groups.length,
+    eksSeconds,
+    eksGroups: eks.groups.length,
+  };
+}
+
+function measurePerPodMaps(pods: number): { pods: number; perPodSeconds: number } {
+  const cluster = eksScaleCluster(pods);
+  const start = performance.now();
+  const enforcer = new EksEnforcer(cluster);
+  for (const pod of cluster.pods) enforcer.mapsOf(pod);
+  return { pods, perPodSeconds: (performance.now() - start) / 1000 };
+}
+
+if (require.main === module) {
+  const pods = Number(process.argv[2] ?? "20000");
+  const figures = process.argv[3] === "per-pod" ? measurePerPodMaps(pods) : measureEksScale(pods);
+  console.log(JSON.stringify(figures));
+}
