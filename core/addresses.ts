@@ -31,3 +31,13 @@ export function bytesInCidr(cidr: ParsedCidr, address: ParsedAddress): boolean {
   const mask = (0xff << (8 - remainingBits)) & 0xff;
   return (cidr.bytes[fullBytes]! & mask) === (address.bytes[fullBytes]! & mask);
 }
+
+/**
+ * The bytes of an IPv4 address written as Go prints one ("10.1.2.3": four decimal parts, no leading
+ * zeros); undefined for any other text. Cheaper than parseAddressBytes, which tries IPv6 first.
+ */
+export function plainIpv4Bytes(ip: string): number[] | undefined {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) return undefined;
+  const parsed = ipaddr.IPv4.parse(ip);
+  return parsed.toString() === ip ? parsed.toByteArray() : undefined;
+}

@@ -35,8 +35,8 @@ export interface ClusterRule {
   readonly cidr: string;
   /** Empty: every protocol and port. */
   readonly ports: readonly L4Entry[];
-  /** Set when a pods/namespaces peer resolved to this pod's IP ("namespace/name"). */
-  readonly pod?: string;
+  /** Set when a pods/namespaces peer resolved to this pod's IP. */
+  readonly pod?: PodInfo;
 }
 
 /** A domainNames peer: resolved by the controller, skipped by the agent (CIDR is empty). */

@@ -15,9 +15,26 @@ import type {
   PolicyType,
   Protocol,
 } from "../../core/kubernetes";
-import { podKey, policyKey, protocolOf } from "../../core/kubernetes";
+import { policyKey, protocolOf } from "../../core/kubernetes";
 import { effectivePolicyTypes } from "../policyTypes";
 import type { EksCluster, EndpointRule, L4Entry, ServiceInfo } from "./model";
+
+/**
+ * One selector peer's pods in one namespace, in cluster order: each becomes a /32 rule with the
+ * rule's ports as resolved for it, unless none resolve. Kept unexpanded so the grouped matrix
+ * (groupedMatrix.ts) reads a peer once instead of one rule object per pod.
+ */
+export interface PodPeerRules {
+  readonly kind: "pods";
+  readonly policy: string;
+  readonly ruleIndex: number;
+  readonly pods: readonly PodInfo[];
+  /** The ports of this pod's rule; undefined: the controller leaves the pod out. */
+  readonly portsFor: (pod: PodInfo) => readonly L4Entry[] | undefined;
+}
+
+/** A PolicyEndpoint entry list as resolved: single rules, and selector peers not yet expanded. */
+export type EndpointItem = { readonly kind: "rule"; readonly rule: EndpointRule } | PodPeerRules;
 
 /** One policy's PolicyEndpoint: the pods it selects, its isolation, and its resolved rules. */
 export interface PolicyEndpoints {
@@ -26,8 +43,39 @@ export interface PolicyEndpoints {
   readonly selects: (pod: PodInfo) => boolean;
   /** PodIsolation = the policy's policyTypes (after API defaulting). */
   readonly podIsolation: readonly PolicyType[];
+  /** The entries in the PolicyEndpoint's order (expanded from the items on first read). */
   readonly ingress: readonly EndpointRule[];
   readonly egress: readonly EndpointRule[];
+  readonly ingressItems: readonly EndpointItem[];
+  readonly egressItems: readonly EndpointItem[];
+  /** Whether the expanded list has any entry, without expanding it. */
+  readonly hasRules: Readonly<Record<"ingress" | "egress", boolean>>;
+}
+
+/** The rule a selector peer writes for one of its pods. */
+export function podRule(item: PodPeerRules, pod: PodInfo, ports: readonly L4Entry[]): EndpointRule {
+  return { policy: item.policy, ruleIndex: item.ruleIndex, cidr: pod.ip, except: [], ports, pod };
+}
+
+function hasAnyRule(items: readonly EndpointItem[]): boolean {
+  return items.some(
+    (item) => item.kind === "rule" || item.pods.some((pod) => item.portsFor(pod) !== undefined),
+  );
+}
+
+export function expandItems(items: readonly EndpointItem[]): EndpointRule[] {
+  const rules: EndpointRule[] = [];
+  for (const item of items) {
+    if (item.kind === "rule") {
+      rules.push(item.rule);
+      continue;
+    }
+    for (const pod of item.pods) {
+      const ports = item.portsFor(pod);
+      if (ports !== undefined) rules.push(podRule(item, pod, ports));
+    }
+  }
+  return rules;
 }
 
 /** convertToPolicyInfoPortForCIDRs: named ports cannot be resolved without a destination. */
@@ -48,8 +96,28 @@ function containerPort(pod: PodInfo, port: number | string, protocol: Protocol):
   return typeof port === "number" ? { port, protocol } : undefined;
 }
 
+/** Pods declaring the same ports (replicas share the array) resolve a rule's ports to one shared list. */
+const portListsByDeclared = new WeakMap<
+  readonly ContainerPort[],
+  WeakMap<readonly NetworkPolicyPort[], L4Entry[]>
+>();
+
 /** getPortList: each port resolved against one destination pod; unresolved named ports dropped. */
-function podPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): L4Entry[] {
+function podPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): readonly L4Entry[] {
+  let byRule = portListsByDeclared.get(pod.ports);
+  if (byRule === undefined) {
+    byRule = new WeakMap();
+    portListsByDeclared.set(pod.ports, byRule);
+  }
+  let list = byRule.get(ports);
+  if (list === undefined) {
+    list = resolvedPortList(pod, ports);
+    byRule.set(ports, list);
+  }
+  return list;
+}
+
+function resolvedPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): L4Entry[] {
   return ports.flatMap((port): L4Entry[] => {
     if (port.port === undefined) return [{ protocol: protocolOf(port), endPort: port.endPort }];
     const resolved = containerPort(pod, port.port, protocolOf(port));
@@ -57,6 +125,10 @@ function podPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): L4Entry
       ? []
       : [{ protocol: protocolOf(port), port: resolved.port, endPort: port.endPort }];
   });
+}
+
+function single(rule: EndpointRule): EndpointItem {
+  return { kind: "rule", rule };
 }
 
 function l4Key(entry: L4Entry): string {
@@ -84,13 +156,24 @@ export class EndpointsResolver {
   resolve(policy: NetworkPolicy): PolicyEndpoints {
     const selectsLabels = compileLabelSelector(policy.spec.podSelector);
     const namespace = policy.metadata.namespace;
+    const ingressItems = this.ingress(policy);
+    const egressItems = this.egress(policy);
+    let ingress: EndpointRule[] | undefined;
+    let egress: EndpointRule[] | undefined;
     return {
       policy: policyKey(policy),
       namespace,
       selects: (pod) => pod.namespace === namespace && selectsLabels(pod.labels),
       podIsolation: effectivePolicyTypes(policy.spec),
-      ingress: this.ingress(policy),
-      egress: this.egress(policy),
+      ingressItems,
+      egressItems,
+      hasRules: { ingress: hasAnyRule(ingressItems), egress: hasAnyRule(egressItems) },
+      get ingress() {
+        return (ingress ??= expandItems(ingressItems));
+      },
+      get egress() {
+        return (egress ??= expandItems(egressItems));
+      },
     };
   }
 
@@ -111,9 +194,9 @@ export class EndpointsResolver {
     return pods;
   }
 
-  private ingress(policy: NetworkPolicy): EndpointRule[] {
+  private ingress(policy: NetworkPolicy): EndpointItem[] {
     const key = policyKey(policy);
-    const rules: EndpointRule[] = [];
+    const rules: EndpointItem[] = [];
     // The controller reads spec.ingress whatever policyTypes says.
     for (const [ruleIndex, rule] of (policy.spec.ingress ?? []).entries()) {
       const ports = rule.ports ?? [];
@@ -121,30 +204,26 @@ export class EndpointsResolver {
       if (ports.length !== 0 && resolved.length === 0) continue;
       // An empty `from` is omitted on the wire (omitempty), so it reads as nil: every source.
       if (rule.from === undefined || rule.from.length === 0) {
-        rules.push({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: resolved });
+        rules.push(single({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: resolved }));
         continue;
       }
       for (const peer of rule.from) {
         if (peer.ipBlock !== undefined) {
-          rules.push({
-            policy: key,
-            ruleIndex,
-            cidr: peer.ipBlock.cidr,
-            except: [...(peer.ipBlock.except ?? [])],
-            ports: resolved,
-          });
+          rules.push(
+            single({
+              policy: key,
+              ruleIndex,
+              cidr: peer.ipBlock.cidr,
+              except: [...(peer.ipBlock.except ?? [])],
+              ports: resolved,
+            }),
+          );
           continue;
         }
         for (const namespace of this.namespacesOf(peer, policy.metadata.namespace)) {
-          for (const pod of this.podsIn(namespace, peer.podSelector)) {
-            rules.push({
-              policy: key,
-              ruleIndex,
-              cidr: pod.ip,
-              except: [],
-              ports: resolved,
-              pod: podKey(pod),
-            });
+          const pods = this.podsIn(namespace, peer.podSelector);
+          if (pods.length > 0) {
+            rules.push({ kind: "pods", policy: key, ruleIndex, pods, portsFor: () => resolved });
           }
         }
       }
@@ -162,43 +241,48 @@ export class EndpointsResolver {
     return dedup(selected.flatMap((pod) => podPortList(pod, ports)));
   }
 
-  private egress(policy: NetworkPolicy): EndpointRule[] {
+  private egress(policy: NetworkPolicy): EndpointItem[] {
     const key = policyKey(policy);
-    const rules: EndpointRule[] = [];
+    const rules: EndpointItem[] = [];
     for (const [ruleIndex, rule] of (policy.spec.egress ?? []).entries()) {
       const ports = rule.ports ?? [];
       const cidrPorts = ports.map(cidrPort).filter((entry): entry is L4Entry => entry !== undefined);
       if (rule.to === undefined || rule.to.length === 0) {
         if (ports.length !== 0 && cidrPorts.length === 0) continue;
-        rules.push({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: cidrPorts });
+        rules.push(single({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: cidrPorts }));
         continue;
       }
+      // Per destination pod; a pod none of whose ports resolve is left out.
+      const portsFor = (pod: PodInfo): readonly L4Entry[] | undefined => {
+        const podPorts = podPortList(pod, ports);
+        return ports.length !== 0 && podPorts.length === 0 ? undefined : podPorts;
+      };
       for (const peer of rule.to) {
         if (peer.ipBlock !== undefined) {
           if (ports.length !== 0 && cidrPorts.length === 0) continue;
-          rules.push({
-            policy: key,
-            ruleIndex,
-            cidr: peer.ipBlock.cidr,
-            except: [...(peer.ipBlock.except ?? [])],
-            ports: cidrPorts,
-          });
+          rules.push(
+            single({
+              policy: key,
+              ruleIndex,
+              cidr: peer.ipBlock.cidr,
+              except: [...(peer.ipBlock.except ?? [])],
+              ports: cidrPorts,
+            }),
+          );
           continue;
         }
         for (const namespace of this.namespacesOf(peer, policy.metadata.namespace)) {
-          for (const pod of this.podsIn(namespace, peer.podSelector)) {
-            const podPorts = podPortList(pod, ports);
-            if (ports.length !== 0 && podPorts.length === 0) continue;
-            rules.push({
-              policy: key,
-              ruleIndex,
-              cidr: pod.ip,
-              except: [],
-              ports: podPorts,
-              pod: podKey(pod),
-            });
+          const pods = this.podsIn(namespace, peer.podSelector);
+          if (pods.length > 0) rules.push({ kind: "pods", policy: key, ruleIndex, pods, portsFor });
+          for (const clusterIp of this.serviceClusterIps(
+            key,
+            ruleIndex,
+            peer.podSelector ?? {},
+            namespace,
+            ports,
+          )) {
+            rules.push(single(clusterIp));
           }
-          rules.push(...this.serviceClusterIps(key, ruleIndex, peer.podSelector ?? {}, namespace, ports));
         }
       }
     }

@@ -125,7 +125,7 @@ export class EksEnforcer {
     if (selecting.length === 0) {
       return { state: this.mode === "strict" ? "default-deny" : "default-allow", entries: [] };
     }
-    const hasRules = selecting.some((endpoints) => endpoints[direction].length > 0);
+    const hasRules = selecting.some((endpoints) => endpoints.hasRules[direction]);
     const isolated = selecting.some((endpoints) =>
       endpoints.podIsolation.includes(direction === "ingress" ? "Ingress" : "Egress"),
     );

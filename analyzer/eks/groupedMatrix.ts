@@ -14,6 +14,7 @@ import type { Direction, PodInfo, TrafficPort } from "../../core/kubernetes";
 import { podKey } from "../../core/kubernetes";
 import type { GroupedReachabilityMatrix } from "../groupedMatrix";
 import type { ClusterRule } from "./clusterPolicyResolver";
+import { podRule, type EndpointItem } from "./controller";
 import { EksEnforcer, type EksEnforcerOptions, type SelectingPolicies } from "./enforcer";
 import type { EksCluster, EndpointRule, L4Entry } from "./model";
 import { sideAllows } from "./model";
@@ -22,6 +23,21 @@ import { groupEksPods, type EksPodGrouping } from "./podGroups";
 const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 /** Shape ids stay below this, so (sequence, shape) pairs pack into one number. */
 const SHAPE_LIMIT = 2 ** 20;
+
+type AnyRule = EndpointRule | ClusterRule;
+
+interface IndexedRules {
+  readonly group: Int32Array;
+  readonly shape: Int32Array;
+  /** The rule at a position (made on demand for a selector peer's pod). */
+  readonly ruleAt: (position: number) => AnyRule;
+}
+
+function grown(array: Int32Array): Int32Array {
+  const bigger = new Int32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
+}
 
 /** Per direction, per peer group and port: 1 where this side of the flow allows it. */
 type SideAnswers = Record<Direction, Uint8Array>;
@@ -48,89 +64,209 @@ export function computeEksGroupedMatrix(
   // The controller's resolution over one pod per group: each selector rule lists the representative's
   // IP once where it would list every member's, in the same order and with the same ports.
   const enforcer = new EksEnforcer({ ...cluster, pods: representatives, nodeIps: repNodeIps }, options);
-  const groupOfRepresentative = new Map<string, number>(representatives.map((pod, g) => [podKey(pod), g]));
+  const groupOfRepresentative = new Map<PodInfo, number>(representatives.map((pod, g) => [pod, g]));
   const shapes = new ShapeIds();
   const addressClassCount = Math.max(0, ...addressClass) + 1;
 
-  const answersByMaps = new Map<string, SideAnswers>();
-  const answersOfGroup: SideAnswers[] = representatives.map((subject, g) => {
-    const selecting = enforcer.selectingOf(subject);
-    // The node IP enters the key only where it decides more than its own /32 (podGroups.ts).
-    const key = `${selecting.policies.map((e) => e.policy).join("\u0001")}\u0000${selecting.cluster
-      .map((e) => e.policy)
-      .join("\u0001")}\u0000${relevantNode[g]}`;
-    let answers = answersByMaps.get(key);
-    if (answers === undefined) {
-      answers = sideAnswers(subject, selecting);
-      answersByMaps.set(key, answers);
-    }
-    return answers;
-  });
+  // Per rule list (one policy, one direction): the peer group each pod rule lists (-1: not a pod rule)
+  // and its shape id, computed once however many subjects the policy selects. Selector peers are read
+  // unexpanded: rule objects are made only for the few lookups a cache misses.
+  const indexed = new WeakMap<object, IndexedRules>();
+  const indexItems = (items: readonly EndpointItem[]): IndexedRules => {
+    let index = indexed.get(items);
+    if (index !== undefined) return index;
+    const group: number[] = [];
+    const shape: number[] = [];
+    // Where each position came from: the item, and the pod's place in a selector peer's list.
+    const fromItem: number[] = [];
+    const fromPod: number[] = [];
+    items.forEach((item, itemIndex) => {
+      if (item.kind === "rule") {
+        group.push(-1);
+        shape.push(shapes.of(item.rule));
+        fromItem.push(itemIndex);
+        fromPod.push(-1);
+        return;
+      }
+      item.pods.forEach((pod, podIndex) => {
+        const ports = item.portsFor(pod);
+        if (ports === undefined) return;
+        group.push(groupOfRepresentative.get(pod)!);
+        shape.push(shapes.ofPorts(ports));
+        fromItem.push(itemIndex);
+        fromPod.push(podIndex);
+      });
+    });
+    index = {
+      group: Int32Array.from(group),
+      shape: Int32Array.from(shape),
+      ruleAt: (position) => {
+        const item = items[fromItem[position]];
+        if (item.kind === "rule") return item.rule;
+        const pod = item.pods[fromPod[position]];
+        return podRule(item, pod, item.portsFor(pod)!);
+      },
+    };
+    indexed.set(items, index);
+    return index;
+  };
+  const indexRules = (rules: readonly ClusterRule[]): IndexedRules => {
+    let index = indexed.get(rules);
+    if (index !== undefined) return index;
+    index = {
+      group: Int32Array.from(rules, (rule) =>
+        rule.pod === undefined ? -1 : groupOfRepresentative.get(rule.pod)!,
+      ),
+      shape: Int32Array.from(rules, (rule) => shapes.of(rule)),
+      ruleAt: (i) => rules[i],
+    };
+    indexed.set(rules, index);
+    return index;
+  };
+  // A peer's pod rules in a map, as one number: sequences of shape ids, interned.
+  const sequences = new Map<number, number>();
+  const sequence = new Int32Array(groupCount);
+  // Per map, each peer group's pod rules as a chain (newest first) through these positions.
+  const head = new Int32Array(groupCount);
+  let chainList: Int32Array = new Int32Array(1024);
+  let chainRule: Int32Array = new Int32Array(1024);
+  let chainNext: Int32Array = new Int32Array(1024);
 
-  function sideAnswers(subject: PodInfo, selecting: SelectingPolicies): SideAnswers {
+  // Answers for peers whose IP is no other key's, shared by every map whose non-pod part and state
+  // match: such a peer's answer depends on nothing else (its own rules and ranges are in the key).
+  const caches = new Map<string, Map<number, Uint8Array>>();
+  function sharedCache(
+    selecting: SelectingPolicies,
+    direction: Direction,
+    fixed: { keyRules: readonly EndpointRule[]; clusterKeyRules: readonly ClusterRule[] },
+    relevant: string,
+  ): Map<number, Uint8Array> {
+    const state = [
+      selecting.policies.length,
+      selecting.policies.some((endpoints) => endpoints.hasRules[direction]),
+      selecting.policies.some((endpoints) =>
+        endpoints.podIsolation.includes(direction === "ingress" ? "Ingress" : "Egress"),
+      ),
+      selecting.cluster.length,
+      relevant,
+    ].join(" ");
+    const key = [
+      state,
+      ...fixed.keyRules.map((rule) => `${rule.cidr} ${rule.except.join(",")} ${shapes.of(rule)}`),
+      "cluster",
+      ...fixed.clusterKeyRules.map((rule) => `${rule.cidr} ${shapes.of(rule)}`),
+    ].join("\n");
+    let cache = caches.get(key);
+    if (cache === undefined) {
+      cache = new Map();
+      caches.set(key, cache);
+    }
+    return cache;
+  }
+
+  function sideAnswers(subject: PodInfo, selecting: SelectingPolicies, relevant: string): SideAnswers {
     const nodeIp = cluster.nodeIps?.[podKey(subject)];
     const answers = {} as SideAnswers;
     for (const direction of DIRECTIONS) {
-      const rules = selecting.policies.flatMap((endpoints) => endpoints[direction]);
-      const clusterRules = selecting.cluster.flatMap((endpoints) => endpoints[direction]);
-      const fixedRules = rules.filter((rule) => rule.pod === undefined);
-      const fixedClusterRules = clusterRules.filter((rule) => rule.pod === undefined);
-      // Per peer group: its pod rules in order, and an id standing for the sequence of their shapes.
-      const listed = new Map<number, EndpointRule[]>();
-      const listedCluster = new Map<number, ClusterRule[]>();
-      const sequence = new Int32Array(groupCount);
-      const sequences = new Map<number, number>();
-      const append = <Rule extends EndpointRule | ClusterRule>(byGroup: Map<number, Rule[]>, rule: Rule) => {
-        if (rule.pod === undefined) return;
-        const g = groupOfRepresentative.get(rule.pod)!;
-        const list = byGroup.get(g);
-        if (list === undefined) byGroup.set(g, [rule]);
-        else list.push(rule);
-        const next = sequence[g] * SHAPE_LIMIT + shapes.of(rule);
-        let id = sequences.get(next);
-        if (id === undefined) {
-          id = sequences.size + 1;
-          sequences.set(next, id);
+      const lists = [
+        ...selecting.policies.map((endpoints) =>
+          indexItems(direction === "ingress" ? endpoints.ingressItems : endpoints.egressItems),
+        ),
+        ...selecting.cluster.map((endpoints) => indexRules(endpoints[direction])),
+      ];
+      const namespaced = selecting.policies.length;
+      sequence.fill(0);
+      head.fill(-1);
+      let length = 0;
+      // The rules that list no pod, in written order: every lookup reaches them.
+      const fixed = { keyRules: [] as EndpointRule[], clusterKeyRules: [] as ClusterRule[] };
+      lists.forEach((list, listIndex) => {
+        for (let i = 0; i < list.group.length; i++) {
+          const g = list.group[i];
+          if (g < 0) {
+            if (listIndex < namespaced) fixed.keyRules.push(list.ruleAt(i) as EndpointRule);
+            else fixed.clusterKeyRules.push(list.ruleAt(i) as ClusterRule);
+            continue;
+          }
+          const next = sequence[g] * SHAPE_LIMIT + list.shape[i];
+          let id = sequences.get(next);
+          if (id === undefined) {
+            id = sequences.size + 1;
+            sequences.set(next, id);
+          }
+          sequence[g] = id;
+          if (length === chainList.length) {
+            chainList = grown(chainList);
+            chainRule = grown(chainRule);
+            chainNext = grown(chainNext);
+          }
+          chainList[length] = listIndex;
+          chainRule[length] = i;
+          chainNext[length] = head[g];
+          head[g] = length++;
         }
-        sequence[g] = id;
+      });
+      const split = (keepPodRule: (listIndex: number, rule: number) => boolean) => {
+        const keyRules: EndpointRule[] = [];
+        const clusterKeyRules: ClusterRule[] = [];
+        lists.forEach((list, listIndex) => {
+          for (let i = 0; i < list.group.length; i++) {
+            if (list.group[i] >= 0 && !keepPodRule(listIndex, i)) continue;
+            if (listIndex < namespaced) keyRules.push(list.ruleAt(i) as EndpointRule);
+            else clusterKeyRules.push(list.ruleAt(i) as ClusterRule);
+          }
+        });
+        return { keyRules, clusterKeyRules };
       };
-      for (const rule of rules) append(listed, rule);
-      for (const rule of clusterRules) append(listedCluster, rule);
+      /** The map's rules a lookup of `peer` can reach; its own after the rest unless writtenOrder. */
+      const reachable = (peer: number, writtenOrder: boolean) => {
+        if (writtenOrder) return split((listIndex, rule) => lists[listIndex].group[rule] === peer);
+        const own: number[] = [];
+        for (let at = head[peer]; at >= 0; at = chainNext[at]) own.push(at);
+        if (own.length === 0) return fixed;
+        const keyRules = [...fixed.keyRules];
+        const clusterKeyRules = [...fixed.clusterKeyRules];
+        for (const at of own.reverse()) {
+          const rule = lists[chainList[at]].ruleAt(chainRule[at]);
+          if (chainList[at] < namespaced) keyRules.push(rule as EndpointRule);
+          else clusterKeyRules.push(rule as ClusterRule);
+        }
+        return { keyRules, clusterKeyRules };
+      };
 
-      const cache = new Map<number, Uint8Array>();
+      const cache = sharedCache(selecting, direction, fixed, relevant);
       const cells = new Uint8Array(groupCount * portCount);
       for (let peer = 0; peer < groupCount; peer++) {
         let verdicts: Uint8Array | undefined;
         if (exactAddress[peer]) {
           // Its IP is also some other key's: the rules in their written order, answered alone.
-          const own = podKey(representatives[peer]);
-          const keep = (rule: EndpointRule | ClusterRule) => rule.pod === undefined || rule.pod === own;
+          const { keyRules, clusterKeyRules } = reachable(peer, true);
           verdicts = answerFor(
             selecting,
             nodeIp,
             direction,
             representatives[peer],
-            rules.filter(keep),
-            clusterRules.filter(keep),
+            keyRules,
+            clusterKeyRules,
           );
         } else {
           const key = sequence[peer] * addressClassCount + addressClass[peer];
           verdicts = cache.get(key);
           if (verdicts === undefined) {
-            const own = listed.get(peer) ?? [];
-            const ownCluster = listedCluster.get(peer) ?? [];
+            // Its own /32 rules may follow the others: no other key has its address (podGroups.ts).
+            const { keyRules, clusterKeyRules } = reachable(peer, false);
             verdicts = answerFor(
               selecting,
               nodeIp,
               direction,
               representatives[peer],
-              own.length === 0 ? fixedRules : [...fixedRules, ...own],
-              ownCluster.length === 0 ? fixedClusterRules : [...fixedClusterRules, ...ownCluster],
+              keyRules,
+              clusterKeyRules,
             );
             cache.set(key, verdicts);
           }
         }
-        cells.set(verdicts, peer * portCount);
+        for (let p = 0; p < portCount; p++) cells[peer * portCount + p] = verdicts[p];
       }
       answers[direction] = cells;
     }
@@ -152,6 +288,21 @@ export function computeEksGroupedMatrix(
       sideAllows(enforcer.decideSide(map, clusterMap, peer.ip, port, protocol)) ? 1 : 0,
     );
   }
+
+  const answersByMaps = new Map<string, SideAnswers>();
+  const answersOfGroup: SideAnswers[] = representatives.map((subject, g) => {
+    const selecting = enforcer.selectingOf(subject);
+    // The node IP enters the key only where it decides more than its own /32 (podGroups.ts).
+    const key = `${selecting.policies.map((e) => e.policy).join("\u0001")}\u0000${selecting.cluster
+      .map((e) => e.policy)
+      .join("\u0001")}\u0000${relevantNode[g]}`;
+    let answers = answersByMaps.get(key);
+    if (answers === undefined) {
+      answers = sideAnswers(subject, selecting, relevantNode[g]);
+      answersByMaps.set(key, answers);
+    }
+    return answers;
+  });
 
   return {
     pods: cluster.pods,
@@ -175,30 +326,37 @@ export function computeEksGroupedMatrix(
  * action). Interned so a peer's rules compare as a short text.
  */
 class ShapeIds {
-  private readonly byRule = new WeakMap<object, number>();
+  /** Rules share port lists (a rule's ports, or one pod's resolution of them): one text per list. */
+  private readonly byPorts = new WeakMap<readonly L4Entry[], number>();
   private readonly byText = new Map<string, number>();
 
   of(rule: EndpointRule | ClusterRule): number {
-    let id = this.byRule.get(rule);
+    const ports = this.ofPorts(rule.ports);
+    return "action" in rule
+      ? this.intern(`cluster ${rule.tier} ${rule.priority} ${rule.action} ${ports}`)
+      : ports;
+  }
+
+  ofPorts(ports: readonly L4Entry[]): number {
+    let id = this.byPorts.get(ports);
     if (id === undefined) {
-      const text = JSON.stringify(
-        "action" in rule
-          ? ["cluster", rule.tier, rule.priority, rule.action, portsText(rule.ports)]
-          : ["np", portsText(rule.ports)],
+      id = this.intern(
+        ports.map((entry) => `${entry.protocol}@${entry.port ?? ""}@${entry.endPort ?? ""}`).join(" "),
       );
-      id = this.byText.get(text);
-      if (id === undefined) {
-        if (this.byText.size + 1 >= SHAPE_LIMIT)
-          throw new Error("more distinct EKS rule shapes than the grouped matrix packs");
-        id = this.byText.size + 1;
-        this.byText.set(text, id);
-      }
-      this.byRule.set(rule, id);
+      this.byPorts.set(ports, id);
     }
     return id;
   }
-}
 
-function portsText(ports: readonly L4Entry[]): string {
-  return ports.map((entry) => `${entry.protocol}@${entry.port ?? ""}@${entry.endPort ?? ""}`).join(" ");
+  private intern(text: string): number {
+    let id = this.byText.get(text);
+    if (id === undefined) {
+      if (this.byText.size + 1 >= SHAPE_LIMIT) {
+        throw new Error("more distinct EKS rule shapes than the grouped matrix packs into a number");
+      }
+      id = this.byText.size + 1;
+      this.byText.set(text, id);
+    }
+    return id;
+  }
 }

@@ -9,7 +9,8 @@
  */
 import type { NetworkPolicy, NetworkPolicyPeer, PodInfo } from "../../core/kubernetes";
 import { podKey } from "../../core/kubernetes";
-import { canonicalCidr, cidrContains, parseAddress, parseCidr, type ParsedCidr } from "../ipBlock";
+import { plainIpv4Bytes } from "../../core/addresses";
+import { canonicalCidr, cidrContains, parseCidr, type ParsedCidr } from "../ipBlock";
 import { canonicalLabels, type PodGroup } from "../podGroups";
 import type { ClusterNetworkPolicy } from "./clusterPolicyObjects";
 import { applicationPolicyAsNetworkPolicy } from "./clusterPolicyResolver";
@@ -80,15 +81,30 @@ function keyRanges(cluster: EksCluster, state: EksClusterState): string[] {
 
 export function groupEksPods(cluster: EksCluster, state: EksClusterState = {}): EksPodGrouping {
   const ranges = keyRanges(cluster, state);
-  const parsedRanges: ParsedCidr[] = ranges.map((range) => parseCidr(range));
+  // A plain IPv4 pod address that is no key's network address lies in no /32 key and in no IPv6 one;
+  // the IPv4 ranges shorter than /32 see only its first `widest` bits.
+  const parsedRanges: ParsedCidr[] = ranges
+    .map((range) => parseCidr(range))
+    .filter((range) => range.family === "ipv4" && range.prefixLength < 32);
+  const widest = Math.max(0, ...parsedRanges.map((range) => range.prefixLength));
+  const signatureByPrefix = new Map<number, string>();
   // Addresses a rule or key is compared with as text (networkAddressOf(cidr) === nodeIp, key equality).
   const exactAddresses = new Set<string>([
     ...ranges.map((range) => range.split("/")[0]),
     ...Object.values(cluster.nodeIps ?? {}),
   ]);
   const podIps = new Set(cluster.pods.map((pod) => pod.ip));
+  const nodeRelevance = new Map<string, string>();
   const nodeMatters = (nodeIp: string | undefined): string => {
     if (nodeIp === undefined) return "";
+    let relevant = nodeRelevance.get(nodeIp);
+    if (relevant === undefined) {
+      relevant = nodeDecides(nodeIp) ? nodeIp : "";
+      nodeRelevance.set(nodeIp, relevant);
+    }
+    return relevant;
+  };
+  const nodeDecides = (nodeIp: string): boolean => {
     // The node IP decides more than its own key only when some pod or rule CIDR has that address.
     const plain = (() => {
       try {
@@ -98,7 +114,7 @@ export function groupEksPods(cluster: EksCluster, state: EksClusterState = {}): 
       }
     })();
     const ruleAddresses = ranges.some((range) => range.split("/")[0] === nodeIp && range !== `${nodeIp}/32`);
-    return !plain || podIps.has(nodeIp) || ruleAddresses ? nodeIp : "";
+    return !plain || podIps.has(nodeIp) || ruleAddresses;
   };
 
   const classIndex = new Map<string, number>();
@@ -109,11 +125,19 @@ export function groupEksPods(cluster: EksCluster, state: EksClusterState = {}): 
   const relevantNode: string[] = [];
   const groupOfPod = new Int32Array(cluster.pods.length);
   cluster.pods.forEach((pod, podIndex) => {
-    const exact = !isPlainIpv4(pod.ip) || exactAddresses.has(pod.ip);
+    const bytes = plainIpv4Bytes(pod.ip);
+    const exact = bytes === undefined || exactAddresses.has(pod.ip);
     let signature = pod.ip;
     if (!exact) {
-      const address = parseAddress(pod.ip);
-      signature = parsedRanges.map((range) => (cidrContains(range, address) ? "1" : "0")).join("");
+      const value = bytes.reduce((number, byte) => number * 256 + byte, 0);
+      const prefix = value - (value % 2 ** (32 - widest));
+      let inRanges = signatureByPrefix.get(prefix);
+      if (inRanges === undefined) {
+        const address = { family: "ipv4" as const, bytes };
+        inRanges = parsedRanges.map((range) => (cidrContains(range, address) ? "1" : "0")).join("");
+        signatureByPrefix.set(prefix, inRanges);
+      }
+      signature = `ranges ${inRanges}`;
     }
     let addressClass = classIndex.get(signature);
     if (addressClass === undefined) {
@@ -138,13 +162,4 @@ export function groupEksPods(cluster: EksCluster, state: EksClusterState = {}): 
     groupOfPod[podIndex] = groupIndex;
   });
   return { groups, groupOfPod, exactAddress, addressClass: Int32Array.from(addressClasses), relevantNode };
-}
-
-/** "10.1.2.3", as Go prints it: the agent's keys and the model's text comparisons see this same text. */
-function isPlainIpv4(ip: string): boolean {
-  try {
-    return canonicalCidr(`${ip}/32`) === `${ip}/32` && parseCidr(`${ip}/32`).family === "ipv4";
-  } catch {
-    return false;
-  }
 }
