@@ -35,26 +35,35 @@ export interface EksScaleFigures {
   readonly pods: number;
   readonly policies: number;
   readonly upstreamSeconds: number;
+  readonly upstreamCpuSeconds: number;
   readonly upstreamGroups: number;
   readonly eksSeconds: number;
+  readonly eksCpuSeconds: number;
   readonly eksGroups: number;
+}
+
+/** Wall and CPU (user + system, all threads) seconds of one call. */
+function timed<T>(run: () => T): { value: T; seconds: number; cpuSeconds: number } {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = run();
+  const used = process.cpuUsage(cpu);
+  return { value, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 export function measureEksScale(pods: number): EksScaleFigures {
   const cluster = eksScaleCluster(pods);
-  const upstreamStart = performance.now();
-  const upstream = computeGroupedMatrix(cluster, EKS_SCALE_PORTS);
-  const upstreamSeconds = (performance.now() - upstreamStart) / 1000;
-  const eksStart = performance.now();
-  const eks = computeEksGroupedMatrix(cluster, EKS_SCALE_PORTS);
-  const eksSeconds = (performance.now() - eksStart) / 1000;
+  const upstream = timed(() => computeGroupedMatrix(cluster, EKS_SCALE_PORTS));
+  const eks = timed(() => computeEksGroupedMatrix(cluster, EKS_SCALE_PORTS));
   return {
     pods,
     policies: cluster.policies.length,
-    upstreamSeconds,
-    upstreamGroups: upstream.groups.length,
-    eksSeconds,
-    eksGroups: eks.groups.length,
+    upstreamSeconds: upstream.seconds,
+    upstreamCpuSeconds: upstream.cpuSeconds,
+    upstreamGroups: upstream.value.groups.length,
+    eksSeconds: eks.seconds,
+    eksCpuSeconds: eks.cpuSeconds,
+    eksGroups: eks.value.groups.length,
   };
 }
 

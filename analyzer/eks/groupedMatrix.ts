@@ -18,11 +18,11 @@ import { podRule, type EndpointItem } from "./controller";
 import { EksEnforcer, type EksEnforcerOptions, type SelectingPolicies } from "./enforcer";
 import type { EksCluster, EndpointRule, L4Entry } from "./model";
 import { sideAllows } from "./model";
+import { cidrContains, parseAddress, parseCidr } from "../ipBlock";
+import { PairIds } from "./pairIds";
 import { groupEksPods, type EksPodGrouping } from "./podGroups";
 
 const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
-/** Shape ids stay below this, so (sequence, shape) pairs pack into one number. */
-const SHAPE_LIMIT = 2 ** 20;
 
 type AnyRule = EndpointRule | ClusterRule;
 
@@ -37,6 +37,13 @@ function grown(array: Int32Array): Int32Array {
   const bigger = new Int32Array(array.length * 2);
   bigger.set(array);
   return bigger;
+}
+
+/** Answers shared by maps alike in all but their pod rules, by (peer's pod rules, local class). */
+interface SharedAnswers {
+  readonly answers: Map<number, Uint8Array>;
+  /** Address class -> class among this map's own ranges. */
+  readonly localClass: Int32Array;
 }
 
 /** Per direction, per peer group and port: 1 where this side of the flow allows it. */
@@ -66,7 +73,6 @@ export function computeEksGroupedMatrix(
   const enforcer = new EksEnforcer({ ...cluster, pods: representatives, nodeIps: repNodeIps }, options);
   const groupOfRepresentative = new Map<PodInfo, number>(representatives.map((pod, g) => [pod, g]));
   const shapes = new ShapeIds();
-  const addressClassCount = Math.max(0, ...addressClass) + 1;
 
   // Per rule list (one policy, one direction): the peer group each pod rule lists (-1: not a pod rule)
   // and its shape id, computed once however many subjects the policy selects. Selector peers are read
@@ -75,31 +81,34 @@ export function computeEksGroupedMatrix(
   const indexItems = (items: readonly EndpointItem[]): IndexedRules => {
     let index = indexed.get(items);
     if (index !== undefined) return index;
-    const group: number[] = [];
-    const shape: number[] = [];
+    let length = 0;
+    for (const item of items) length += item.kind === "rule" ? 1 : item.pods.length;
+    const group = new Int32Array(length);
+    const shape = new Int32Array(length);
     // Where each position came from: the item, and the pod's place in a selector peer's list.
-    const fromItem: number[] = [];
-    const fromPod: number[] = [];
+    const fromItem = new Int32Array(length);
+    const fromPod = new Int32Array(length);
+    let at = 0;
     items.forEach((item, itemIndex) => {
       if (item.kind === "rule") {
-        group.push(-1);
-        shape.push(shapes.of(item.rule));
-        fromItem.push(itemIndex);
-        fromPod.push(-1);
+        group[at] = -1;
+        shape[at] = shapes.of(item.rule);
+        fromItem[at] = itemIndex;
+        fromPod[at++] = -1;
         return;
       }
       item.pods.forEach((pod, podIndex) => {
         const ports = item.portsFor(pod);
         if (ports === undefined) return;
-        group.push(groupOfRepresentative.get(pod)!);
-        shape.push(shapes.ofPorts(ports));
-        fromItem.push(itemIndex);
-        fromPod.push(podIndex);
+        group[at] = groupOfRepresentative.get(pod)!;
+        shape[at] = shapes.ofPorts(ports);
+        fromItem[at] = itemIndex;
+        fromPod[at++] = podIndex;
       });
     });
     index = {
-      group: Int32Array.from(group),
-      shape: Int32Array.from(shape),
+      group: group.subarray(0, at),
+      shape: shape.subarray(0, at),
       ruleAt: (position) => {
         const item = items[fromItem[position]];
         if (item.kind === "rule") return item.rule;
@@ -124,7 +133,9 @@ export function computeEksGroupedMatrix(
     return index;
   };
   // A peer's pod rules in a map, as one number: sequences of shape ids, interned.
-  const sequences = new Map<number, number>();
+  const sequences = new PairIds();
+  // (sequence, address class) -> one cache key.
+  const peerKeys = new PairIds();
   const sequence = new Int32Array(groupCount);
   // Per map, each peer group's pod rules as a chain (newest first) through these positions.
   const head = new Int32Array(groupCount);
@@ -134,20 +145,23 @@ export function computeEksGroupedMatrix(
 
   // Answers for peers whose IP is no other key's, shared by every map whose non-pod part and state
   // match: such a peer's answer depends on nothing else (its own rules and ranges are in the key).
-  const caches = new Map<string, Map<number, Uint8Array>>();
+  const caches = new Map<string, SharedAnswers>();
+  // One address per class, to ask which of a map's ranges the class falls in.
+  const classAddresses: string[] = [];
+  groups.forEach((group, g) => (classAddresses[addressClass[g]] ??= group.representative.ip));
   function sharedCache(
     selecting: SelectingPolicies,
     direction: Direction,
     fixed: { keyRules: readonly EndpointRule[]; clusterKeyRules: readonly ClusterRule[] },
     relevant: string,
-  ): Map<number, Uint8Array> {
+  ): SharedAnswers {
     const state = [
-      selecting.policies.length,
+      selecting.policies.length > 0,
       selecting.policies.some((endpoints) => endpoints.hasRules[direction]),
       selecting.policies.some((endpoints) =>
         endpoints.podIsolation.includes(direction === "ingress" ? "Ingress" : "Egress"),
       ),
-      selecting.cluster.length,
+      selecting.cluster.length > 0,
       relevant,
     ].join(" ");
     const key = [
@@ -158,7 +172,29 @@ export function computeEksGroupedMatrix(
     ].join("\n");
     let cache = caches.get(key);
     if (cache === undefined) {
-      cache = new Map();
+      // Only the ranges of this map's non-pod keys tell addresses apart in it.
+      const ranges = [
+        ...fixed.keyRules.flatMap((rule) => [rule.cidr, ...rule.except]),
+        ...fixed.clusterKeyRules.map((rule) => rule.cidr),
+      ].flatMap((text) => {
+        try {
+          return [parseCidr(text.includes("/") ? text : `${text}/32`)];
+        } catch {
+          return [];
+        }
+      });
+      const localIds = new Map<string, number>();
+      const localClass = Int32Array.from(classAddresses, (ip) => {
+        const address = parseAddress(ip);
+        const signature = ranges.map((range) => (cidrContains(range, address) ? "1" : "0")).join("");
+        let id = localIds.get(signature);
+        if (id === undefined) {
+          id = localIds.size;
+          localIds.set(signature, id);
+        }
+        return id;
+      });
+      cache = { answers: new Map(), localClass };
       caches.set(key, cache);
     }
     return cache;
@@ -188,13 +224,7 @@ export function computeEksGroupedMatrix(
             else fixed.clusterKeyRules.push(list.ruleAt(i) as ClusterRule);
             continue;
           }
-          const next = sequence[g] * SHAPE_LIMIT + list.shape[i];
-          let id = sequences.get(next);
-          if (id === undefined) {
-            id = sequences.size + 1;
-            sequences.set(next, id);
-          }
-          sequence[g] = id;
+          sequence[g] = sequences.idOf(sequence[g], list.shape[i]);
           if (length === chainList.length) {
             chainList = grown(chainList);
             chainRule = grown(chainRule);
@@ -250,8 +280,8 @@ export function computeEksGroupedMatrix(
             clusterKeyRules,
           );
         } else {
-          const key = sequence[peer] * addressClassCount + addressClass[peer];
-          verdicts = cache.get(key);
+          const key = peerKeys.idOf(sequence[peer], cache.localClass[addressClass[peer]]);
+          verdicts = cache.answers.get(key);
           if (verdicts === undefined) {
             // Its own /32 rules may follow the others: no other key has its address (podGroups.ts).
             const { keyRules, clusterKeyRules } = reachable(peer, false);
@@ -263,7 +293,7 @@ export function computeEksGroupedMatrix(
               keyRules,
               clusterKeyRules,
             );
-            cache.set(key, verdicts);
+            cache.answers.set(key, verdicts);
           }
         }
         for (let p = 0; p < portCount; p++) cells[peer * portCount + p] = verdicts[p];
@@ -351,9 +381,6 @@ class ShapeIds {
   private intern(text: string): number {
     let id = this.byText.get(text);
     if (id === undefined) {
-      if (this.byText.size + 1 >= SHAPE_LIMIT) {
-        throw new Error("more distinct EKS rule shapes than the grouped matrix packs into a number");
-      }
       id = this.byText.size + 1;
       this.byText.set(text, id);
     }
