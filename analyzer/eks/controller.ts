@@ -17,24 +17,8 @@ import type {
 } from "../../core/kubernetes";
 import { policyKey, protocolOf } from "../../core/kubernetes";
 import { effectivePolicyTypes } from "../policyTypes";
+import { expandItems, hasAnyRule, single, type EndpointItem } from "./endpointItems";
 import type { EksCluster, EndpointRule, L4Entry, ServiceInfo } from "./model";
-
-/**
- * One selector peer's pods in one namespace, in cluster order: each becomes a /32 rule with the
- * rule's ports as resolved for it, unless none resolve. Kept unexpanded so the grouped matrix
- * (groupedMatrix.ts) reads a peer once instead of one rule object per pod.
- */
-export interface PodPeerRules {
-  readonly kind: "pods";
-  readonly policy: string;
-  readonly ruleIndex: number;
-  readonly pods: readonly PodInfo[];
-  /** The ports of this pod's rule; undefined: the controller leaves the pod out. */
-  readonly portsFor: (pod: PodInfo) => readonly L4Entry[] | undefined;
-}
-
-/** A PolicyEndpoint entry list as resolved: single rules, and selector peers not yet expanded. */
-export type EndpointItem = { readonly kind: "rule"; readonly rule: EndpointRule } | PodPeerRules;
 
 /** One policy's PolicyEndpoint: the pods it selects, its isolation, and its resolved rules. */
 export interface PolicyEndpoints {
@@ -50,32 +34,6 @@ export interface PolicyEndpoints {
   readonly egressItems: readonly EndpointItem[];
   /** Whether the expanded list has any entry, without expanding it. */
   readonly hasRules: Readonly<Record<"ingress" | "egress", boolean>>;
-}
-
-/** The rule a selector peer writes for one of its pods. */
-export function podRule(item: PodPeerRules, pod: PodInfo, ports: readonly L4Entry[]): EndpointRule {
-  return { policy: item.policy, ruleIndex: item.ruleIndex, cidr: pod.ip, except: [], ports, pod };
-}
-
-function hasAnyRule(items: readonly EndpointItem[]): boolean {
-  return items.some(
-    (item) => item.kind === "rule" || item.pods.some((pod) => item.portsFor(pod) !== undefined),
-  );
-}
-
-export function expandItems(items: readonly EndpointItem[]): EndpointRule[] {
-  const rules: EndpointRule[] = [];
-  for (const item of items) {
-    if (item.kind === "rule") {
-      rules.push(item.rule);
-      continue;
-    }
-    for (const pod of item.pods) {
-      const ports = item.portsFor(pod);
-      if (ports !== undefined) rules.push(podRule(item, pod, ports));
-    }
-  }
-  return rules;
 }
 
 /** convertToPolicyInfoPortForCIDRs: named ports cannot be resolved without a destination. */
@@ -125,10 +83,6 @@ function resolvedPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): L4
       ? []
       : [{ protocol: protocolOf(port), port: resolved.port, endPort: port.endPort }];
   });
-}
-
-function single(rule: EndpointRule): EndpointItem {
-  return { kind: "rule", rule };
 }
 
 function l4Key(entry: L4Entry): string {

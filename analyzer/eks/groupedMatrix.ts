@@ -14,24 +14,15 @@ import type { Direction, PodInfo, TrafficPort } from "../../core/kubernetes";
 import { podKey } from "../../core/kubernetes";
 import type { GroupedReachabilityMatrix } from "../groupedMatrix";
 import type { ClusterRule } from "./clusterPolicyResolver";
-import { podRule, type EndpointItem } from "./controller";
 import { EksEnforcer, type EksEnforcerOptions, type SelectingPolicies } from "./enforcer";
-import type { EksCluster, EndpointRule, L4Entry } from "./model";
+import type { EksCluster, EndpointRule } from "./model";
 import { sideAllows } from "./model";
 import { cidrContains, parseAddress, parseCidr } from "../ipBlock";
-import { PairIds } from "./pairIds";
+import { PairIds, ShapeIds } from "./interning";
+import { PeerRuleIndex } from "./peerRuleIndex";
 import { groupEksPods, type EksPodGrouping } from "./podGroups";
 
 const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
-
-type AnyRule = EndpointRule | ClusterRule;
-
-interface IndexedRules {
-  readonly group: Int32Array;
-  readonly shape: Int32Array;
-  /** The rule at a position (made on demand for a selector peer's pod). */
-  readonly ruleAt: (position: number) => AnyRule;
-}
 
 function grown(array: Int32Array): Int32Array {
   const bigger = new Int32Array(array.length * 2);
@@ -74,64 +65,7 @@ export function computeEksGroupedMatrix(
   const groupOfRepresentative = new Map<PodInfo, number>(representatives.map((pod, g) => [pod, g]));
   const shapes = new ShapeIds();
 
-  // Per rule list (one policy, one direction): the peer group each pod rule lists (-1: not a pod rule)
-  // and its shape id, computed once however many subjects the policy selects. Selector peers are read
-  // unexpanded: rule objects are made only for the few lookups a cache misses.
-  const indexed = new WeakMap<object, IndexedRules>();
-  const indexItems = (items: readonly EndpointItem[]): IndexedRules => {
-    let index = indexed.get(items);
-    if (index !== undefined) return index;
-    let length = 0;
-    for (const item of items) length += item.kind === "rule" ? 1 : item.pods.length;
-    const group = new Int32Array(length);
-    const shape = new Int32Array(length);
-    // Where each position came from: the item, and the pod's place in a selector peer's list.
-    const fromItem = new Int32Array(length);
-    const fromPod = new Int32Array(length);
-    let at = 0;
-    items.forEach((item, itemIndex) => {
-      if (item.kind === "rule") {
-        group[at] = -1;
-        shape[at] = shapes.of(item.rule);
-        fromItem[at] = itemIndex;
-        fromPod[at++] = -1;
-        return;
-      }
-      item.pods.forEach((pod, podIndex) => {
-        const ports = item.portsFor(pod);
-        if (ports === undefined) return;
-        group[at] = groupOfRepresentative.get(pod)!;
-        shape[at] = shapes.ofPorts(ports);
-        fromItem[at] = itemIndex;
-        fromPod[at++] = podIndex;
-      });
-    });
-    index = {
-      group: group.subarray(0, at),
-      shape: shape.subarray(0, at),
-      ruleAt: (position) => {
-        const item = items[fromItem[position]];
-        if (item.kind === "rule") return item.rule;
-        const pod = item.pods[fromPod[position]];
-        return podRule(item, pod, item.portsFor(pod)!);
-      },
-    };
-    indexed.set(items, index);
-    return index;
-  };
-  const indexRules = (rules: readonly ClusterRule[]): IndexedRules => {
-    let index = indexed.get(rules);
-    if (index !== undefined) return index;
-    index = {
-      group: Int32Array.from(rules, (rule) =>
-        rule.pod === undefined ? -1 : groupOfRepresentative.get(rule.pod)!,
-      ),
-      shape: Int32Array.from(rules, (rule) => shapes.of(rule)),
-      ruleAt: (i) => rules[i],
-    };
-    indexed.set(rules, index);
-    return index;
-  };
+  const index = new PeerRuleIndex(groupOfRepresentative, shapes);
   // A peer's pod rules in a map, as one number: sequences of shape ids, interned.
   const sequences = new PairIds();
   // (sequence, address class) -> one cache key.
@@ -206,9 +140,9 @@ export function computeEksGroupedMatrix(
     for (const direction of DIRECTIONS) {
       const lists = [
         ...selecting.policies.map((endpoints) =>
-          indexItems(direction === "ingress" ? endpoints.ingressItems : endpoints.egressItems),
+          index.ofItems(direction === "ingress" ? endpoints.ingressItems : endpoints.egressItems),
         ),
-        ...selecting.cluster.map((endpoints) => indexRules(endpoints[direction])),
+        ...selecting.cluster.map((endpoints) => index.ofRules(endpoints[direction])),
       ];
       const namespaced = selecting.policies.length;
       sequence.fill(0);
@@ -349,41 +283,4 @@ export function computeEksGroupedMatrix(
       );
     },
   };
-}
-
-/**
- * What of a pod rule can change an answer: its ports (and, for a cluster rule, tier, priority and
- * action). Interned so a peer's rules compare as a short text.
- */
-class ShapeIds {
-  /** Rules share port lists (a rule's ports, or one pod's resolution of them): one text per list. */
-  private readonly byPorts = new WeakMap<readonly L4Entry[], number>();
-  private readonly byText = new Map<string, number>();
-
-  of(rule: EndpointRule | ClusterRule): number {
-    const ports = this.ofPorts(rule.ports);
-    return "action" in rule
-      ? this.intern(`cluster ${rule.tier} ${rule.priority} ${rule.action} ${ports}`)
-      : ports;
-  }
-
-  ofPorts(ports: readonly L4Entry[]): number {
-    let id = this.byPorts.get(ports);
-    if (id === undefined) {
-      id = this.intern(
-        ports.map((entry) => `${entry.protocol}@${entry.port ?? ""}@${entry.endPort ?? ""}`).join(" "),
-      );
-      this.byPorts.set(ports, id);
-    }
-    return id;
-  }
-
-  private intern(text: string): number {
-    let id = this.byText.get(text);
-    if (id === undefined) {
-      id = this.byText.size + 1;
-      this.byText.set(text, id);
-    }
-    return id;
-  }
 }
