@@ -214,7 +214,9 @@ export function computeEksGroupedMatrix(
             clusterKeyRules,
           );
         } else {
-          const key = peerKeys.idOf(sequence[peer], cache.localClass[addressClass[peer]]);
+          const local = cache.localClass[addressClass[peer]];
+          // Most peers have no rule of their own in a map: their key is their class alone (negative).
+          const key = sequence[peer] === 0 ? -1 - local : peerKeys.idOf(sequence[peer], local);
           verdicts = cache.answers.get(key);
           if (verdicts === undefined) {
             // Its own /32 rules may follow the others: no other key has its address (podGroups.ts).
