@@ -6,8 +6,8 @@
  * The clusters are built to hit what a grouping could get wrong: overlapping labels, ipBlocks and
  * excepts that contain some replicas' IPs and not others', a /32 ipBlock equal to one pod's IP, node
  * IPs (one equal to a pod's IP, one equal to an ipBlock's network address), named ports that resolve
- * differently per pod, a Service ClusterIP, both enforcing modes, the legacy, v1.3 and main agents, and
- * cluster policies. A deliberately coarse grouping (same namespace, labels and ports, address ranges
+ * differently per pod, a Service ClusterIP, both enforcing modes, the legacy, v1.3 and main agents,
+ * cluster policies and ApplicationNetworkPolicies. A deliberately coarse grouping (same namespace, labels and ports, address ranges
  * ignored) must be caught by the same property.
  */
 import assert from "node:assert/strict";
@@ -30,6 +30,7 @@ import {
   computeEksGroupedMatrix,
   groupEksPods,
   type AgentModel,
+  type ApplicationNetworkPolicy,
   type EksCluster,
   type EksPodGrouping,
   type EnforcingMode,
@@ -144,6 +145,8 @@ const clusterArb = fc
     pods: fc.array(podSpecArb, { minLength: 2, maxLength: POD_IPS.length }),
     policies: fc.array(policyArb, { minLength: 1, maxLength: 4 }),
     withService: fc.boolean(),
+    /** The last policy becomes an ApplicationNetworkPolicy (namespace tier, policyTypes as written). */
+    lastAsApplicationPolicy: fc.boolean(),
     clusterPolicies: fc.array(clusterPolicyArb, { maxLength: 2 }),
     mode: fc.constantFrom<EnforcingMode>("standard", "strict"),
     agent: fc.constantFrom(...AGENTS),
@@ -168,13 +171,17 @@ function buildCase(spec: Case) {
   spec.pods.forEach((pod, index) => {
     if (pod.node !== undefined) nodeIps[podKey(pods[index])] = pod.node;
   });
+  const named = spec.policies.map((policy, index) => ({
+    ...policy,
+    metadata: { ...policy.metadata, name: `np-${index}` },
+  }));
+  const applicationPolicies: ApplicationNetworkPolicy[] = spec.lastAsApplicationPolicy
+    ? named.splice(-1).map((policy) => ({ metadata: policy.metadata, spec: policy.spec }))
+    : [];
   const cluster: EksCluster = {
     namespaces: NAMESPACES,
     pods,
-    policies: spec.policies.map((policy, index) => ({
-      ...policy,
-      metadata: { ...policy.metadata, name: `np-${index}` },
-    })),
+    policies: named,
     nodeIps,
     ...(spec.withService
       ? {
@@ -214,7 +221,10 @@ function buildCase(spec: Case) {
     })),
     "fuzz",
   );
-  return { cluster, options: { mode: spec.mode, agent: spec.agent, clusterPolicies } };
+  return {
+    cluster,
+    options: { mode: spec.mode, agent: spec.agent, clusterPolicies, applicationPolicies },
+  };
 }
 
 /** The first pod pair and port where the grouped matrix and the per-pod enforcer disagree. */
