@@ -1,17 +1,16 @@
 /**
  * The scale table of issue 20: `npm run plan` (a process, policy pack included) of stacks with 3
  * (dev), 10, 20 and 43 services (bench/scaleStack.ts), wall time and the plan process's peak RSS
- * (the pack runs in its own process), beside the targets; and the upstream analyzer's grouped
- * matrix at 20,000 pods. Figures only, never assertions; they depend on the machine's load.
+ * (the pack runs in its own process), beside the targets; and, in one child process, the upstream
+ * analyzer's grouped matrix and the EKS agent model's at 20,000 pods (bench/eksScale.ts). Figures
+ * only, never assertions; they depend on the machine's load.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { performance } from "node:perf_hooks";
-import { computeGroupedMatrix } from "../analyzer/groupedMatrix";
+import type { EksScaleFigures } from "./eksScale";
 import { writeScaleStack } from "./scaleStack";
-import { generateSyntheticCluster } from "./syntheticCluster";
 
 const ROOT = path.resolve(__dirname, "..");
 /** Issue 20: the 43-service plan within 3 x the dev plan; memory flat (no per-stage results). */
@@ -20,6 +19,9 @@ const RSS_TARGET_MB = 1024;
 const SERVICE_COUNTS = [10, 20, 43] as const;
 /** Dev and 43-service plans measured this many times each, alternating, for the ratio. */
 const RATIO_RUNS = 3;
+/** Issue 20: the EKS agent model at 20,000 pods within 2 x the upstream grouped matrix, under 1 GB. */
+const EKS_PODS = 20000;
+const EKS_RATIO_TARGET = 2;
 
 interface Measured {
   readonly seconds: number;
@@ -107,20 +109,61 @@ export async function runScaleBench(print: (line: string) => void): Promise<void
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const cluster = generateSyntheticCluster({ namespaces: 50, pods: 20000, policies: 2000, seed: 20 });
-  const before = process.memoryUsage().rss;
-  const started = performance.now();
-  const matrix = computeGroupedMatrix(cluster, [{ port: 8080, protocol: "TCP" }]);
-  print(
-    `  analyzer, 20,000 pods / 2,000 policies, upstream grouped matrix: ${((performance.now() - started) / 1000).toFixed(1)} s, ${matrix.groups.length} pod groups, RSS +${((process.memoryUsage().rss - before) / 2 ** 20).toFixed(0)} MB`,
-  );
-  print(
-    "  analyzer, 20,000 pods, eks-vpc-cni: not run (maps are grouped per pod group, but the 20,000-pod run exceeded 300 s; see docs/scale.md)",
-  );
+  await runEksScaleRow(print);
+}
+
+/** The analyzer rows of the scale table (also alone: `npx ts-node --transpile-only bench/scale.ts eks`). */
+export async function runEksScaleRow(print: (line: string) => void): Promise<void> {
+  print(eksRow(await measuredEksScale()));
+}
+
+/** bench/eksScale.ts in its own process, so its peak RSS is the analyzers' alone. */
+function measuredEksScale(): Promise<{ figures?: EksScaleFigures; rssMb?: number; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        "-r",
+        "./bench/maxRss.js",
+        "bench/eksScale.ts",
+        `${EKS_PODS}`,
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      const rss = /MAX_RSS_KB=(\d+)/.exec(stderr)?.[1];
+      const line = stdout.trim().split("\n").pop();
+      resolve({
+        figures: code === 0 && line ? (JSON.parse(line) as EksScaleFigures) : undefined,
+        rssMb: rss === undefined ? undefined : Number(rss) / 1024,
+        code,
+      });
+    });
+  });
+}
+
+function eksRow(run: { figures?: EksScaleFigures; rssMb?: number; code: number | null }): string {
+  const { figures, rssMb } = run;
+  if (figures === undefined)
+    return `  analyzer, 20,000 pods, eks-vpc-cni: the measuring process exited ${run.code}`;
+  const ratio = figures.eksSeconds / figures.upstreamSeconds;
+  const rss = rssMb === undefined ? "?" : rssMb.toFixed(0);
+  return [
+    `  analyzer, 20,000 pods / 2,000 policies, upstream grouped matrix: ${figures.upstreamSeconds.toFixed(2)} s, ${figures.upstreamGroups} pod groups`,
+    `  analyzer, 20,000 pods / 2,000 policies, eks-vpc-cni: ${figures.eksSeconds.toFixed(2)} s (${ratio.toFixed(1)} x upstream in this run; target <= ${EKS_RATIO_TARGET} x: ${ratio <= EKS_RATIO_TARGET ? "met" : "MISSED"}), RSS ${rss} MB (target < 1 GB: ${rssMb !== undefined && rssMb < RSS_TARGET_MB ? "met" : "MISSED"}); ${figures.eksGroups} pod groups, CPU ${figures.eksCpuSeconds.toFixed(2)} s vs ${figures.upstreamCpuSeconds.toFixed(2)} s`,
+  ].join("\n");
 }
 
 if (require.main === module) {
-  runScaleBench((line) => console.log(line)).catch((error: unknown) => {
+  const run = process.argv[2] === "eks" ? runEksScaleRow : runScaleBench;
+  run((line) => console.log(line)).catch((error: unknown) => {
     console.error(error);
     process.exitCode = 1;
   });

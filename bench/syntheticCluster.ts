@@ -13,6 +13,8 @@ export interface SyntheticClusterSize {
   readonly pods: number;
   readonly policies: number;
   readonly seed: number;
+  /** Apps per namespace, two versions each (default 12): 50 namespaces x 20 apps = 2,000 label sets. */
+  readonly appsPerNamespace?: number;
 }
 
 /** mulberry32: tiny, fast and reproducible across Node versions. */
@@ -30,7 +32,7 @@ function seededRandom(seed: number): () => number {
 const TIERS = ["web", "api", "worker", "db"] as const;
 const TEAMS = ["payments", "tickets", "search", "identity", "platform"];
 const ENVIRONMENTS = ["prod", "staging", "dev"];
-const APPS_PER_NAMESPACE = 12;
+const DEFAULT_APPS_PER_NAMESPACE = 12;
 
 const PORTS_BY_TIER: Record<(typeof TIERS)[number], ContainerPort[]> = {
   web: [
@@ -51,6 +53,7 @@ const PORTS_BY_TIER: Record<(typeof TIERS)[number], ContainerPort[]> = {
  */
 export function generateSyntheticCluster(size: SyntheticClusterSize): Cluster {
   const random = seededRandom(size.seed);
+  const appsPerNamespace = size.appsPerNamespace ?? DEFAULT_APPS_PER_NAMESPACE;
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const appName = (index: number): string => `app-${String(index).padStart(2, "0")}`;
   const tierOf = (appIndex: number): (typeof TIERS)[number] => TIERS[appIndex % TIERS.length];
@@ -70,7 +73,7 @@ export function generateSyntheticCluster(size: SyntheticClusterSize): Cluster {
   const pods: PodInfo[] = [];
   for (let i = 0; i < size.pods; i++) {
     const namespaceIndex = i % size.namespaces;
-    const appIndex = Math.floor(random() * APPS_PER_NAMESPACE);
+    const appIndex = Math.floor(random() * appsPerNamespace);
     const tier = tierOf(appIndex);
     pods.push({
       namespace: namespaces[namespaceIndex].name,
@@ -86,7 +89,7 @@ export function generateSyntheticCluster(size: SyntheticClusterSize): Cluster {
     const kind = random();
     if (kind < 0.4) {
       return {
-        from: [{ podSelector: { matchLabels: { app: appName(Math.floor(random() * APPS_PER_NAMESPACE)) } } }],
+        from: [{ podSelector: { matchLabels: { app: appName(Math.floor(random() * appsPerNamespace)) } } }],
         ports: [{ port: pick(["http", "grpc", "postgres"]) }],
       };
     }
@@ -162,7 +165,7 @@ export function generateSyntheticCluster(size: SyntheticClusterSize): Cluster {
       metadata,
       spec: {
         podSelector: selectsOneApp
-          ? { matchLabels: { app: appName(Math.floor(random() * APPS_PER_NAMESPACE)) } }
+          ? { matchLabels: { app: appName(Math.floor(random() * appsPerNamespace)) } }
           : { matchExpressions: [{ key: "tier", operator: "In", values: [pick(TIERS)] }] },
         ingress: Array.from({ length: 1 + Math.floor(random() * 2) }, ingressRule),
         ...(withEgress ? { egress: Array.from({ length: 1 + Math.floor(random() * 2) }, egressRule) } : {}),

@@ -68,6 +68,8 @@ export interface ParsedCidr extends ParsedAddress {
 interface ParsedText {
   readonly range: Range;
   readonly cidr: ParsedCidr;
+  /** The network as Go prints it, kept: the EKS agent model canonicalises every rule of every map. */
+  readonly canonical: string;
 }
 
 /**
@@ -91,7 +93,7 @@ function parsedText(cidr: string): ParsedText {
   const range = parseUncached(cidr);
   const [network, prefixLength] = range;
   const parsed = { family: network.kind(), bytes: network.toByteArray(), prefixLength };
-  return remember(parsedRanges, cidr, { range, cidr: parsed });
+  return remember(parsedRanges, cidr, { range, cidr: parsed, canonical: format(range) });
 }
 
 function parse(cidr: string): Range {
@@ -105,7 +107,7 @@ export function parseCidrBytes(cidr: string): ParsedCidr {
 
 /** The CIDR with its host bits cleared, as Go's net.ParseCIDR prints the network ("10.1.2.3/8" -> "10.0.0.0/8"). */
 export function canonicalCidr(cidr: string): string {
-  return format(parse(cidr));
+  return parsedText(cidr).canonical;
 }
 
 /** The network address and prefix length of a CIDR; throws on anything that is not one. */

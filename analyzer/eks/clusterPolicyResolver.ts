@@ -35,6 +35,8 @@ export interface ClusterRule {
   readonly cidr: string;
   /** Empty: every protocol and port. */
   readonly ports: readonly L4Entry[];
+  /** Set when a pods/namespaces peer resolved to this pod's IP. */
+  readonly pod?: PodInfo;
 }
 
 /** A domainNames peer: resolved by the controller, skipped by the agent (CIDR is empty). */
@@ -131,6 +133,7 @@ export class ClusterPolicyResolver {
             ruleName: rule.name,
             cidr: entry.cidr,
             ports: entry.ports,
+            ...(entry.pod === undefined ? {} : { pod: entry.pod }),
           });
         }
       }
@@ -173,6 +176,7 @@ export class ClusterPolicyResolver {
               ruleName: rule.name,
               cidr: entry.cidr,
               ports: entry.ports,
+              ...(entry.pod === undefined ? {} : { pod: entry.pod }),
             });
           }
         }

@@ -4,7 +4,7 @@
  * ClusterIPs of the Services whose selector the peer's podSelector matches, ports mapped through
  * targetPort. Line references: docs/fidelity/eks-agent.md.
  */
-import { compileLabelSelector } from "../../core/labelSelector";
+import { compileLabelSelector, selectorCacheKey } from "../../core/labelSelector";
 import type {
   ContainerPort,
   LabelSelector,
@@ -17,6 +17,7 @@ import type {
 } from "../../core/kubernetes";
 import { policyKey, protocolOf } from "../../core/kubernetes";
 import { effectivePolicyTypes } from "../policyTypes";
+import { expandItems, hasAnyRule, single, type EndpointItem } from "./endpointItems";
 import type { EksCluster, EndpointRule, L4Entry, ServiceInfo } from "./model";
 
 /** One policy's PolicyEndpoint: the pods it selects, its isolation, and its resolved rules. */
@@ -26,8 +27,13 @@ export interface PolicyEndpoints {
   readonly selects: (pod: PodInfo) => boolean;
   /** PodIsolation = the policy's policyTypes (after API defaulting). */
   readonly podIsolation: readonly PolicyType[];
+  /** The entries in the PolicyEndpoint's order (expanded from the items on first read). */
   readonly ingress: readonly EndpointRule[];
   readonly egress: readonly EndpointRule[];
+  readonly ingressItems: readonly EndpointItem[];
+  readonly egressItems: readonly EndpointItem[];
+  /** Whether the expanded list has any entry, without expanding it. */
+  readonly hasRules: Readonly<Record<"ingress" | "egress", boolean>>;
 }
 
 /** convertToPolicyInfoPortForCIDRs: named ports cannot be resolved without a destination. */
@@ -48,8 +54,28 @@ function containerPort(pod: PodInfo, port: number | string, protocol: Protocol):
   return typeof port === "number" ? { port, protocol } : undefined;
 }
 
+/** Pods declaring the same ports (replicas share the array) resolve a rule's ports to one shared list. */
+const portListsByDeclared = new WeakMap<
+  readonly ContainerPort[],
+  WeakMap<readonly NetworkPolicyPort[], L4Entry[]>
+>();
+
 /** getPortList: each port resolved against one destination pod; unresolved named ports dropped. */
-function podPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): L4Entry[] {
+function podPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): readonly L4Entry[] {
+  let byRule = portListsByDeclared.get(pod.ports);
+  if (byRule === undefined) {
+    byRule = new WeakMap();
+    portListsByDeclared.set(pod.ports, byRule);
+  }
+  let list = byRule.get(ports);
+  if (list === undefined) {
+    list = resolvedPortList(pod, ports);
+    byRule.set(ports, list);
+  }
+  return list;
+}
+
+function resolvedPortList(pod: PodInfo, ports: readonly NetworkPolicyPort[]): L4Entry[] {
   return ports.flatMap((port): L4Entry[] => {
     if (port.port === undefined) return [{ protocol: protocolOf(port), endPort: port.endPort }];
     const resolved = containerPort(pod, port.port, protocolOf(port));
@@ -68,18 +94,40 @@ function dedup(entries: readonly L4Entry[]): L4Entry[] {
 }
 
 export class EndpointsResolver {
-  constructor(private readonly cluster: EksCluster) {}
+  /** The cluster's pods by namespace, in cluster order: every peer looks in one namespace at a time. */
+  private readonly podsByNamespace = new Map<string, PodInfo[]>();
+  /** Many peers share a (namespace, selector): each is resolved once. */
+  private readonly selectedPods = new Map<string, PodInfo[]>();
+
+  constructor(private readonly cluster: EksCluster) {
+    for (const pod of cluster.pods) {
+      const list = this.podsByNamespace.get(pod.namespace) ?? [];
+      list.push(pod);
+      this.podsByNamespace.set(pod.namespace, list);
+    }
+  }
 
   resolve(policy: NetworkPolicy): PolicyEndpoints {
     const selectsLabels = compileLabelSelector(policy.spec.podSelector);
     const namespace = policy.metadata.namespace;
+    const ingressItems = this.ingress(policy);
+    const egressItems = this.egress(policy);
+    let ingress: EndpointRule[] | undefined;
+    let egress: EndpointRule[] | undefined;
     return {
       policy: policyKey(policy),
       namespace,
       selects: (pod) => pod.namespace === namespace && selectsLabels(pod.labels),
       podIsolation: effectivePolicyTypes(policy.spec),
-      ingress: this.ingress(policy),
-      egress: this.egress(policy),
+      ingressItems,
+      egressItems,
+      hasRules: { ingress: hasAnyRule(ingressItems), egress: hasAnyRule(egressItems) },
+      get ingress() {
+        return (ingress ??= expandItems(ingressItems));
+      },
+      get egress() {
+        return (egress ??= expandItems(egressItems));
+      },
     };
   }
 
@@ -90,13 +138,19 @@ export class EndpointsResolver {
   }
 
   private podsIn(namespace: string, selector: LabelSelector | undefined): PodInfo[] {
-    const matches = compileLabelSelector(selector ?? {});
-    return this.cluster.pods.filter((pod) => pod.namespace === namespace && matches(pod.labels));
+    const key = `${namespace}\u0000${selectorCacheKey(selector ?? {})}`;
+    let pods = this.selectedPods.get(key);
+    if (pods === undefined) {
+      const matches = compileLabelSelector(selector ?? {});
+      pods = (this.podsByNamespace.get(namespace) ?? []).filter((pod) => matches(pod.labels));
+      this.selectedPods.set(key, pods);
+    }
+    return pods;
   }
 
-  private ingress(policy: NetworkPolicy): EndpointRule[] {
+  private ingress(policy: NetworkPolicy): EndpointItem[] {
     const key = policyKey(policy);
-    const rules: EndpointRule[] = [];
+    const rules: EndpointItem[] = [];
     // The controller reads spec.ingress whatever policyTypes says.
     for (const [ruleIndex, rule] of (policy.spec.ingress ?? []).entries()) {
       const ports = rule.ports ?? [];
@@ -104,23 +158,26 @@ export class EndpointsResolver {
       if (ports.length !== 0 && resolved.length === 0) continue;
       // An empty `from` is omitted on the wire (omitempty), so it reads as nil: every source.
       if (rule.from === undefined || rule.from.length === 0) {
-        rules.push({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: resolved });
+        rules.push(single({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: resolved }));
         continue;
       }
       for (const peer of rule.from) {
         if (peer.ipBlock !== undefined) {
-          rules.push({
-            policy: key,
-            ruleIndex,
-            cidr: peer.ipBlock.cidr,
-            except: [...(peer.ipBlock.except ?? [])],
-            ports: resolved,
-          });
+          rules.push(
+            single({
+              policy: key,
+              ruleIndex,
+              cidr: peer.ipBlock.cidr,
+              except: [...(peer.ipBlock.except ?? [])],
+              ports: resolved,
+            }),
+          );
           continue;
         }
         for (const namespace of this.namespacesOf(peer, policy.metadata.namespace)) {
-          for (const pod of this.podsIn(namespace, peer.podSelector)) {
-            rules.push({ policy: key, ruleIndex, cidr: pod.ip, except: [], ports: resolved });
+          const pods = this.podsIn(namespace, peer.podSelector);
+          if (pods.length > 0) {
+            rules.push({ kind: "pods", policy: key, ruleIndex, pods, portsFor: () => resolved });
           }
         }
       }
@@ -138,36 +195,48 @@ export class EndpointsResolver {
     return dedup(selected.flatMap((pod) => podPortList(pod, ports)));
   }
 
-  private egress(policy: NetworkPolicy): EndpointRule[] {
+  private egress(policy: NetworkPolicy): EndpointItem[] {
     const key = policyKey(policy);
-    const rules: EndpointRule[] = [];
+    const rules: EndpointItem[] = [];
     for (const [ruleIndex, rule] of (policy.spec.egress ?? []).entries()) {
       const ports = rule.ports ?? [];
       const cidrPorts = ports.map(cidrPort).filter((entry): entry is L4Entry => entry !== undefined);
       if (rule.to === undefined || rule.to.length === 0) {
         if (ports.length !== 0 && cidrPorts.length === 0) continue;
-        rules.push({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: cidrPorts });
+        rules.push(single({ policy: key, ruleIndex, cidr: "0.0.0.0/0", except: [], ports: cidrPorts }));
         continue;
       }
+      // Per destination pod; a pod none of whose ports resolve is left out.
+      const portsFor = (pod: PodInfo): readonly L4Entry[] | undefined => {
+        const podPorts = podPortList(pod, ports);
+        return ports.length !== 0 && podPorts.length === 0 ? undefined : podPorts;
+      };
       for (const peer of rule.to) {
         if (peer.ipBlock !== undefined) {
           if (ports.length !== 0 && cidrPorts.length === 0) continue;
-          rules.push({
-            policy: key,
-            ruleIndex,
-            cidr: peer.ipBlock.cidr,
-            except: [...(peer.ipBlock.except ?? [])],
-            ports: cidrPorts,
-          });
+          rules.push(
+            single({
+              policy: key,
+              ruleIndex,
+              cidr: peer.ipBlock.cidr,
+              except: [...(peer.ipBlock.except ?? [])],
+              ports: cidrPorts,
+            }),
+          );
           continue;
         }
         for (const namespace of this.namespacesOf(peer, policy.metadata.namespace)) {
-          for (const pod of this.podsIn(namespace, peer.podSelector)) {
-            const podPorts = podPortList(pod, ports);
-            if (ports.length !== 0 && podPorts.length === 0) continue;
-            rules.push({ policy: key, ruleIndex, cidr: pod.ip, except: [], ports: podPorts });
+          const pods = this.podsIn(namespace, peer.podSelector);
+          if (pods.length > 0) rules.push({ kind: "pods", policy: key, ruleIndex, pods, portsFor });
+          for (const clusterIp of this.serviceClusterIps(
+            key,
+            ruleIndex,
+            peer.podSelector ?? {},
+            namespace,
+            ports,
+          )) {
+            rules.push(single(clusterIp));
           }
-          rules.push(...this.serviceClusterIps(key, ruleIndex, peer.podSelector ?? {}, namespace, ports));
         }
       }
     }
@@ -216,8 +285,7 @@ export class EndpointsResolver {
   }
 
   private backingPods(service: ServiceInfo): PodInfo[] {
-    const selector = compileLabelSelector({ matchLabels: service.selector ?? {} });
-    return this.cluster.pods.filter((pod) => pod.namespace === service.namespace && selector(pod.labels));
+    return this.podsIn(service.namespace, { matchLabels: service.selector ?? {} });
   }
 
   /** getMatchingServicePort: LookupServiceListenPort, then LookupListenPortFromPodSpec on backing pods. */

@@ -3,7 +3,7 @@
  * it, as the controller resolves them and the agent computes them, and each probe answered by
  * longest-prefix match on the source's egress map and the destination's ingress map.
  */
-import type { Direction, PodInfo } from "../../core/kubernetes";
+import type { Direction, PodInfo, Protocol } from "../../core/kubernetes";
 import { addressOf, podKey } from "../../core/kubernetes";
 import { canonicalLabels } from "../podGroups";
 import { catchAllRule, computeMapEntries, longestPrefixMatch, valueAllows } from "./agent";
@@ -13,11 +13,20 @@ import {
   ClusterPolicyResolver,
   applicationPolicyAsNetworkPolicy,
   type ClusterPolicyEndpoints,
+  type ClusterRule,
 } from "./clusterPolicyResolver";
 import type { ApplicationNetworkPolicy, ClusterNetworkPolicy } from "./clusterPolicyObjects";
 import { EndpointsResolver, type PolicyEndpoints } from "./controller";
 import { computeLegacyMapEntries, legacyValueAllows } from "./legacyAgent";
-import type { EksCluster, EksProbe, EksVerdict, EnforcingMode, PodMap, SideDecision } from "./model";
+import type {
+  EksCluster,
+  EksProbe,
+  EksVerdict,
+  EndpointRule,
+  EnforcingMode,
+  PodMap,
+  SideDecision,
+} from "./model";
 import { sideAllows } from "./model";
 
 /** What the cluster enforces beyond its namespaced NetworkPolicies, and which agent enforces it. */
@@ -36,6 +45,11 @@ export interface EksEnforcerOptions extends EksClusterState {
 
 const CATCH_ALL_SOURCE = "(no isolation: agent catch-all)";
 
+export interface SelectingPolicies {
+  readonly policies: readonly PolicyEndpoints[];
+  readonly cluster: readonly ClusterPolicyEndpoints[];
+}
+
 export class EksEnforcer {
   readonly mode: EnforcingMode;
   readonly policyEndpoints: readonly PolicyEndpoints[];
@@ -53,6 +67,8 @@ export class EksEnforcer {
   private readonly mapsByGroup = new Map<string, Record<Direction, PodMap>>();
   private readonly clusterMapsByGroup = new Map<string, Record<Direction, ClusterMapEntry[]>>();
   private readonly groupKeys = new Map<PodInfo, string>();
+  /** A policy selects pods of its own namespace only. */
+  private readonly endpointsByNamespace = new Map<string, PolicyEndpoints[]>();
 
   constructor(
     readonly cluster: EksCluster,
@@ -72,27 +88,82 @@ export class EksEnforcer {
         };
       }),
     ];
+    for (const endpoints of this.policyEndpoints) {
+      const list = this.endpointsByNamespace.get(endpoints.namespace) ?? [];
+      list.push(endpoints);
+      this.endpointsByNamespace.set(endpoints.namespace, list);
+    }
     const clusterResolver = new ClusterPolicyResolver(resolver, cluster.namespaces);
     this.clusterEndpoints = this.agent.clusterPolicies
       ? (options.clusterPolicies ?? []).map((cnp) => clusterResolver.resolve(cnp))
       : [];
   }
 
+  /** The namespaced policies (NetworkPolicies, ApplicationNetworkPolicies) and cluster policies selecting the pod. */
+  selectingOf(pod: PodInfo): SelectingPolicies {
+    return {
+      policies: (this.endpointsByNamespace.get(pod.namespace) ?? []).filter((endpoints) =>
+        endpoints.selects(pod),
+      ),
+      cluster: this.clusterEndpoints.filter((endpoints) => endpoints.selects(pod)),
+    };
+  }
+
+  /**
+   * A pod's NetworkPolicy map for one direction, from the policies selecting it:
+   * deriveIngressAndEgressFirewallRules then ComputeMapEntriesFromEndpointRules. `keyRules`, when
+   * given, is the part of the direction's rules whose keys are computed; the catch-all decision still
+   * asks whether the pod has any rule at all (analyzer/eks/groupedMatrix.ts keeps only the rules a
+   * lookup of one peer can reach).
+   */
+  directionMap(
+    selecting: readonly PolicyEndpoints[],
+    direction: Direction,
+    nodeIp: string | undefined,
+    keyRules?: readonly EndpointRule[],
+  ): PodMap {
+    if (selecting.length === 0) {
+      return { state: this.mode === "strict" ? "default-deny" : "default-allow", entries: [] };
+    }
+    const hasRules = selecting.some((endpoints) => endpoints.hasRules[direction]);
+    const isolated = selecting.some((endpoints) =>
+      endpoints.podIsolation.includes(direction === "ingress" ? "Ingress" : "Egress"),
+    );
+    const compute = this.agent.mapAlgorithm === "except-set" ? computeMapEntries : computeLegacyMapEntries;
+    if (!hasRules && !isolated) {
+      // No rules and no isolation for this direction: the agent appends an allow-all entry.
+      const entries = compute([catchAllRule(CATCH_ALL_SOURCE)], nodeIp).map((entry) => ({
+        ...entry,
+        kind: entry.kind === "node-ip" ? entry.kind : ("catch-all" as const),
+      }));
+      return { state: "policies-applied", entries };
+    }
+    const rules = keyRules ?? selecting.flatMap((endpoints) => endpoints[direction]);
+    return { state: "policies-applied", entries: compute(rules, nodeIp) };
+  }
+
+  /** A pod's cluster-policy map for one direction; `keyRules` as in directionMap. */
+  clusterDirectionMap(
+    selecting: readonly ClusterPolicyEndpoints[],
+    direction: Direction,
+    nodeIp: string | undefined,
+    keyRules?: readonly ClusterRule[],
+  ): ClusterMapEntry[] {
+    if (selecting.length === 0) return [];
+    const rules = keyRules ?? selecting.flatMap((endpoints) => endpoints[direction]);
+    return computeClusterMapEntries(rules, nodeIp, { nodeIpAccept: this.agent.clusterNodeIpAccept });
+  }
+
   /** The pod's cluster-policy maps (cp_ingress_map, cp_egress_map); empty when no cluster policy selects it. */
   clusterMapsOf(pod: PodInfo): Record<Direction, ClusterMapEntry[]> {
     let maps = this.clusterMaps.get(pod) ?? this.clusterMapsByGroup.get(this.groupKeyOf(pod));
     if (maps === undefined) {
-      const selecting = this.clusterEndpoints.filter((endpoints) => endpoints.selects(pod));
+      const selecting = this.selectingOf(pod).cluster;
       const nodeIp = this.cluster.nodeIps?.[podKey(pod)];
-      const build = (direction: Direction) =>
-        selecting.length === 0
-          ? []
-          : computeClusterMapEntries(
-              selecting.flatMap((endpoints) => endpoints[direction]),
-              nodeIp,
-              { nodeIpAccept: this.agent.clusterNodeIpAccept },
-            );
-      maps = { ingress: build("ingress"), egress: build("egress") };
+      maps = {
+        ingress: this.clusterDirectionMap(selecting, "ingress", nodeIp),
+        egress: this.clusterDirectionMap(selecting, "egress", nodeIp),
+      };
       this.clusterMapsByGroup.set(this.groupKeyOf(pod), maps);
     }
     this.clusterMaps.set(pod, maps);
@@ -113,30 +184,12 @@ export class EksEnforcer {
   mapsOf(pod: PodInfo): Record<Direction, PodMap> {
     let maps = this.maps.get(pod) ?? this.mapsByGroup.get(this.groupKeyOf(pod));
     if (maps === undefined) {
-      const selecting = this.policyEndpoints.filter((endpoints) => endpoints.selects(pod));
+      const selecting = this.selectingOf(pod).policies;
       const nodeIp = this.cluster.nodeIps?.[podKey(pod)];
-      if (selecting.length === 0) {
-        const state = this.mode === "strict" ? "default-deny" : "default-allow";
-        maps = { ingress: { state, entries: [] }, egress: { state, entries: [] } };
-      } else {
-        const build = (direction: Direction): PodMap => {
-          const rules = selecting.flatMap((endpoints) => endpoints[direction]);
-          const isolated = selecting.some((endpoints) =>
-            endpoints.podIsolation.includes(direction === "ingress" ? "Ingress" : "Egress"),
-          );
-          // No rules and no isolation for this direction: the agent appends an allow-all entry.
-          const effective = rules.length === 0 && !isolated ? [catchAllRule(CATCH_ALL_SOURCE)] : rules;
-          const compute =
-            this.agent.mapAlgorithm === "except-set" ? computeMapEntries : computeLegacyMapEntries;
-          const entries = compute(effective, nodeIp).map((entry) =>
-            effective === rules
-              ? entry
-              : { ...entry, kind: entry.kind === "node-ip" ? entry.kind : ("catch-all" as const) },
-          );
-          return { state: "policies-applied", entries };
-        };
-        maps = { ingress: build("ingress"), egress: build("egress") };
-      }
+      maps = {
+        ingress: this.directionMap(selecting, "ingress", nodeIp),
+        egress: this.directionMap(selecting, "egress", nodeIp),
+      };
       this.mapsByGroup.set(this.groupKeyOf(pod), maps);
     }
     this.maps.set(pod, maps);
@@ -172,10 +225,25 @@ export class EksEnforcer {
     port: number,
     probe: EksProbe,
   ): SideDecision {
+    return this.decideSide(
+      this.mapsOf(subject)[direction],
+      this.clusterMapsOf(subject)[direction],
+      address,
+      port,
+      probe.protocol,
+    );
+  }
+
+  /** One side of a flow over given maps (the subject's, for the direction). */
+  decideSide(
+    map: PodMap,
+    clusterMap: readonly ClusterMapEntry[],
+    address: string,
+    port: number,
+    protocol: Protocol,
+  ): SideDecision {
     // evaluateFlow: Admin tier, then the namespace tier, then (only for a pod no policy selects) Baseline.
-    const clusterMap = this.clusterMapsOf(subject)[direction];
-    const tiers =
-      clusterMap.length === 0 ? {} : evaluateClusterMap(clusterMap, address, port, probe.protocol);
+    const tiers = clusterMap.length === 0 ? {} : evaluateClusterMap(clusterMap, address, port, protocol);
     if (tiers.admin !== undefined && tiers.admin.action !== "Pass") {
       return {
         kind: "cluster-tier",
@@ -186,7 +254,7 @@ export class EksEnforcer {
         allowed: tiers.admin.action === "Accept",
       };
     }
-    const namespaceTier = this.namespaceTier(subject, direction, address, port, probe);
+    const namespaceTier = this.namespaceTier(map, address, port, protocol);
     if (namespaceTier.kind === "lookup") return namespaceTier;
     if (tiers.baseline !== undefined && tiers.baseline.action !== "Pass") {
       return {
@@ -201,14 +269,7 @@ export class EksEnforcer {
     return namespaceTier;
   }
 
-  private namespaceTier(
-    subject: PodInfo,
-    direction: Direction,
-    address: string,
-    port: number,
-    probe: EksProbe,
-  ): SideDecision {
-    const map = this.mapsOf(subject)[direction];
+  private namespaceTier(map: PodMap, address: string, port: number, protocol: Protocol): SideDecision {
     if (map.state === "default-allow") return { kind: "default-allow" };
     if (map.state === "default-deny") return { kind: "default-deny" };
     const entry = longestPrefixMatch(map.entries, address);
@@ -218,7 +279,7 @@ export class EksEnforcer {
       address,
       port,
       entry,
-      allowed: entry !== undefined && allows(entry.l4, port, probe.protocol),
+      allowed: entry !== undefined && allows(entry.l4, port, protocol),
     };
   }
 }

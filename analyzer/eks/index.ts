@@ -8,3 +8,5 @@ export * from "./clusterPolicies";
 export * from "./clusterPolicyResolver";
 export * from "./clusterPolicyObjects";
 export { computeLegacyMapEntries, legacyValueAllows } from "./legacyAgent";
+export { computeEksGroupedMatrix } from "./groupedMatrix";
+export { groupEksPods, type EksPodGrouping } from "./podGroups";

@@ -4,7 +4,7 @@
  * longest-prefix-match maps. docs/fidelity/eks-agent.md ("EKS VPC CNI network policy agent") cites the
  * upstream lines each shape follows.
  */
-import type { Cluster, Labels, Probe, Protocol } from "../../core/kubernetes";
+import type { Cluster, Labels, PodInfo, Probe, Protocol } from "../../core/kubernetes";
 import type { ClusterSlot } from "./clusterPolicies";
 
 /** The agent's enforcing mode (NETWORK_POLICY_ENFORCING_MODE). */
@@ -53,6 +53,8 @@ export interface EndpointRule {
   readonly ports: readonly L4Entry[];
   /** Set when the controller added a Service's ClusterIP for a podSelector peer. */
   readonly service?: string;
+  /** Set when the controller resolved a selector peer to this pod's IP. */
+  readonly pod?: PodInfo;
 }
 
 export type MapEntryKind = "node-ip" | "rules" | "except-deny" | "catch-all";
