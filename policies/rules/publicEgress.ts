@@ -33,7 +33,8 @@ import {
   rulesOf,
   type PortView,
 } from "./k8s";
-import { stackCallersOf } from "./stackConfig";
+import { memoisedOnFrozen } from "./memo";
+import { packStackConfig, stackCallersOf } from "./stackConfig";
 import { describeWorkloads, pinnedWorkload, workloadSchema } from "./workloads";
 
 export const NAME = "public-egress";
@@ -65,6 +66,11 @@ const withCallers = (endpoint: z.output<typeof externalEndpoint>) => ({
   callers: endpoint.callers ?? stackCallersOf(endpoint.name),
 });
 
+/** Every endpoint with its callers, once per (config, stack config) rather than per resource (memo.ts). */
+const endpointsWithCallers = memoisedOnFrozen((config: PublicEgressConfig, _stackConfig: object) =>
+  config.externalEndpoints.map(withCallers),
+);
+
 /** Blocks this short are "the internet" whatever else they contain (0.0.0.0/0, 0.0.0.0/1, ::/0 ...). */
 const SLASH_ZERO_ISH_MAX_PREFIX = 1;
 
@@ -89,7 +95,7 @@ export const publicEgress = networkPolicyRule({
   config: CONFIG,
   facts: (config) => ({
     "public-egress.vpcCidrs": config.vpcCidrs,
-    "public-egress.externalEndpoints": config.externalEndpoints.map(withCallers),
+    "public-egress.externalEndpoints": endpointsWithCallers(config, packStackConfig()),
   }),
   check: ({ policy, resource, provider, config }) => {
     const namespace = namespaceOf(policy, provider);
@@ -177,9 +183,9 @@ function endpointProblems(
   const declared = config.externalEndpoints.map(
     (endpoint) => `${endpoint.name} [${endpoint.cidrs.join(", ")}]`,
   );
-  const within = config.externalEndpoints
-    .map(withCallers)
-    .filter((endpoint) => endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)));
+  const within = endpointsWithCallers(config, packStackConfig()).filter((endpoint) =>
+    endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)),
+  );
   if (within.length === 0) {
     return refuse(
       `is public address space outside every declared external endpoint (${declared.join("; ") || "none declared"}): an exfiltration path`,

@@ -1,0 +1,101 @@
+/**
+ * One parsed NetworkPolicy shared by every rule, instead of each rule walking its own proxy.
+ *
+ * @pulumi/policy 1.21.0 hands every rule its OWN copy of a resource: makeAnalyzeRpcFun deserialises
+ * the request's properties and wraps them in a new unknown-checking proxy for each rule it calls
+ * (server.js:254-255, `deserializeProperties(req.getProperties(), false)` then
+ * `unknownCheckingProxy(deserd)`), and every property read through that proxy allocates a path and
+ * a proxy for the value (proxy.js:47-76). So nothing can be keyed on the object's identity; the key
+ * is the resource's CONTENT: its JSON text. The first rule to see a content parses it into a frozen
+ * plain object; the rules after it get that object, and what they derive from it (rulesOf) is
+ * memoised on it (memo.ts).
+ *
+ * Exactness: the shared object is used only when the resource is plain JSON data, which JSON text
+ * round-trips exactly: plain objects and arrays, strings, booleans, null and finite numbers other
+ * than -0. Anything else takes the rule's own props as before: an unknown preview value (a sentinel
+ * string, proxy.js:129-159), whose read must still throw UnknownValueError so the framework reports
+ * "can't run ... during preview" for the rules that read it; an asset, a secret wrapper, NaN.
+ * The proxy's target is reached by its own escape hatch (proxy.js:36-41, 53-58); a later SDK
+ * without it leaves every resource on the proxy path, correct and slower.
+ */
+
+import { deepFreeze } from "./memo";
+
+/** The runtime exports of @pulumi/policy/proxy this module relies on (proxy.d.ts declares none). */
+interface PolicyProxyModule {
+  isSpecialProxy?: string;
+  getSpecialProxyTarget?: string;
+  [name: string]: unknown;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const proxyModule = require("@pulumi/policy/proxy") as PolicyProxyModule;
+
+const UNKNOWN_SENTINEL_NAMES = [
+  "unknownBooleanValue",
+  "unknownNumberValue",
+  "unknownStringValue",
+  "unknownArrayValue",
+  "unknownAssetValue",
+  "unknownArchiveValue",
+  "unknownObjectValue",
+] as const;
+
+/** The preview's unknown values; undefined when the SDK no longer exports one of them (no sharing then). */
+const unknownSentinels: ReadonlySet<string> | undefined = (() => {
+  const values = UNKNOWN_SENTINEL_NAMES.map((name) => proxyModule[name]);
+  return values.every((value): value is string => typeof value === "string") ? new Set(values) : undefined;
+})();
+
+/** True when JSON text carries `value` exactly and it holds no unknown preview value. */
+function isPlainJson(value: unknown, sentinels: ReadonlySet<string>): boolean {
+  if (value === null || typeof value === "boolean") return true;
+  if (typeof value === "string") return !sentinels.has(value);
+  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== "object") return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let index = 0; index < value.length; index++) {
+      if (!(index in value) || !isPlainJson(value[index], sentinels)) return false;
+    }
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key !== "string") return false;
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+    if (!("value" in descriptor) || descriptor.enumerable !== true) return false;
+    if (!isPlainJson(descriptor.value, sentinels)) return false;
+  }
+  return true;
+}
+
+/** The plain object behind the SDK's proxy, or `props` itself when it is none (a test's object). */
+function targetOf(props: object): unknown {
+  const { isSpecialProxy, getSpecialProxyTarget } = proxyModule;
+  if (isSpecialProxy === undefined || getSpecialProxyTarget === undefined) return undefined;
+  const record = props as Record<string, unknown>;
+  if (record[isSpecialProxy] !== true) return props;
+  return record[getSpecialProxyTarget];
+}
+
+/** Parsed resources by JSON text; a preview analyses a few at a time, so a small window suffices. */
+const parsedByText = new Map<string, object>();
+const PARSED_LIMIT = 256;
+
+/**
+ * The frozen, shared plain form of `props` when it is plain JSON data; `props` itself otherwise.
+ * Equal content gives the same object, so answers memoised on it are answers about that content.
+ */
+export function sharedProps<T extends object>(props: T): T {
+  if (unknownSentinels === undefined) return props;
+  const target = targetOf(props);
+  if (target === undefined || !isPlainJson(target, unknownSentinels)) return props;
+  const text = JSON.stringify(target);
+  const known = parsedByText.get(text);
+  if (known !== undefined) return known as T;
+  if (parsedByText.size >= PARSED_LIMIT) parsedByText.delete(parsedByText.keys().next().value!);
+  const parsed = deepFreeze(JSON.parse(text) as object);
+  parsedByText.set(text, parsed);
+  return parsed as T;
+}
