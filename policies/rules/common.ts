@@ -153,9 +153,9 @@ export function parseRuleConfig<S extends z.ZodType>(
   schema: S,
   given: unknown,
   policyName: string,
+  stackConfig: Readonly<Record<string, string>> = packStackConfig(),
 ): z.output<S> {
   const text = JSON.stringify(given ?? {});
-  const stackConfig = packStackConfig();
   let byStackConfig = parsedConfigs.get(schema);
   if (byStackConfig === undefined) {
     byStackConfig = new WeakMap();
@@ -188,7 +188,10 @@ export interface NetworkPolicyRule<S extends z.ZodObject> {
   enforcementLevel?: EnforcementLevel;
   /** The account facts this rule's config states, for flows-match-flow-table to compare (packFacts.ts). */
   facts?: (config: z.output<S>) => PackFacts;
-  check: (target: PolicyUnderCheck & { config: z.output<S> }) => Violation[];
+  /** `stackConfig`: the stack config the config's defaults came from (packStackConfig), read once per call. */
+  check: (
+    target: PolicyUnderCheck & { config: z.output<S>; stackConfig: Readonly<Record<string, string>> },
+  ) => Violation[];
 }
 
 /**
@@ -199,8 +202,6 @@ export interface NetworkPolicyRule<S extends z.ZodObject> {
 export function networkPolicyRule<S extends z.ZodObject>(
   rule: NetworkPolicyRule<S>,
 ): ResourceValidationPolicy {
-  const configOf = (args: ResourceValidationArgs) =>
-    parseRuleConfig(rule.config, args.getConfig(), rule.name);
   const facts = rule.facts;
   // The facts depend on the config and, through defaults such as a store's callers, on the stack
   // config: memoised on both (each frozen), so every resource after the first only notes them.
@@ -214,13 +215,16 @@ export function networkPolicyRule<S extends z.ZodObject>(
     ...(rule.enforcementLevel === undefined ? {} : { enforcementLevel: rule.enforcementLevel }),
     configSchema: configSchemaOf(rule.config),
     validateResource: (args, reportViolation) => {
-      // Parsed at most once per call: noted facts need it for every resource, the check only for
+      // Read once per call (each read copies PULUMI_CONFIG out of the environment); the config is
+      // parsed at most once: noted facts need it for every resource, the check only for
       // NetworkPolicies other than the program's break-glass.
+      const stackConfig = packStackConfig();
       let config: z.output<S> | undefined;
-      const configForCall = () => (config ??= configOf(args));
-      if (factsOf !== undefined) notePackFacts(factsOf(configForCall(), packStackConfig()));
+      const configForCall = () =>
+        (config ??= parseRuleConfig(rule.config, args.getConfig(), rule.name, stackConfig));
+      if (factsOf !== undefined) notePackFacts(factsOf(configForCall(), stackConfig));
       const validate = networkPolicyValidation(
-        (target) => rule.check({ ...target, config: configForCall() }),
+        (target) => rule.check({ ...target, config: configForCall(), stackConfig }),
         rule.description,
       );
       return validate(args, reportViolation);

@@ -69,8 +69,8 @@ export const dataStoreEgress = networkPolicyRule({
     "data-store-egress.vpcCidrs": config.vpcCidrs,
     "data-store-egress.stores": storesWithCallers(config, packStackConfig()),
   }),
-  check: ({ policy, resource, provider, config }) => {
-    const stores = storesWithCallers(config, packStackConfig());
+  check: ({ policy, resource, provider, config, stackConfig }) => {
+    const stores = storesWithCallers(config, stackConfig);
     const privateRanges = [...PRIVATE_CIDRS, ...config.vpcCidrs].filter(isValidCidr);
     const namespace = namespaceOf(policy, provider);
     const found: Violation[] = [];

@@ -97,7 +97,7 @@ export const publicEgress = networkPolicyRule({
     "public-egress.vpcCidrs": config.vpcCidrs,
     "public-egress.externalEndpoints": endpointsWithCallers(config, packStackConfig()),
   }),
-  check: ({ policy, resource, provider, config }) => {
+  check: ({ policy, resource, provider, config, stackConfig }) => {
     const namespace = namespaceOf(policy, provider);
     const found: Violation[] = [];
     for (const located of rulesOf(policy)) {
@@ -119,7 +119,7 @@ export const publicEgress = networkPolicyRule({
         const ports = located.rule.ports ?? [];
         if (reachesPublic(block.cidr, config.vpcCidrs)) {
           found.push(
-            ...endpointProblems(block.cidr, ports, where, located.index, config, {
+            ...endpointProblems(block.cidr, ports, where, located.index, config, stackConfig, {
               policy,
               namespace,
               resource,
@@ -175,6 +175,7 @@ function endpointProblems(
   where: string,
   ruleIndex: number,
   config: PublicEgressConfig,
+  stackConfig: Readonly<Record<string, string>>,
   subject: { policy: Parameters<typeof namespaceOf>[0]; namespace: string; resource: string },
 ): Violation[] {
   const refuse = (problem: string, fix: string): Violation[] => [
@@ -183,7 +184,7 @@ function endpointProblems(
   const declared = config.externalEndpoints.map(
     (endpoint) => `${endpoint.name} [${endpoint.cidrs.join(", ")}]`,
   );
-  const within = endpointsWithCallers(config, packStackConfig()).filter((endpoint) =>
+  const within = endpointsWithCallers(config, stackConfig).filter((endpoint) =>
     endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)),
   );
   if (within.length === 0) {

@@ -42,32 +42,49 @@ const UNKNOWN_SENTINEL_NAMES = [
 ] as const;
 
 /** The preview's unknown values; undefined when the SDK no longer exports one of them (no sharing then). */
-const unknownSentinels: ReadonlySet<string> | undefined = (() => {
+const unknownSentinels: readonly string[] | undefined = (() => {
   const values = UNKNOWN_SENTINEL_NAMES.map((name) => proxyModule[name]);
-  return values.every((value): value is string => typeof value === "string") ? new Set(values) : undefined;
+  return values.every((value): value is string => typeof value === "string") ? values : undefined;
 })();
 
-/** True when JSON text carries `value` exactly and it holds no unknown preview value. */
-function isPlainJson(value: unknown, sentinels: ReadonlySet<string>): boolean {
-  if (value === null || typeof value === "boolean") return true;
-  if (typeof value === "string") return !sentinels.has(value);
-  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
-  if (typeof value !== "object") return false;
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (let index = 0; index < value.length; index++) {
-      if (!(index in value) || !isPlainJson(value[index], sentinels)) return false;
+/**
+ * True when `value` is made only of plain objects, dense arrays, strings, booleans, null and finite
+ * numbers other than -0: what JSON text carries exactly. (Unknown sentinels are strings; they are
+ * looked for in the text, natively, by `holdsUnknown`.)
+ */
+function isPlainJson(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype === Array.prototype) {
+        const items = value as unknown[];
+        for (let index = 0; index < items.length; index++) {
+          if (!(index in items) || !isPlainJson(items[index])) return false;
+        }
+        return true;
+      }
+      if (prototype !== Object.prototype) return false;
+      // Own string-keyed data only: JSON.stringify skips symbols and non-enumerable keys, a rule would not.
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      if (keys.length !== Reflect.ownKeys(record).length) return false;
+      for (const key of keys) if (!isPlainJson(record[key])) return false;
+      return true;
     }
-    return true;
+    default:
+      return false;
   }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key of Reflect.ownKeys(value)) {
-    if (typeof key !== "string") return false;
-    const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
-    if (!("value" in descriptor) || descriptor.enumerable !== true) return false;
-    if (!isPlainJson(descriptor.value, sentinels)) return false;
-  }
-  return true;
+}
+
+/** True when the JSON text holds an unknown preview value (or text that merely contains one: then unshared, which is safe). */
+function holdsUnknown(text: string, sentinels: readonly string[]): boolean {
+  return sentinels.some((sentinel) => text.includes(sentinel));
 }
 
 /** The plain object behind the SDK's proxy, or `props` itself when it is none (a test's object). */
@@ -90,8 +107,9 @@ const PARSED_LIMIT = 256;
 export function sharedProps<T extends object>(props: T): T {
   if (unknownSentinels === undefined) return props;
   const target = targetOf(props);
-  if (target === undefined || !isPlainJson(target, unknownSentinels)) return props;
+  if (target === undefined || !isPlainJson(target)) return props;
   const text = JSON.stringify(target);
+  if (holdsUnknown(text, unknownSentinels)) return props;
   const known = parsedByText.get(text);
   if (known !== undefined) return known as T;
   if (parsedByText.size >= PARSED_LIMIT) parsedByText.delete(parsedByText.keys().next().value!);
