@@ -103,7 +103,7 @@ function emptyPack(): string {
  * Our pack's rules (names, config schemas, levels) with every validation a no-op: what
  * @pulumi/policy itself spends on a pack of this shape. Its server deserialises the resource and
  * wraps it in a new proxy for every resource rule it calls, and every resource for every stack rule
- * (server.js:254-255, 348-351), before any rule code runs.
+ * (server.js:255-256, 351-352), before any rule code runs.
  */
 function sameShapeNoOpPack(): string {
   const rules = path.join(POLICY_PACK_DIR, "bin", "policies", "rules", "index.js");

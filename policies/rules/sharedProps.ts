@@ -3,9 +3,9 @@
  *
  * @pulumi/policy 1.21.0 hands every rule its OWN copy of a resource: makeAnalyzeRpcFun deserialises
  * the request's properties and wraps them in a new unknown-checking proxy for each rule it calls
- * (server.js:254-255, `deserializeProperties(req.getProperties(), false)` then
+ * (server.js:255-256, `deserializeProperties(req.getProperties(), false)` then
  * `unknownCheckingProxy(deserd)`), and every property read through that proxy allocates a path and
- * a proxy for the value (proxy.js:47-76). So nothing can be keyed on the object's identity; the key
+ * a proxy for the value (proxy.js:47-78). So nothing can be keyed on the object's identity; the key
  * is the resource's CONTENT: its JSON text. The first rule to see a content parses it into a frozen
  * plain object; the rules after it get that object, and what they derive from it (rulesOf) is
  * memoised on it (memo.ts).
@@ -15,7 +15,7 @@
  * than -0. Anything else takes the rule's own props as before: an unknown preview value (a sentinel
  * string, proxy.js:129-159), whose read must still throw UnknownValueError so the framework reports
  * "can't run ... during preview" for the rules that read it; an asset, a secret wrapper, NaN.
- * The proxy's target is reached by its own escape hatch (proxy.js:36-41, 53-58); a later SDK
+ * The proxy's target is reached by its own escape hatch (proxy.js:35, 40, 52-57); a later SDK
  * without it leaves every resource on the proxy path, correct and slower.
  */
 

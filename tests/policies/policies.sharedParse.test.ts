@@ -2,7 +2,7 @@
  * The pack memoises per resource and per config (policies/rules/sharedProps.ts, memo.ts): these
  * tests say that a memoised answer is never another resource's or another config's. Each resource
  * goes in through the SDK's own unknown-checking proxy, as @pulumi/policy 1.21.0's server hands it
- * to every rule (server.js:254-255). Expected verdicts are stated by hand from the rules' text.
+ * to every rule (server.js:255-256). Expected verdicts are stated by hand from the rules' text.
  */
 import { strict as assert } from "assert";
 import { UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
