@@ -50,9 +50,12 @@ const unknownSentinels: readonly string[] | undefined = (() => {
 /**
  * True when `value` is made only of plain objects, dense arrays, strings, booleans, null and finite
  * numbers other than -0: what JSON text carries exactly. (Unknown sentinels are strings; they are
- * looked for in the text, natively, by `holdsUnknown`.)
+ * looked for in the text, natively, by `holdsUnknown`.) `anyObject`: also refuse symbol and
+ * non-enumerable keys, which JSON text drops but a rule could read; the SDK's deserialiser never
+ * makes them (it assigns `props[k] = ...` and `obj[k] = ...`, deserialize.js:36-41, :127-129),
+ * so only an object from elsewhere (a test) pays for that check.
  */
-function isPlainJson(value: unknown): boolean {
+function isPlainJson(value: unknown, anyObject: boolean): boolean {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -65,16 +68,14 @@ function isPlainJson(value: unknown): boolean {
       if (prototype === Array.prototype) {
         const items = value as unknown[];
         for (let index = 0; index < items.length; index++) {
-          if (!(index in items) || !isPlainJson(items[index])) return false;
+          if (!(index in items) || !isPlainJson(items[index], anyObject)) return false;
         }
         return true;
       }
       if (prototype !== Object.prototype) return false;
-      // Own string-keyed data only: JSON.stringify skips symbols and non-enumerable keys, a rule would not.
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record);
-      if (keys.length !== Reflect.ownKeys(record).length) return false;
-      for (const key of keys) if (!isPlainJson(record[key])) return false;
+      if (anyObject && Object.keys(record).length !== Reflect.ownKeys(record).length) return false;
+      for (const key in record) if (!isPlainJson(record[key], anyObject)) return false;
       return true;
     }
     default:
@@ -88,12 +89,12 @@ function holdsUnknown(text: string, sentinels: readonly string[]): boolean {
 }
 
 /** The plain object behind the SDK's proxy, or `props` itself when it is none (a test's object). */
-function targetOf(props: object): unknown {
+function targetOf(props: object): { target: unknown; fromSdk: boolean } | undefined {
   const { isSpecialProxy, getSpecialProxyTarget } = proxyModule;
   if (isSpecialProxy === undefined || getSpecialProxyTarget === undefined) return undefined;
   const record = props as Record<string, unknown>;
-  if (record[isSpecialProxy] !== true) return props;
-  return record[getSpecialProxyTarget];
+  if (record[isSpecialProxy] !== true) return { target: props, fromSdk: false };
+  return { target: record[getSpecialProxyTarget], fromSdk: true };
 }
 
 /** Parsed resources by JSON text; a preview analyses a few at a time, so a small window suffices. */
@@ -106,9 +107,9 @@ const PARSED_LIMIT = 256;
  */
 export function sharedProps<T extends object>(props: T): T {
   if (unknownSentinels === undefined) return props;
-  const target = targetOf(props);
-  if (target === undefined || !isPlainJson(target)) return props;
-  const text = JSON.stringify(target);
+  const found = targetOf(props);
+  if (found === undefined || !isPlainJson(found.target, !found.fromSdk)) return props;
+  const text = JSON.stringify(found.target);
   if (holdsUnknown(text, unknownSentinels)) return props;
   const known = parsedByText.get(text);
   if (known !== undefined) return known as T;
