@@ -215,6 +215,15 @@ export async function runPolicyPackBench(print: (line: string) => void): Promise
     `  target: ${PER_RESOURCE_TARGET_MS} ms per resource or less (wall): ${perResource(ours) <= PER_RESOURCE_TARGET_MS ? "met" : "NOT met"}`,
   );
   const costRatio = perResource(ours) / perResource(floor);
+  // CPU of both processes: what a preview costs the machine, less swayed by other load than wall time.
+  const cpuOf = (cost: PreviewCost) =>
+    cost.packCpuMs === undefined ? undefined : (cost.packCpuMs + cost.ownCpuMs) / RESOURCE_COUNT;
+  const [oursCpu, floorCpu, twinCpu] = [cpuOf(ours), cpuOf(floor), cpuOf(twin)];
+  if (oursCpu !== undefined && floorCpu !== undefined && twinCpu !== undefined)
+    print(
+      `  CPU per resource, pack + engine side: ${oursCpu.toFixed(2)} ms against the empty pack's ${floorCpu.toFixed(2)} ms, ` +
+        `${(oursCpu / floorCpu).toFixed(2)}x (our rules as no-ops: ${(twinCpu / floorCpu).toFixed(2)}x)`,
+    );
   print(
     `  target: within ${PER_RESOURCE_TARGET_RATIO}x the empty pack per resource: ${costRatio.toFixed(2)}x, ${costRatio <= PER_RESOURCE_TARGET_RATIO ? "met" : "NOT met"} ` +
       `(the same rules as no-ops alone: ${(perResource(twin) / perResource(floor)).toFixed(2)}x)`,
