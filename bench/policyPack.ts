@@ -72,26 +72,51 @@ const START_TARGET_RATIO = 1.5;
 const PER_RESOURCE_TARGET_MS = 1;
 /** Issue 20: the pack's cost per resource within this factor of an empty pack's, same run. */
 const PER_RESOURCE_TARGET_RATIO = 1.3;
+const WARM_UP_RESOURCES = 50;
+/** Timed previews per pack, interleaved; the median is printed. */
+const PREVIEW_ROUNDS = 3;
 
-/** A pack with one no-op rule on the same @pulumi/policy: the floor any pack's start-up stands on. */
-function emptyPack(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flash-netpol-empty-pack-"));
+/** A pack directory beside ours, on the same installed @pulumi/policy, whose index.js is `main`. */
+function scratchPack(name: string, indexJs: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `flash-netpol-${name}-`));
   fs.symlinkSync(path.join(POLICY_PACK_DIR, "..", "node_modules"), path.join(dir, "node_modules"));
   fs.writeFileSync(
     path.join(dir, "package.json"),
-    JSON.stringify({ name: "empty-pack", version: "0.0.1", main: "index.js" }),
+    JSON.stringify({ name, version: "0.0.1", main: "index.js" }),
   );
-  fs.writeFileSync(
-    path.join(dir, "PulumiPolicy.yaml"),
-    "runtime: nodejs\nname: empty-pack\nversion: 0.0.1\n",
-  );
-  fs.writeFileSync(
-    path.join(dir, "index.js"),
+  fs.writeFileSync(path.join(dir, "PulumiPolicy.yaml"), `runtime: nodejs\nname: ${name}\nversion: 0.0.1\n`);
+  fs.writeFileSync(path.join(dir, "index.js"), indexJs);
+  return dir;
+}
+
+/** A pack with one no-op rule on the same @pulumi/policy: the floor any pack's start-up stands on. */
+function emptyPack(): string {
+  return scratchPack(
+    "empty-pack",
     'const { PolicyPack } = require("@pulumi/policy");\n' +
       'new PolicyPack("empty-pack", { policies: [{ name: "noop", description: "no-op", ' +
       'enforcementLevel: "advisory", validateResource: () => undefined }] });\n',
   );
-  return dir;
+}
+
+/**
+ * Our pack's rules (names, config schemas, levels) with every validation a no-op: what
+ * @pulumi/policy itself spends on a pack of this shape. Its server deserialises the resource and
+ * wraps it in a new proxy for every resource rule it calls, and every resource for every stack rule
+ * (server.js:255-256, 351-352), before any rule code runs.
+ */
+function sameShapeNoOpPack(): string {
+  const rules = path.join(POLICY_PACK_DIR, "bin", "policies", "rules", "index.js");
+  return scratchPack(
+    "same-shape-no-op-pack",
+    'const { PolicyPack } = require("@pulumi/policy");\n' +
+      `const { RULES, PACK_ENFORCEMENT_LEVEL } = require(${JSON.stringify(rules)});\n` +
+      "const noOp = () => undefined;\n" +
+      "const policies = RULES.map((rule) => ({ ...rule,\n" +
+      '  ...("validateResource" in rule ? { validateResource: noOp } : {}),\n' +
+      '  ...("validateStack" in rule ? { validateStack: noOp } : {}) }));\n' +
+      'new PolicyPack("same-shape-no-op-pack", { policies, enforcementLevel: PACK_ENFORCEMENT_LEVEL });\n',
+  );
 }
 
 async function startUpMs(packDir: string): Promise<number> {
@@ -135,34 +160,79 @@ export async function runPolicyPackBench(print: (line: string) => void): Promise
   );
 
   const resources = benchResources(RESOURCE_COUNT);
-  const ours = await previewCost(await PolicyHarness.start({ stack: "prod" }), resources);
   const floorPack = emptyPack();
-  const floor = await previewCost(
-    await PolicyHarness.start({ stack: "prod", packDir: floorPack, packConfig: new Map() }),
-    resources,
-  );
-  fs.rmSync(floorPack, { recursive: true, force: true });
+  const twinPack = sameShapeNoOpPack();
+  // Prod's stack and pack config for all three (the empty pack reconciles prod's config to nothing).
+  const packs = [
+    { label: "ours", start: () => PolicyHarness.start({ stack: "prod" }) },
+    {
+      label: "empty",
+      start: () => PolicyHarness.start({ stack: "prod", packDir: floorPack, packConfig: new Map() }),
+    },
+    { label: "twin", start: () => PolicyHarness.start({ stack: "prod", packDir: twinPack }) },
+  ] as const;
+  const harnesses = new Map<string, PolicyHarness>();
+  const costs = new Map<string, PreviewCost[]>(packs.map(({ label }) => [label, []]));
+  try {
+    for (const { label, start } of packs) {
+      const harness = await start();
+      harnesses.set(label, harness);
+      await harness.preview(resources.slice(0, WARM_UP_RESOURCES)); // warm both processes' code paths
+    }
+    // Interleaved rounds, so a burst of load on the shared machine falls on every pack alike.
+    for (let round = 0; round < PREVIEW_ROUNDS; round++) {
+      for (const { label } of packs)
+        costs.get(label)!.push(await previewCost(harnesses.get(label)!, resources));
+    }
+  } finally {
+    for (const harness of harnesses.values()) await harness.close();
+    fs.rmSync(floorPack, { recursive: true, force: true });
+    fs.rmSync(twinPack, { recursive: true, force: true });
+  }
+  const ours = medianCost(costs.get("ours")!);
+  const floor = medianCost(costs.get("empty")!);
+  const twin = medianCost(costs.get("twin")!);
   const perResource = (cost: PreviewCost) => cost.wallMs / RESOURCE_COUNT;
+  const packCpu = (cost: PreviewCost) =>
+    cost.packCpuMs === undefined ? "n/a" : `${(cost.packCpuMs / RESOURCE_COUNT).toFixed(2)} ms`;
   const describe = (cost: PreviewCost) =>
-    `${cost.wallMs.toFixed(0)} ms wall (${perResource(cost).toFixed(2)} ms per resource); ` +
-    `pack process CPU ${cost.packCpuMs === undefined ? "n/a" : `${cost.packCpuMs.toFixed(0)} ms`}, ` +
-    `this process (the engine's part: marshalling, gRPC client) ${cost.ownCpuMs.toFixed(0)} ms`;
+    `${perResource(cost).toFixed(2)} ms per resource (wall); per resource: pack process CPU ${packCpu(cost)}, ` +
+    `this process (the engine's part: marshalling, gRPC client) ${(cost.ownCpuMs / RESOURCE_COUNT).toFixed(2)} ms`;
   print(
-    `policy pack: ${RESOURCE_COUNT} NetworkPolicies through Analyze each + AnalyzeStack, as a preview sends them:`,
+    `policy pack: ${RESOURCE_COUNT} NetworkPolicies through Analyze each + AnalyzeStack, as a preview sends them ` +
+      `(median of ${PREVIEW_ROUNDS} interleaved rounds per pack, each after a ${WARM_UP_RESOURCES}-resource warm-up; load average ${os.loadavg()[0]!.toFixed(1)}):`,
   );
   print(`  flash-netpol pack (prod pack config, ${ours.verdicts} verdicts): ${describe(ours)}`);
   print(`  empty pack (one no-op rule; @pulumi/policy's deserialising and gRPC alone): ${describe(floor)}`);
-  if (ours.packCpuMs !== undefined && floor.packCpuMs !== undefined)
+  print(`  our rules as no-ops (same names and configs; @pulumi/policy's cost per rule): ${describe(twin)}`);
+  if (ours.packCpuMs !== undefined && floor.packCpuMs !== undefined && twin.packCpuMs !== undefined)
     print(
-      `  our rules' own share: ${((ours.packCpuMs - floor.packCpuMs) / RESOURCE_COUNT).toFixed(2)} ms of pack CPU per resource`,
+      `  pack CPU per resource above the empty pack: ${((ours.packCpuMs - floor.packCpuMs) / RESOURCE_COUNT).toFixed(2)} ms = ` +
+        `@pulumi/policy's per-rule deserialising and proxies ${((twin.packCpuMs - floor.packCpuMs) / RESOURCE_COUNT).toFixed(2)} ms ` +
+        `+ our rules' own code and verdicts ${((ours.packCpuMs - twin.packCpuMs) / RESOURCE_COUNT).toFixed(2)} ms`,
     );
   print(
     `  target: ${PER_RESOURCE_TARGET_MS} ms per resource or less (wall): ${perResource(ours) <= PER_RESOURCE_TARGET_MS ? "met" : "NOT met"}`,
   );
   const costRatio = perResource(ours) / perResource(floor);
+  // CPU of both processes: what a preview costs the machine, less swayed by other load than wall time.
+  const cpuOf = (cost: PreviewCost) =>
+    cost.packCpuMs === undefined ? undefined : (cost.packCpuMs + cost.ownCpuMs) / RESOURCE_COUNT;
+  const [oursCpu, floorCpu, twinCpu] = [cpuOf(ours), cpuOf(floor), cpuOf(twin)];
+  if (oursCpu !== undefined && floorCpu !== undefined && twinCpu !== undefined)
+    print(
+      `  CPU per resource, pack + engine side: ${oursCpu.toFixed(2)} ms against the empty pack's ${floorCpu.toFixed(2)} ms, ` +
+        `${(oursCpu / floorCpu).toFixed(2)}x (our rules as no-ops: ${(twinCpu / floorCpu).toFixed(2)}x)`,
+    );
   print(
-    `  target: within ${PER_RESOURCE_TARGET_RATIO}x the empty pack per resource: ${costRatio.toFixed(2)}x, ${costRatio <= PER_RESOURCE_TARGET_RATIO ? "met" : "NOT met"}`,
+    `  target: within ${PER_RESOURCE_TARGET_RATIO}x the empty pack per resource: ${costRatio.toFixed(2)}x, ${costRatio <= PER_RESOURCE_TARGET_RATIO ? "met" : "NOT met"} ` +
+      `(the same rules as no-ops alone: ${(perResource(twin) / perResource(floor)).toFixed(2)}x)`,
   );
+}
+
+/** The round with the median wall time (its CPU figures with it, so they stay one measurement). */
+function medianCost(costs: readonly PreviewCost[]): PreviewCost {
+  return [...costs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(costs.length / 2)]!;
 }
 
 interface PreviewCost {
@@ -172,24 +242,19 @@ interface PreviewCost {
   verdicts: number;
 }
 
-/** One preview of the resources after a warm-up, timed from this side, with both processes' CPU. */
+/** One preview of the resources, timed from this side, with both processes' CPU. */
 async function previewCost(harness: PolicyHarness, resources: AnalyzedResource[]): Promise<PreviewCost> {
-  try {
-    await harness.preview(resources.slice(0, 50)); // warm both processes' code paths
-    const packBefore = processCpuMs(harness.pid);
-    const ownBefore = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    const verdicts = await harness.preview(resources);
-    const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const own = process.cpuUsage(ownBefore);
-    const packAfter = processCpuMs(harness.pid);
-    return {
-      wallMs,
-      packCpuMs: packBefore === undefined || packAfter === undefined ? undefined : packAfter - packBefore,
-      ownCpuMs: (own.user + own.system) / 1000,
-      verdicts: verdicts.length,
-    };
-  } finally {
-    await harness.close();
-  }
+  const packBefore = processCpuMs(harness.pid);
+  const ownBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const verdicts = await harness.preview(resources);
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const own = process.cpuUsage(ownBefore);
+  const packAfter = processCpuMs(harness.pid);
+  return {
+    wallMs,
+    packCpuMs: packBefore === undefined || packAfter === undefined ? undefined : packAfter - packBefore,
+    ownCpuMs: (own.user + own.system) / 1000,
+    verdicts: verdicts.length,
+  };
 }

@@ -15,7 +15,10 @@ import type {
 import { z } from "zod";
 import { isProgramsBreakGlass } from "./breakGlassExemption";
 import { describePolicy, type NetworkPolicyView } from "./k8s";
-import { notingPackFact, type PackFacts } from "./packFacts";
+import { deepFreeze, memoisedOnFrozen } from "./memo";
+import { notePackFacts, type PackFacts } from "./packFacts";
+import { sharedProps } from "./sharedProps";
+import { packStackConfig } from "./stackConfig";
 import { NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
 
 export interface Violation {
@@ -89,7 +92,8 @@ export function networkPolicyValidation(
 ): ResourceValidation {
   return (args, reportViolation) => {
     if (args.type !== NETWORK_POLICY_TYPE) return;
-    const policy = args.props as NetworkPolicyView;
+    // Every rule gets its own copy of the resource from the SDK; share one parse (sharedProps.ts).
+    const policy = sharedProps(args.props) as NetworkPolicyView;
     if (isProgramsBreakGlass(policy, args.provider)) return;
     const resource = describePolicy(policy, args.name, args.provider);
     for (const found of check({ policy, resource, provider: args.provider, args })) {
@@ -128,30 +132,41 @@ function configSchemaJson(schema: z.ZodObject): PolicyConfigSchema {
   return { properties: json.properties ?? {}, required: json.required ?? [] };
 }
 
-/** Parsed configs per schema, by their JSON text; a handful per pack process. */
-const parsedConfigs = new WeakMap<z.ZodType, Map<string, unknown>>();
+/**
+ * Parsed configs per schema and stack config (whose text decides the defaults derived from the flow
+ * table; packStackConfig hands out one object per text), by the config's JSON text: a handful per
+ * pack process.
+ */
+const parsedConfigs = new WeakMap<z.ZodType, WeakMap<object, Map<string, unknown>>>();
 const PARSED_CONFIGS_LIMIT = 64;
 
 /**
- * The rule's config with its defaults applied by parsing. The engine already filled the defaults
- * and validated against configSchemaOf(schema); parsing again gives a direct call (tests, a stack
- * rule reading another rule's config) the same values. Memoised by the config's JSON text: the
- * engine's getConfig returns a fresh copy on every call (@pulumi/policy 1.21.0 server.js:448-459),
- * and parsing it anew for every rule and resource was a visible share of the pack's time per resource.
+ * The rule's config with its defaults applied by parsing, deep-frozen. The engine already filled
+ * the defaults and validated against configSchemaOf(schema); parsing again gives a direct call
+ * (tests, a stack rule reading another rule's config) the same values. Memoised by the config's
+ * JSON text and the stack config: the engine's getConfig returns a fresh copy on every call
+ * (@pulumi/policy 1.21.0 server.js:448-459), and parsing it anew for every rule and resource was a
+ * visible share of the pack's time per resource. Frozen, because every call for that config gets
+ * this same object, and so what rules derive from it can be memoised on it (memo.ts).
  */
 export function parseRuleConfig<S extends z.ZodType>(
   schema: S,
   given: unknown,
   policyName: string,
+  stackConfig: Readonly<Record<string, string>> = packStackConfig(),
 ): z.output<S> {
-  // Defaults may derive from the stack config the pack was handed (PULUMI_CONFIG): part of the key.
-  const text = `${JSON.stringify(given ?? {})}\u0000${process.env.PULUMI_CONFIG ?? ""}`;
-  let bySchema = parsedConfigs.get(schema);
-  if (bySchema === undefined) {
-    bySchema = new Map();
-    parsedConfigs.set(schema, bySchema);
+  const text = JSON.stringify(given ?? {});
+  let byStackConfig = parsedConfigs.get(schema);
+  if (byStackConfig === undefined) {
+    byStackConfig = new WeakMap();
+    parsedConfigs.set(schema, byStackConfig);
   }
-  if (bySchema.has(text)) return bySchema.get(text) as z.output<S>;
+  let byText = byStackConfig.get(stackConfig);
+  if (byText === undefined) {
+    byText = new Map();
+    byStackConfig.set(stackConfig, byText);
+  }
+  if (byText.has(text)) return byText.get(text) as z.output<S>;
   const result = schema.safeParse(given ?? {});
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -160,8 +175,8 @@ export function parseRuleConfig<S extends z.ZodType>(
         `Fix: correct "${policyName}" in the stack's policies/config/<stack>.json`,
     );
   }
-  if (bySchema.size >= PARSED_CONFIGS_LIMIT) bySchema.clear();
-  bySchema.set(text, result.data);
+  if (byText.size >= PARSED_CONFIGS_LIMIT) byText.clear();
+  byText.set(text, deepFreeze(result.data));
   return result.data;
 }
 
@@ -173,7 +188,10 @@ export interface NetworkPolicyRule<S extends z.ZodObject> {
   enforcementLevel?: EnforcementLevel;
   /** The account facts this rule's config states, for flows-match-flow-table to compare (packFacts.ts). */
   facts?: (config: z.output<S>) => PackFacts;
-  check: (target: PolicyUnderCheck & { config: z.output<S> }) => Violation[];
+  /** `stackConfig`: the stack config the config's defaults came from (packStackConfig), read once per call. */
+  check: (
+    target: PolicyUnderCheck & { config: z.output<S>; stackConfig: Readonly<Record<string, string>> },
+  ) => Violation[];
 }
 
 /**
@@ -184,19 +202,32 @@ export interface NetworkPolicyRule<S extends z.ZodObject> {
 export function networkPolicyRule<S extends z.ZodObject>(
   rule: NetworkPolicyRule<S>,
 ): ResourceValidationPolicy {
-  const configOf = (args: ResourceValidationArgs) =>
-    parseRuleConfig(rule.config, args.getConfig(), rule.name);
-  const validate = networkPolicyValidation(
-    (target) => rule.check({ ...target, config: configOf(target.args) }),
-    rule.description,
-  );
   const facts = rule.facts;
+  // The facts depend on the config and, through defaults such as a store's callers, on the stack
+  // config: memoised on both (each frozen), so every resource after the first only notes them.
+  const factsOf =
+    facts === undefined
+      ? undefined
+      : memoisedOnFrozen((config: object, _stackConfig: object) => facts(config as z.output<S>));
   return {
     name: rule.name,
     description: rule.description,
     ...(rule.enforcementLevel === undefined ? {} : { enforcementLevel: rule.enforcementLevel }),
     configSchema: configSchemaOf(rule.config),
-    validateResource:
-      facts === undefined ? validate : notingPackFact((args) => facts(configOf(args)), validate),
+    validateResource: (args, reportViolation) => {
+      // Read once per call (each read copies PULUMI_CONFIG out of the environment); the config is
+      // parsed at most once: noted facts need it for every resource, the check only for
+      // NetworkPolicies other than the program's break-glass.
+      const stackConfig = packStackConfig();
+      let config: z.output<S> | undefined;
+      const configForCall = () =>
+        (config ??= parseRuleConfig(rule.config, args.getConfig(), rule.name, stackConfig));
+      if (factsOf !== undefined) notePackFacts(factsOf(configForCall(), stackConfig));
+      const validate = networkPolicyValidation(
+        (target) => rule.check({ ...target, config: configForCall(), stackConfig }),
+        rule.description,
+      );
+      return validate(args, reportViolation);
+    },
   };
 }

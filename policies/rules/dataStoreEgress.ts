@@ -21,7 +21,8 @@ import {
 import { networkPolicyRule, violation, type Violation } from "./common";
 import { weakensWhen } from "./configStrictness";
 import { describePorts, namespaceOf, portsOutside, rulePath, rulesOf } from "./k8s";
-import { stackCallersOf } from "./stackConfig";
+import { memoisedOnFrozen } from "./memo";
+import { packStackConfig, stackCallersOf } from "./stackConfig";
 import { describeWorkloads, pinnedWorkload, workloadSchema } from "./workloads";
 
 export const NAME = "data-store-egress";
@@ -55,16 +56,21 @@ const withCallers = (store: z.output<typeof dataStore>) => ({
   callers: store.callers ?? stackCallersOf(store.name),
 });
 
+/** Every store with its callers, once per (config, stack config) rather than per resource (memo.ts). */
+const storesWithCallers = memoisedOnFrozen((config: DataStoreEgressConfig, _stackConfig: object) =>
+  config.stores.map(withCallers),
+);
+
 export const dataStoreEgress = networkPolicyRule({
   name: NAME,
   description: DESCRIPTION,
   config: CONFIG,
   facts: (config) => ({
     "data-store-egress.vpcCidrs": config.vpcCidrs,
-    "data-store-egress.stores": config.stores.map(withCallers),
+    "data-store-egress.stores": storesWithCallers(config, packStackConfig()),
   }),
-  check: ({ policy, resource, provider, config }) => {
-    const stores = config.stores.map(withCallers);
+  check: ({ policy, resource, provider, config, stackConfig }) => {
+    const stores = storesWithCallers(config, stackConfig);
     const privateRanges = [...PRIVATE_CIDRS, ...config.vpcCidrs].filter(isValidCidr);
     const namespace = namespaceOf(policy, provider);
     const found: Violation[] = [];

@@ -36,6 +36,7 @@ import { isExcepted, isValidCidr, strictlyContains } from "../../core/cidrs";
 import { NETWORK_POLICY_TYPE } from "../../core/resourceTypes";
 import { report, violation, type Violation } from "./common";
 import { namespaceOf, type NetworkPolicyView } from "./k8s";
+import { sharedProps } from "./sharedProps";
 
 export const NAME = "eks-vpc-cni-pod-maps";
 export const DESCRIPTION =
@@ -50,7 +51,8 @@ interface ParsedPolicy {
 function parsedPolicies(resources: readonly PolicyResource[]): ParsedPolicy[] {
   return resources.flatMap((resource) => {
     if (resource.type !== NETWORK_POLICY_TYPE) return [];
-    const view = resource.props as NetworkPolicyView;
+    // The shared plain parse (sharedProps.ts) spares the SDK proxy's allocation on every read.
+    const view = sharedProps(resource.props) as NetworkPolicyView;
     const parsed = networkPolicySchema.safeParse({
       ...view,
       metadata: {

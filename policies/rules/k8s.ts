@@ -18,6 +18,7 @@ import {
 } from "../../core/kubernetes";
 
 import { BREAK_GLASS_LABEL } from "../../core/networkPolicies";
+import { memoisedOnFrozenKey } from "./memo";
 
 /** Set by the program on the emergency allow-all policy; see rule `break-glass-active`. */
 export { BREAK_GLASS_LABEL };
@@ -50,7 +51,12 @@ export interface LocatedRule {
   hasPeersKey: boolean;
 }
 
-export function rulesOf(policy: NetworkPolicyView): LocatedRule[] {
+/** The policy's rules in order; memoised on a frozen policy, which every rule shares (sharedProps.ts). */
+export function rulesOf(policy: NetworkPolicyView): readonly LocatedRule[] {
+  return locatedRulesOf(policy);
+}
+
+const locatedRulesOf = memoisedOnFrozenKey((policy: NetworkPolicyView): readonly LocatedRule[] => {
   const located: LocatedRule[] = [];
   for (const direction of DIRECTIONS) {
     const rules: RuleView[] = policy.spec?.[direction] ?? [];
@@ -61,7 +67,7 @@ export function rulesOf(policy: NetworkPolicyView): LocatedRule[] {
     });
   }
   return located;
-}
+});
 
 export function rulePath(rule: LocatedRule): string {
   return `spec.${rule.direction}[${rule.index}]`;

@@ -11,7 +11,6 @@
  * compares the notes with the component's recorded facts. A rule that is disabled is never called,
  * so its fact is not compared.
  */
-import type { ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
 
 export interface AlbTargetFact {
   readonly namespace: string;
@@ -57,13 +56,7 @@ export function notedPackFacts(): PackFacts {
   return { ...noted };
 }
 
-/** Notes the rule's fact from its config on every call, whatever the resource, then validates. */
-export function notingPackFact(
-  note: (args: ResourceValidationArgs) => PackFacts,
-  validate: ResourceValidation,
-): ResourceValidation {
-  return (args, reportViolation) => {
-    Object.assign(noted, note(args));
-    return validate(args, reportViolation);
-  };
+/** Notes a rule's facts from its config: the rule calls it on every call, whatever the resource. */
+export function notePackFacts(facts: PackFacts): void {
+  Object.assign(noted, facts);
 }

@@ -33,7 +33,8 @@ import {
   rulesOf,
   type PortView,
 } from "./k8s";
-import { stackCallersOf } from "./stackConfig";
+import { memoisedOnFrozen } from "./memo";
+import { packStackConfig, stackCallersOf } from "./stackConfig";
 import { describeWorkloads, pinnedWorkload, workloadSchema } from "./workloads";
 
 export const NAME = "public-egress";
@@ -65,6 +66,11 @@ const withCallers = (endpoint: z.output<typeof externalEndpoint>) => ({
   callers: endpoint.callers ?? stackCallersOf(endpoint.name),
 });
 
+/** Every endpoint with its callers, once per (config, stack config) rather than per resource (memo.ts). */
+const endpointsWithCallers = memoisedOnFrozen((config: PublicEgressConfig, _stackConfig: object) =>
+  config.externalEndpoints.map(withCallers),
+);
+
 /** Blocks this short are "the internet" whatever else they contain (0.0.0.0/0, 0.0.0.0/1, ::/0 ...). */
 const SLASH_ZERO_ISH_MAX_PREFIX = 1;
 
@@ -89,9 +95,9 @@ export const publicEgress = networkPolicyRule({
   config: CONFIG,
   facts: (config) => ({
     "public-egress.vpcCidrs": config.vpcCidrs,
-    "public-egress.externalEndpoints": config.externalEndpoints.map(withCallers),
+    "public-egress.externalEndpoints": endpointsWithCallers(config, packStackConfig()),
   }),
-  check: ({ policy, resource, provider, config }) => {
+  check: ({ policy, resource, provider, config, stackConfig }) => {
     const namespace = namespaceOf(policy, provider);
     const found: Violation[] = [];
     for (const located of rulesOf(policy)) {
@@ -113,7 +119,7 @@ export const publicEgress = networkPolicyRule({
         const ports = located.rule.ports ?? [];
         if (reachesPublic(block.cidr, config.vpcCidrs)) {
           found.push(
-            ...endpointProblems(block.cidr, ports, where, located.index, config, {
+            ...endpointProblems(block.cidr, ports, where, located.index, config, stackConfig, {
               policy,
               namespace,
               resource,
@@ -169,6 +175,7 @@ function endpointProblems(
   where: string,
   ruleIndex: number,
   config: PublicEgressConfig,
+  stackConfig: Readonly<Record<string, string>>,
   subject: { policy: Parameters<typeof namespaceOf>[0]; namespace: string; resource: string },
 ): Violation[] {
   const refuse = (problem: string, fix: string): Violation[] => [
@@ -177,9 +184,9 @@ function endpointProblems(
   const declared = config.externalEndpoints.map(
     (endpoint) => `${endpoint.name} [${endpoint.cidrs.join(", ")}]`,
   );
-  const within = config.externalEndpoints
-    .map(withCallers)
-    .filter((endpoint) => endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)));
+  const within = endpointsWithCallers(config, stackConfig).filter((endpoint) =>
+    endpoint.cidrs.some((range) => isValidCidr(range) && cidrContains(range, cidr)),
+  );
   if (within.length === 0) {
     return refuse(
       `is public address space outside every declared external endpoint (${declared.join("; ") || "none declared"}): an exfiltration path`,

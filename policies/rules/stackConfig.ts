@@ -6,10 +6,15 @@
  */
 import { CONFIG_NAMESPACE, CONFIG_SCHEMA } from "../../core/config";
 import { declareFlows, describeEndpoint, type DeclaredFlow } from "../../core/flowTable";
+import { deepFreeze, memoisedOnFrozenKey } from "./memo";
 
-let cached: { text: string; values: Record<string, string> } | undefined;
+let cached: { text: string; values: Readonly<Record<string, string>> } | undefined;
 
-export function packStackConfig(): Record<string, string> {
+/**
+ * PULUMI_CONFIG parsed, the same frozen object while the variable's text stays the same (one
+ * preview's whole life), so what is derived from it is memoised on it (memo.ts).
+ */
+export function packStackConfig(): Readonly<Record<string, string>> {
   const text = process.env.PULUMI_CONFIG ?? "{}";
   if (cached?.text === text) return cached.values;
   let values: Record<string, string> = {};
@@ -19,8 +24,8 @@ export function packStackConfig(): Record<string, string> {
   } catch {
     values = {};
   }
-  cached = { text, values };
-  return values;
+  cached = { text, values: deepFreeze(values) };
+  return cached.values;
 }
 
 /**
@@ -29,11 +34,14 @@ export function packStackConfig(): Record<string, string> {
  * flash-netpol config at all, or a namespace the program itself would refuse.
  */
 export function stackNamespace(): string | undefined {
-  const config = packStackConfig();
+  return namespaceOf(packStackConfig());
+}
+
+const namespaceOf = memoisedOnFrozenKey((config: Readonly<Record<string, string>>) => {
   if (!Object.keys(config).some((key) => key.startsWith(`${CONFIG_NAMESPACE}:`))) return undefined;
   const parsed = CONFIG_SCHEMA.namespace.safeParse(config[`${CONFIG_NAMESPACE}:namespace`]);
   return parsed.success ? parsed.data : undefined;
-}
+});
 
 function parsedKey<T>(
   stackConfig: Readonly<Record<string, string>>,
@@ -65,6 +73,11 @@ export interface StackFlowTable {
 export function stackFlowTableOf(
   stackConfig: Readonly<Record<string, string>> = packStackConfig(),
 ): StackFlowTable | undefined {
+  return flowTableOf(stackConfig);
+}
+
+/** Parsing and checking the table was a third of the pack's time per resource: once per stack config. */
+const flowTableOf = memoisedOnFrozenKey((stackConfig: Readonly<Record<string, string>>) => {
   type Services = StackFlowTable["services"];
   const services = parsedKey<Services>(stackConfig, "services", true);
   const entries = parsedKey<Parameters<typeof declareFlows>[0]>(stackConfig, "flows", true);
@@ -72,8 +85,9 @@ export function stackFlowTableOf(
   if (services === undefined || entries === undefined || namespace === undefined) return undefined;
   const declared = declareFlows(entries, Object.keys(services));
   if (declared.problems.length > 0) return undefined;
-  return { namespace, services, flows: declared.flows };
-}
+  const table: StackFlowTable = { namespace, services, flows: declared.flows };
+  return table;
+});
 
 /** Every service of the stack's flow table as a workload; none without a table. */
 export function stackWorkloads(
