@@ -5,6 +5,7 @@
  * (the pack's CPU, this process's marshalling and gRPC, waiting).
  */
 import * as fs from "node:fs";
+import { parseAllDocuments } from "yaml";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AnalyzedResource } from "../offline/analyzerWire";
@@ -67,6 +68,7 @@ export function benchResources(count: number): AnalyzedResource[] {
   return resources;
 }
 
+const PROD_FULL_TARGET = path.join(__dirname, "..", "tests", "fixtures", "policies", "prod-full-target.yaml");
 const START_RUNS = 5;
 const START_TARGET_RATIO = 1.5;
 const PER_RESOURCE_TARGET_MS = 1;
@@ -159,7 +161,39 @@ export async function runPolicyPackBench(print: (line: string) => void): Promise
     `  target: within ${START_TARGET_RATIO}x the empty pack: ${ratio.toFixed(2)}x, ${ratio <= START_TARGET_RATIO ? "met" : "NOT met"}`,
   );
 
-  const resources = benchResources(RESOURCE_COUNT);
+  await measurePerResource(
+    print,
+    "1,000 NetworkPolicies of mixed shapes across 100 namespaces, many breaking prod's rules on purpose",
+    benchResources(RESOURCE_COUNT),
+  );
+  await measurePerResource(
+    print,
+    "prod's own full target (tests/fixtures/policies), repeated to 1,000 NetworkPolicies: the shape a passing preview sends",
+    programShapedResources(RESOURCE_COUNT),
+  );
+}
+
+/**
+ * The program's own policies as a preview of prod sends them (its full target, rendered by the plan
+ * into tests/fixtures/policies), repeated under new names: every rule passes, so no verdict's
+ * marshalling is in the figure, and the resources are as large as the program's.
+ */
+export function programShapedResources(count: number): AnalyzedResource[] {
+  const target = parseAllDocuments(fs.readFileSync(PROD_FULL_TARGET, "utf8"))
+    .map((document) => document.toJS() as { metadata: { name: string } } | null)
+    .filter((policy): policy is { metadata: { name: string } } => policy !== null);
+  return Array.from({ length: count }, (_, index) => {
+    const policy = structuredClone(target[index % target.length]!);
+    policy.metadata.name = `${policy.metadata.name}-${index}`;
+    return networkPolicyResource(policy, "prod", policy.metadata.name);
+  });
+}
+
+async function measurePerResource(
+  print: (line: string) => void,
+  shape: string,
+  resources: AnalyzedResource[],
+): Promise<void> {
   const floorPack = emptyPack();
   const twinPack = sameShapeNoOpPack();
   // Prod's stack and pack config for all three (the empty pack reconciles prod's config to nothing).
@@ -198,8 +232,9 @@ export async function runPolicyPackBench(print: (line: string) => void): Promise
   const describe = (cost: PreviewCost) =>
     `${perResource(cost).toFixed(2)} ms per resource (wall); per resource: pack process CPU ${packCpu(cost)}, ` +
     `this process (the engine's part: marshalling, gRPC client) ${(cost.ownCpuMs / RESOURCE_COUNT).toFixed(2)} ms`;
+  print(`policy pack, ${shape}:`);
   print(
-    `policy pack: ${RESOURCE_COUNT} NetworkPolicies through Analyze each + AnalyzeStack, as a preview sends them ` +
+    `  ${RESOURCE_COUNT} NetworkPolicies through Analyze each + AnalyzeStack, as a preview sends them ` +
       `(median of ${PREVIEW_ROUNDS} interleaved rounds per pack, each after a ${WARM_UP_RESOURCES}-resource warm-up; load average ${os.loadavg()[0]!.toFixed(1)}):`,
   );
   print(`  flash-netpol pack (prod pack config, ${ours.verdicts} verdicts): ${describe(ours)}`);
