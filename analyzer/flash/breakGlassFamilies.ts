@@ -52,7 +52,11 @@ export interface BreakGlassHooks {
    * Tests only: which enforced flags B is rendered from, given the flags of a judged stage and the
    * side's deciding flags; a wrong proof (B from one fixed stage) must be caught by the fuzz.
    */
-  readonly breakGlassFrom?: (enforced: readonly number[], deciding: readonly number[]) => readonly number[];
+  readonly breakGlassFrom?: (
+    enforced: readonly number[],
+    deciding: readonly number[],
+    flags: readonly RolloutFlagRef[],
+  ) => readonly number[];
 }
 
 export interface BreakGlassProof {
@@ -148,7 +152,7 @@ export function proveBreakGlassFamilies(
         for (let groupMask = 0; groupMask < 2 ** groups.length; groupMask++) {
           const representatives = groups.filter((_, bit) => (groupMask >> bit) & 1).map((group) => group[0]);
           const stage = [...enforced, ...representatives].sort((a, b) => a - b);
-          const from = hooks.breakGlassFrom?.(stage, deciding) ?? stage;
+          const from = hooks.breakGlassFrom?.(stage, deciding, flags) ?? stage;
           const breakGlass = breakGlassFor(from);
           const key = `${enforced.join(",")}|${breakGlass.key}`;
           let entry = work.get(key);

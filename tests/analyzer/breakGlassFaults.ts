@@ -38,3 +38,17 @@ export const forgetsPorts = spoilBreakGlass((rules) =>
 export const exceptsInsteadOfAllowAll = spoilBreakGlass((rules) =>
   rules.length > 1 ? rules.filter((rule) => !isAllowAll(rule)) : rules,
 );
+
+/**
+ * The directions mixed up: once egress policies except ranges, the ingress allow-all is replaced by
+ * those egress ranges. Every pod's ingress then depends on other services' egress flags, which no
+ * upstream ingress side holds among its own deciding flags.
+ */
+export const ingressFromEgressExcepts: PolicyGenerator = (config, cidrs) =>
+  generatePolicies(config, cidrs).map((policy) => {
+    if (policy.role.kind !== "breakGlass") return policy;
+    const spec: NetworkPolicyManifest["spec"] = structuredClone(policy.manifest.spec);
+    const listed = (spec.egress ?? []).flatMap((rule) => rule.to ?? []);
+    if (listed.length > 0) spec.ingress = [{ from: listed }];
+    return { ...policy, manifest: { ...policy.manifest, spec } };
+  });
