@@ -175,16 +175,21 @@ export function proveBreakGlassFamilies(
     }
   }
 
-  const failing = new Map<string, BreakGlassFamily>();
-  const plainCubes: { cube: Cube; example: string }[] = [];
+  // Failing (subset, groups) per set of "at least one of" groups; within one, families that differ
+  // in one fixed flag are merged, as the rollout proof merges its cubes.
+  const bySomeOf = new Map<string, { someOf: number[][]; cubes: { cube: Cube; example: string }[] }>();
+  const add = (cube: Cube, someOf: number[][], example: string) => {
+    const key = JSON.stringify(someOf);
+    const entry = bySomeOf.get(key) ?? { someOf, cubes: [] };
+    entry.cubes.push({ cube, example });
+    bySomeOf.set(key, entry);
+  };
   for (const side of sides) {
     side.denied.forEach((byGroups, mask) => {
       const fixed = new Map(side.deciding.map((flag, bit) => [flag, ((mask >> bit) & 1) === 1]));
       const examples = byGroups.filter((example) => example !== undefined);
-      if (examples.length === byGroups.length) {
-        plainCubes.push({ cube: fixed, example: examples[0] });
-        return;
-      }
+      // Failing whatever the other flags' excepts: the family is the subset alone.
+      if (examples.length === byGroups.length) return add(fixed, [], examples[0]);
       byGroups.forEach((example, groupMask) => {
         if (example === undefined) return;
         const cube = new Map(fixed);
@@ -193,17 +198,19 @@ export function proveBreakGlassFamilies(
           if ((groupMask >> bit) & 1) someOf.push([...group]);
           else for (const flag of group) cube.set(flag, false);
         });
-        const family = familyOf(flags, signatures, cube, someOf, example);
-        failing.set(family.condition, family);
+        add(cube, someOf, example);
       });
     });
   }
-  for (const cube of mergeCubes(plainCubes.map(({ cube }) => cube))) {
-    const example = plainCubes.find(({ cube: small }) =>
-      [...cube].every(([flag, on]) => small.get(flag) === on),
-    );
-    const family = familyOf(flags, signatures, cube, [], example?.example ?? "");
-    failing.set(family.condition, family);
+  const failing = new Map<string, BreakGlassFamily>();
+  for (const { someOf, cubes } of bySomeOf.values()) {
+    for (const cube of mergeCubes(cubes.map(({ cube }) => cube))) {
+      const example = cubes.find(({ cube: small }) =>
+        [...cube].every(([flag, on]) => small.get(flag) === on),
+      );
+      const family = familyOf(flags, signatures, cube, someOf, example?.example ?? "");
+      failing.set(family.condition, family);
+    }
   }
   const families = [...failing.values()];
   const failingCount = countUnion(families.flatMap(breakGlassFamilyCubes), flags.length);

@@ -4,10 +4,14 @@
  * ranges become deny-all entries; the policy must list them so every probe opens, at every stage.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { breakGlassFamilyHolds, enumerateBreakGlassStages, proveBreakGlass } from "../../analyzer/flash";
 import { clusterServicesOf } from "../../offline/clusterServices";
 import { buildPlan } from "../../offline/planReport";
 import { listStacks } from "../../offline/stacks";
+import { writeScaleStack } from "../../bench/scaleStack";
 import { forgetsExcepts } from "./breakGlassFaults";
 
 const ENFORCERS = ["upstream", "eks-vpc-cni"] as const;
@@ -75,3 +79,47 @@ for (const stack of listStacks()) {
     });
   });
 }
+
+describe("break-glass at 43 services, without enumerating 2^86 + 1 stages", function () {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "flash-breakglass-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("opens everything at every stage, and a break-glass forgetting the excepts fails exactly where a payment caller's egress is enforced (EKS)", async () => {
+    const { stackFile } = writeScaleStack(dir, 43);
+    const { config, report } = await buildPlan({ stack: "dev", stackFile });
+    const all = 2n ** 86n + 1n;
+    for (const enforcer of ENFORCERS) {
+      const proof = proveBreakGlass(config, report.cidrs, { enforcer });
+      assert.equal(proof.stageCount, all);
+      assert.deepEqual(proof.failing, []);
+      assert.equal(proof.stagesProven, all);
+    }
+    // By hand (bench/scaleStack.ts): the payment-api callers are flash-pay and every fifth extra
+    // service, svc-05 .. svc-40; each one's egress excepts the same ranges. On EKS, forgetting them
+    // in break-glass blocks that caller's egress into the VPC whenever its egress is enforced, so
+    // the failing stages are those with at least one of these 9 flags enforced (2^86 - 2^77), plus
+    // full enforcement: 2^77 stages stay proven.
+    const callers = [
+      "flash-pay",
+      ...[5, 10, 15, 20, 25, 30, 35, 40].map((n) => `svc-${String(n).padStart(2, "0")}`),
+    ];
+    const eks = proveBreakGlass(
+      config,
+      report.cidrs,
+      { enforcer: "eks-vpc-cni" },
+      { generate: forgetsExcepts },
+    );
+    assert.deepEqual(
+      eks.failing
+        .filter((family) => !family.fullEnforcement)
+        .map((family) => family.condition)
+        .sort(),
+      callers.map((caller) => `defaultDeny off; enforced: ${caller} egress; off: none`).sort(),
+    );
+    assert.ok(eks.failing.some((family) => family.fullEnforcement));
+    assert.equal(eks.stagesProven, 2n ** 77n);
+  });
+});
