@@ -262,8 +262,8 @@ function defaultDenyPolicy(config: StackConfig): NetworkPolicyManifest {
 }
 
 /** Every range the rules of `policies` except in one direction (each direction has its own map on EKS). */
-function exceptedRanges(policies: readonly GeneratedPolicy[], direction: Direction): string[] {
-  const peers = policies.flatMap(({ manifest }) =>
+export function exceptedRanges(policies: readonly NetworkPolicyManifest[], direction: Direction): string[] {
+  const peers = policies.flatMap((manifest) =>
     direction === "ingress"
       ? (manifest.spec.ingress ?? []).flatMap((rule) => rule.from ?? [])
       : (manifest.spec.egress ?? []).flatMap((rule) => rule.to ?? []),
@@ -284,8 +284,9 @@ function exceptedRanges(policies: readonly GeneratedPolicy[], direction: Directi
  */
 function breakGlassPolicy(config: StackConfig, others: readonly GeneratedPolicy[]): NetworkPolicyManifest {
   const toBlocks = (ranges: string[]) => ranges.map((cidr) => ({ ipBlock: { cidr } }));
-  const exceptedIn = exceptedRanges(others, "ingress");
-  const exceptedOut = exceptedRanges(others, "egress");
+  const manifests = others.map(({ manifest }) => manifest);
+  const exceptedIn = exceptedRanges(manifests, "ingress");
+  const exceptedOut = exceptedRanges(manifests, "egress");
   const plainIngress = exceptedIn.length === 0 ? [] : [{ from: toBlocks(exceptedIn) }];
   const plain = exceptedOut.length === 0 ? [] : [{ to: toBlocks(exceptedOut) }];
   return networkPolicy(

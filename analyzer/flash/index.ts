@@ -56,17 +56,25 @@ export {
   type RolloutFlagRef,
 } from "./rolloutFamilies";
 export {
+  enumerateBreakGlassStages,
   enumerateRolloutStages,
   failingEnumeratedStages,
   ENUMERATION_LIMIT,
+  type BreakGlassStage,
   type StageProof,
 } from "./enumeratedProof";
+export {
+  proveBreakGlassFamilies,
+  type BreakGlassHooks,
+  type BreakGlassProof,
+  type PolicyGenerator,
+} from "./breakGlassFamilies";
+export { breakGlassFamilyHolds, type BreakGlassFamily } from "./breakGlassStages";
 export {
   failingStages,
   flashModelFor,
   proveBreakGlass,
   proveRollout,
-  type BreakGlassStage,
   type ProveOptions,
   type RolloutProof,
 } from "./proofs";

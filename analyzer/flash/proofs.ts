@@ -10,9 +10,10 @@ import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from
 import { ConnectivityEvaluator, type ConnectivityReport } from "./connectivity";
 import type { ServiceInfo } from "../eks/model";
 import type { EnforcerOptions } from "./enforcers";
-import { buildFlashModel, type FlashModel, type FlashProbe } from "./model";
+import { buildFlashModel, type FlashModel } from "./model";
+import { proveBreakGlassFamilies, type BreakGlassHooks, type BreakGlassProof } from "./breakGlassFamilies";
 import { proveRolloutFamilies, type FailingFamily, type FamilyProof } from "./rolloutFamilies";
-import { fullEnforcement, reachableRolloutStages, type RolloutStage } from "./stages";
+import { fullEnforcement } from "./stages";
 import { topologyFromConfig } from "./topology";
 
 export interface RolloutProof {
@@ -88,35 +89,23 @@ export function failingStages(proof: RolloutProof): readonly FailingFamily[] {
   return proof.stages.failing;
 }
 
-export interface BreakGlassStage {
-  readonly stage: RolloutStage;
-  /** Probes of the flash model that break-glass leaves blocked at this stage; empty when it opens everything. */
-  readonly blocked: readonly FlashProbe[];
-}
-
 /**
  * Break-glass must lift every isolation at once: at each reachable stage, the stage's policies plus
- * `break-glass-allow-all` must allow every probe of the flash model, both directions.
+ * `break-glass-allow-all` must allow every probe of the flash model, both directions. Proven over
+ * families of stages in polynomial time (breakGlassFamilies.ts); the enumeration is the tests' oracle.
  */
 export function proveBreakGlass(
   config: StackConfig,
   cidrs: ResolvedCidrs,
   options: ProveOptions = {},
-): BreakGlassStage[] {
-  const model = flashModelFor(config, cidrs, options);
-  const evaluator = new ConnectivityEvaluator(model, {
-    enforcer: options.enforcer,
-    mode: options.mode,
-    eks: options.eks,
-  });
-  return reachableRolloutStages(Object.keys(config.services)).map((stage) => {
-    const manifests = generatePolicies({ ...config, rollout: stage.rollout, breakGlass: true }, cidrs).map(
-      (policy) => policy.manifest,
-    );
-    const report = evaluator.evaluate(manifests);
-    return {
-      stage,
-      blocked: report.verdicts.filter((verdict) => !verdict.allowed).map((verdict) => verdict.probe),
-    };
-  });
+  hooks: BreakGlassHooks = {},
+): BreakGlassProof {
+  const model = options.model ?? flashModelFor(config, cidrs, options);
+  return proveBreakGlassFamilies(
+    config,
+    cidrs,
+    model,
+    { enforcer: options.enforcer, mode: options.mode, eks: options.eks },
+    hooks,
+  );
 }

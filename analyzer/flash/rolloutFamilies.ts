@@ -22,7 +22,12 @@
 import type { StackConfig } from "../../core/config";
 import type { ServiceName } from "../../core/flowTable";
 import { DIRECTIONS, type Direction } from "../../core/kubernetes";
-import { generatePolicies, type NetworkPolicyManifest, type ResolvedCidrs } from "../../core/networkPolicies";
+import {
+  generatePolicies,
+  type GeneratedPolicy,
+  type NetworkPolicyManifest,
+  type ResolvedCidrs,
+} from "../../core/networkPolicies";
 import { judgeFor, type EnforcerOptions, type Judge, type SideOutcome } from "./enforcers";
 import type { FlashModel, FlashProbe, NamedEndpoint } from "./model";
 import { countUnion, cubeKey, mergeCubes, type Cube } from "./stageFamilies";
@@ -60,6 +65,57 @@ export interface FamilyProof {
 
 export function describeFlag(flag: RolloutFlagRef): string {
   return `${flag.service} ${flag.direction}`;
+}
+
+/** The rollout flags of these services, in the order the generator emits their policies. */
+export function rolloutFlagsOf(services: readonly ServiceName[]): RolloutFlagRef[] {
+  return services.flatMap((service) => DIRECTIONS.map((direction) => ({ service, direction })));
+}
+
+/** Each flag's policy in a fully enforced generation, and the flag of each policy key. */
+export function flagPolicies(
+  generated: readonly GeneratedPolicy[],
+  flags: readonly RolloutFlagRef[],
+): { policyOfFlag: NetworkPolicyManifest[]; flagOfKey: Map<string, number> } {
+  const policyOfFlag: NetworkPolicyManifest[] = [];
+  const flagOfKey = new Map<string, number>();
+  flags.forEach((flag, index) => {
+    const found = generated.find(
+      ({ role }) =>
+        role.kind === "service" && role.service === flag.service && role.direction === flag.direction,
+    );
+    if (found === undefined)
+      throw new Error(`no policy generated for the rollout flag ${describeFlag(flag)}`);
+    policyOfFlag[index] = found.manifest;
+    flagOfKey.set(`${found.manifest.metadata.namespace}/${found.manifest.metadata.name}`, index);
+  });
+  return { policyOfFlag, flagOfKey };
+}
+
+/** The flags whose policies decide an endpoint's side, found in a judge holding every flag's policy. */
+export function decidingFlags(
+  fullJudge: Judge,
+  flagOfKey: ReadonlyMap<string, number>,
+  endpoint: NamedEndpoint,
+  direction: Direction,
+): number[] {
+  // Other deciding policies (ApplicationNetworkPolicies, on EKS) are the same at every stage.
+  const indices = fullJudge.decidingPolicies(endpoint.endpoint, direction).flatMap((key) => {
+    const flag = flagOfKey.get(key);
+    return flag === undefined ? [] : [flag];
+  });
+  return [...new Set(indices)].sort((a, b) => a - b);
+}
+
+/** The model's probes grouped by (source, destination) pair: a pair's probes share their deciding flags. */
+export function probePairs(model: FlashModel): FlashProbe[][] {
+  const pairs: FlashProbe[][] = [];
+  for (const probe of model.probes) {
+    const last = pairs[pairs.length - 1];
+    if (last !== undefined && last[0].from === probe.from && last[0].to === probe.to) last.push(probe);
+    else pairs.push([probe]);
+  }
+  return pairs;
 }
 
 /**
@@ -107,39 +163,15 @@ export function proveRolloutFamilies(
   const services = Object.keys(config.services);
   const full = fullEnforcement(services);
   serviceFlagsOff(services); // the config must accept every combination with defaultDeny off
-  const flags: RolloutFlagRef[] = services.flatMap((service) =>
-    DIRECTIONS.map((direction) => ({ service, direction })),
-  );
-  const policyOfFlag: NetworkPolicyManifest[] = [];
-  const flagOfKey = new Map<string, number>();
+  const flags = rolloutFlagsOf(services);
   const generated = generatePolicies({ ...config, rollout: full, breakGlass: false }, cidrs);
-  flags.forEach((flag, index) => {
-    const found = generated.find(
-      ({ role }) =>
-        role.kind === "service" && role.service === flag.service && role.direction === flag.direction,
-    );
-    if (found === undefined)
-      throw new Error(`no policy generated for the rollout flag ${describeFlag(flag)}`);
-    policyOfFlag[index] = found.manifest;
-    flagOfKey.set(`${found.manifest.metadata.namespace}/${found.manifest.metadata.name}`, index);
-  });
+  const { policyOfFlag, flagOfKey } = flagPolicies(generated, flags);
   const fullJudge = judgeFor(model, policyOfFlag, options);
 
-  // Probes of one (source, destination) pair share their deciding flags.
-  const pairs: FlashProbe[][] = [];
-  for (const probe of model.probes) {
-    const last = pairs[pairs.length - 1];
-    if (last !== undefined && last[0].from === probe.from && last[0].to === probe.to) last.push(probe);
-    else pairs.push([probe]);
-  }
+  const pairs = probePairs(model);
   const sideFlags = (endpoint: NamedEndpoint, direction: Direction): number[] => {
     if (decidingFlagsOverride !== undefined) return decidingFlagsOverride(endpoint, direction, flags);
-    // Other deciding policies (ApplicationNetworkPolicies, on EKS) are the same at every stage.
-    const indices = fullJudge.decidingPolicies(endpoint.endpoint, direction).flatMap((key) => {
-      const flag = flagOfKey.get(key);
-      return flag === undefined ? [] : [flag];
-    });
-    return [...new Set(indices)].sort((a, b) => a - b);
+    return decidingFlags(fullJudge, flagOfKey, endpoint, direction);
   };
 
   // Each side of a pair is judged under every subset of its own deciding flags, every other flag
