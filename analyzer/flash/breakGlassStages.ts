@@ -5,7 +5,13 @@
  */
 import type { StackConfig } from "../../core/config";
 import { exceptedRanges, type NetworkPolicyManifest } from "../../core/networkPolicies";
-import { describeFlag, type RolloutFlagRef } from "./rolloutFamilies";
+import {
+  describeFlag,
+  enforcedIn,
+  familyHolds,
+  type FailingFamily,
+  type RolloutFlagRef,
+} from "./rolloutFamilies";
 import type { Cube } from "./stageFamilies";
 
 /** The ranges a policy excepts, per direction: what it makes the break-glass policy list. */
@@ -48,17 +54,11 @@ export function describeSignature(one: ExceptSignature): string {
  * A failing family of stages: the flags it fixes, and groups of which at least one flag is enforced
  * (so break-glass lists their except ranges); every flag not named is free.
  */
-export interface BreakGlassFamily {
+export interface BreakGlassFamily extends FailingFamily {
   /** "defaultDeny off; enforced: svc-a egress; off: svc-b egress; at least one of svc-c egress (...)" */
   readonly condition: string;
-  readonly enforced: readonly number[];
-  readonly off: readonly number[];
   /** Each group: at least one of these flags enforced. */
   readonly someOf: readonly (readonly number[])[];
-  /** true for the fully enforced stage (defaultDeny enforce). */
-  readonly fullEnforcement: boolean;
-  /** One probe blocked throughout the family, for the message. */
-  readonly example: string;
 }
 
 export function describeSomeOf(
@@ -98,12 +98,7 @@ export function breakGlassFamilyHolds(
   flags: readonly RolloutFlagRef[],
   rollout: StackConfig["rollout"],
 ): boolean {
-  if (family.fullEnforcement) return rollout.defaultDeny === "enforce";
-  if (rollout.defaultDeny !== "off") return false;
-  const on = (flag: number) => rollout.services[flags[flag].service]?.[flags[flag].direction] === "enforce";
-  return (
-    family.enforced.every(on) &&
-    family.off.every((flag) => !on(flag)) &&
-    family.someOf.every((group) => group.some(on))
-  );
+  if (!familyHolds(family, flags, rollout)) return false;
+  const on = enforcedIn(flags, rollout);
+  return family.fullEnforcement || family.someOf.every((group) => group.some(on));
 }

@@ -294,6 +294,14 @@ export function familyHolds(
 ): boolean {
   if (family.fullEnforcement) return rollout.defaultDeny === "enforce";
   if (rollout.defaultDeny !== "off") return false;
-  const on = (flag: number) => rollout.services[flags[flag].service]?.[flags[flag].direction] === "enforce";
+  const on = enforcedIn(flags, rollout);
   return family.enforced.every(on) && family.off.every((flag) => !on(flag));
+}
+
+/** Whether flag `flag` (an index into `flags`) is enforced in this rollout. */
+export function enforcedIn(
+  flags: readonly RolloutFlagRef[],
+  rollout: StackConfig["rollout"],
+): (flag: number) => boolean {
+  return (flag) => rollout.services[flags[flag].service]?.[flags[flag].direction] === "enforce";
 }
