@@ -197,6 +197,10 @@ export function computeEksGroupedMatrix(
         }
         return { keyRules, clusterKeyRules };
       };
+      const answerPeer = (peer: number, writtenOrder: boolean) => {
+        const { keyRules, clusterKeyRules } = reachable(peer, writtenOrder);
+        return answerFor(selecting, nodeIp, direction, representatives[peer], keyRules, clusterKeyRules);
+      };
 
       const cache = sharedCache(selecting, direction, fixed, relevant);
       const cells = new Uint8Array(groupCount * portCount);
@@ -204,15 +208,7 @@ export function computeEksGroupedMatrix(
         let verdicts: Uint8Array | undefined;
         if (exactAddress[peer]) {
           // Its IP is also some other key's: the rules in their written order, answered alone.
-          const { keyRules, clusterKeyRules } = reachable(peer, true);
-          verdicts = answerFor(
-            selecting,
-            nodeIp,
-            direction,
-            representatives[peer],
-            keyRules,
-            clusterKeyRules,
-          );
+          verdicts = answerPeer(peer, true);
         } else {
           const local = cache.localClass[addressClass[peer]];
           // Most peers have no rule of their own in a map: their key is their class alone (negative).
@@ -220,15 +216,7 @@ export function computeEksGroupedMatrix(
           verdicts = cache.answers.get(key);
           if (verdicts === undefined) {
             // Its own /32 rules may follow the others: no other key has its address (podGroups.ts).
-            const { keyRules, clusterKeyRules } = reachable(peer, false);
-            verdicts = answerFor(
-              selecting,
-              nodeIp,
-              direction,
-              representatives[peer],
-              keyRules,
-              clusterKeyRules,
-            );
+            verdicts = answerPeer(peer, false);
             cache.answers.set(key, verdicts);
           }
         }

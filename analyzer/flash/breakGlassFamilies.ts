@@ -28,6 +28,7 @@ import {
   flagPolicies,
   probePairs,
   rolloutFlagsOf,
+  type FamilyProof,
   type RolloutFlagRef,
 } from "./rolloutFamilies";
 import {
@@ -59,16 +60,8 @@ export interface BreakGlassHooks {
   ) => readonly number[];
 }
 
-export interface BreakGlassProof {
-  readonly flags: readonly RolloutFlagRef[];
-  /** Reachable stages: 2^(2n) + 1. */
-  readonly stageCount: bigint;
-  readonly failing: readonly BreakGlassFamily[];
-  /** Stages in no failing family: equal to stageCount when break-glass opens everything everywhere. */
-  readonly stagesProven: bigint;
-  /** Policy sets judged: the cost measure. */
-  readonly policySetsJudged: number;
-}
+/** The rollout proof's shape, with families that may also need some other flags enforced. */
+export type BreakGlassProof = FamilyProof<BreakGlassFamily>;
 
 /** Beyond this many except groups outside a side's flags, 2^g unions per subset would be too many. */
 const GROUP_LIMIT = 12;

@@ -77,34 +77,47 @@ function outageViolations(outages: readonly Outage[], stage: string): FlowTableV
   });
 }
 
-function exposureViolations(exposures: readonly Exposure[], stage: string): FlowTableViolation[] {
-  // Grouped by the rules that admit them: one over-wide rule is one violation, not hundreds.
-  const describeRules = (exposure: Exposure) =>
+/**
+ * Exposures grouped by the rules that admit them, one violation per group (one over-wide rule is one
+ * violation, not hundreds); `problem` words it from the rules, the count and the examples.
+ */
+function groupedByAdmittingRules(
+  exposures: readonly (Exposure | OneSidedExposure)[],
+  problem: (rules: string, count: number, examples: string) => string,
+): FlowTableViolation[] {
+  const describeRules = (exposure: Exposure | OneSidedExposure) =>
     exposure.admittedBy.map((rule) => `${rule.policy} ${rule.direction}[${rule.ruleIndex}]`).join(", ");
   return [...groupBy(exposures, describeRules)].map(([rules, group]) => ({
     kind: "exposure",
     flows: [],
     policies: [...new Set(group.flatMap((exposure) => exposure.admittedBy.map((rule) => rule.policy)))],
-    message:
-      `exposure at the deployed stage (${stage}): ${rules} admits ${group.length} connection(s) no flow of the table declares: ` +
-      `${listExamples(group.map((exposure) => describeProbe(exposure.probe)))}. ` +
-      `Fix: narrow the rule to the flow table, or add the flow to core/flowTable.ts if the platform needs it.`,
+    message: problem(
+      rules,
+      group.length,
+      listExamples(group.map((exposure) => describeProbe(exposure.probe))),
+    ),
   }));
 }
 
+function exposureViolations(exposures: readonly Exposure[], stage: string): FlowTableViolation[] {
+  return groupedByAdmittingRules(
+    exposures,
+    (rules, count, examples) =>
+      `exposure at the deployed stage (${stage}): ${rules} admits ${count} connection(s) no flow of the table declares: ` +
+      `${examples}. ` +
+      `Fix: narrow the rule to the flow table, or add the flow to core/flowTable.ts if the platform needs it.`,
+  );
+}
+
 function oneSidedViolations(exposures: readonly OneSidedExposure[], stage: string): FlowTableViolation[] {
-  const describeRules = (exposure: OneSidedExposure) =>
-    exposure.admittedBy.map((rule) => `${rule.policy} ${rule.direction}[${rule.ruleIndex}]`).join(", ");
-  return [...groupBy(exposures, describeRules)].map(([rules, group]) => ({
-    kind: "exposure",
-    flows: [],
-    policies: [...new Set(group.flatMap((exposure) => exposure.admittedBy.map((rule) => rule.policy)))],
-    message:
-      `over-wide rule at the deployed stage (${stage}): ${rules} admits ${group.length} connection(s) no flow of the table declares ` +
+  return groupedByAdmittingRules(
+    exposures,
+    (rules, count, examples) =>
+      `over-wide rule at the deployed stage (${stage}): ${rules} admits ${count} connection(s) no flow of the table declares ` +
       `(the other side blocks them today, but not once its policy is off): ` +
-      `${listExamples(group.map((exposure) => describeProbe(exposure.probe)))}. ` +
+      `${examples}. ` +
       `Fix: narrow the rule to the flow table, or add the flow to the flow table (flash-netpol:flows) if the platform needs it.`,
-  }));
+  );
 }
 
 function parsePolicies(networkPolicyProps: readonly unknown[]): {

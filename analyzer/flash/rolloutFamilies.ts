@@ -52,11 +52,11 @@ export interface FailingFamily {
   readonly example: string;
 }
 
-export interface FamilyProof {
+export interface FamilyProof<Family extends FailingFamily = FailingFamily> {
   readonly flags: readonly RolloutFlagRef[];
   /** Reachable stages: 2^(2n) + 1. */
   readonly stageCount: bigint;
-  readonly failing: readonly FailingFamily[];
+  readonly failing: readonly Family[];
   /** Stages in no failing family. */
   readonly stagesProven: bigint;
   /** Policy sets judged: the cost measure (polynomial in the services when D stays small). */
